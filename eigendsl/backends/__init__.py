@@ -1,0 +1,1 @@
+"""Passes over the typed IR that produce artefacts: tool schemas, the policy document, the compiled folder."""

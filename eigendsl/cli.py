@@ -1,0 +1,141 @@
+"""The `eigendsl` command: compile, check and replay domains (more subcommands join as they land)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .compiler import Compilation, compile_file
+from .syntax.diagnostics import CompileError, Diagnostic, render
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class UsageProblem(click.ClickException):
+    """A user-facing failure: printed as `error: message`, exit status 1."""
+
+    def show(self, file=None) -> None:
+        err.print(f"[bold red]error:[/] {self.message}", markup=True, soft_wrap=True)
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:
+    for d in diagnostics:
+        sys.stderr.write(render(d, sources) + "\n")
+    errors = sum(d.is_error for d in diagnostics)
+    warnings = sum(d.severity == "warning" for d in diagnostics)
+    if errors or warnings:
+        parts = []
+        if errors:
+            parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+        if warnings:
+            parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+        sys.stderr.write(", ".join(parts) + "\n")
+
+
+def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None, with_data: bool = True) -> Compilation:
+    c = compile_file(path, db, user_db, with_data=with_data)
+    print_diagnostics(c.diagnostics, c.sources)
+    if not c.ok:
+        raise SystemExit(1)
+    return c
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="eigendsl")
+def main() -> None:
+    """eigendsl: declarative tool-use environments with verifiable rewards."""
+
+
+@main.command()
+@click.argument("domain", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: compiled/<domain name>).")
+@click.option("--db", type=click.Path(dir_okay=False), help="Use this agent-side data instead of the domain's own.")
+@click.option("--user-db", type=click.Path(dir_okay=False), help="Use this user-side data instead of the domain's own.")
+def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | None) -> None:
+    """Compile DOMAIN.eig into a self-contained folder (IR, tool schemas, policy, data, manifest)."""
+    from .backends.folder import write_folder
+
+    started = time.perf_counter()
+    c = compile_or_exit(domain, db, user_db)
+    target = Path(out_dir) if out_dir else Path("compiled") / c.domain.name
+    files = write_folder(c, target)
+    d = c.domain
+    agent_tools = sum(t.actor == "agent" for t in d.tools)
+    user_tools = len(d.tools) - agent_tools
+    guards = sum(len(p.guards) for p in d.policies)
+    tools = f"{agent_tools} agent tools" + (f", {user_tools} user tools" if user_tools else "")
+    out.print(
+        f"compiled [bold]{d.name}[/]: {tools}, {len(d.policies)} policies ({guards} guards) "
+        f"-> {target}/ ({len(files)} files, {time.perf_counter() - started:.2f}s)"
+    )
+
+
+@main.command()
+@click.argument("domain", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the diagnostics as JSON.")
+@click.option("--no-data", is_flag=True, help="Do not load and validate the domain's data files.")
+def check(domain: str, as_json: bool, no_data: bool) -> None:
+    """Parse and check DOMAIN.eig; print diagnostics; exit 0 when it has no errors, else 1."""
+    c = compile_file(domain, with_data=not no_data)
+    if as_json:
+        report = {"diagnostics": [d.to_json() for d in c.diagnostics]}
+        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+    else:
+        print_diagnostics(c.diagnostics, c.sources)
+        if c.ok:
+            out.print(f"{domain}: ok")
+    raise SystemExit(0 if c.ok else 1)
+
+
+@main.command()
+@click.argument("compiled", type=click.Path())
+@click.option("--tau2-tasks", "tasks_path", required=True, type=click.Path(dir_okay=False), help="tau2-bench tasks JSON to replay.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Where to write one JSON record per task.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to replay on instead of the compiled db.")
+@click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to replay on instead of the compiled one.")
+@click.option("--expected", type=click.Path(dir_okay=False), help="Reference records to compare with; prints conformance figures.")
+def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_db: str | None, expected: str | None) -> None:
+    """Replay each task's gold actions in COMPILED and write tau2-bench-style records."""
+    from .interop.conformance import compare, read_jsonl
+    from .interop.tau2 import TaskFileError, load_tasks, replay as run_replay, write_jsonl_atomic
+    from .runtime.environment import CompiledDomain, DomainLoadError
+
+    try:
+        domain = CompiledDomain.load(compiled, db, user_db)
+        tasks = load_tasks(tasks_path)
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (DomainLoadError, TaskFileError) as e:
+        raise UsageProblem(str(e))
+    started = time.perf_counter()
+    n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
+    out.print(f"replayed {n} tasks in {time.perf_counter() - started:.2f}s -> {out_path}")
+    if expected:
+        try:
+            report = compare(read_jsonl(out_path), read_jsonl(expected))
+        except (OSError, ValueError, KeyError) as e:
+            raise UsageProblem(f"cannot compare with {expected}: {e}")
+        summary = report.summary()
+        out.print(
+            f"conformance: {report.matched}/{report.records} records match; "
+            f"error text {summary['error_text_agreement']}; db_hash {summary['db_hash_agreement']}"
+            + (f"; user_db_hash {summary['user_db_hash_agreement']}" if report.user_hashes_total else "")
+        )
+        for task_id, diff in report.mismatches[:20]:
+            out.print(f"  {task_id}: {diff}")
+        if report.missing:
+            out.print(f"  missing: {', '.join(report.missing[:20])}")
+        if report.matched != report.records:
+            raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

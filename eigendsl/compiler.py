@@ -1,0 +1,198 @@
+"""The compiler driver: read sources, parse, check, validate the domain's data, emit the folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ir
+from .semantics.checker import Checker
+from .syntax import ast
+from .syntax.diagnostics import CompileError, Diagnostic, DiagnosticSink
+from .syntax.parser import parse_text
+from .syntax.spans import Span
+from .values import InvalidValue, Validators
+
+
+@dataclass
+class Compilation:
+    """Everything a compile produced: the IR and data when it succeeded, and all diagnostics."""
+
+    path: Path
+    sources: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    domain: ir.Domain | None = None
+    data: dict | None = None
+    user_data: dict | None = None
+    data_paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.domain is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def display_path(path: Path) -> str:
+    """How a source file is named in diagnostics and in the IR: relative to the working directory."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+class Schema:
+    """Lookups of the named types of a Domain (the protocol values.Validators needs)."""
+
+    def __init__(self, domain: ir.Domain):
+        self.enums = {e.name: e for e in domain.enums}
+        self.records = {r.name: r for r in domain.records}
+        self.unions = {u.name: u for u in domain.unions}
+
+    def enum_def(self, name):
+        return self.enums[name]
+
+    def record_def(self, name):
+        return self.records[name]
+
+    def union_def(self, name):
+        return self.unions[name]
+
+
+def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str]) -> list[ast.Module]:
+    """Parse a file and, depth first, the files it imports (each once)."""
+    modules: list[ast.Module] = []
+    seen: set[Path] = set()
+
+    def visit(p: Path, from_span: Span | None) -> None:
+        p = p.resolve()
+        if p in seen:
+            return
+        seen.add(p)
+        name = display_path(p)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            where = from_span or Span(name, 1, 1, 1, 1)
+            sink.error(f"cannot read {name}: {getattr(e, 'strerror', None) or e}", where)
+            return
+        sources[name] = text
+        try:
+            module = parse_text(name, text)
+        except CompileError as e:
+            sink.items.extend(e.diagnostics)
+            return
+        for d in module.decls:
+            if isinstance(d, ast.ImportDecl):
+                visit(p.parent / d.path, d.span)
+        modules.append(module)
+
+    visit(path, None)
+    return modules
+
+
+def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | Path | None = None,
+                 with_data: bool = True) -> Compilation:
+    """Parse and check a domain file; load and validate its data unless with_data is False."""
+    path = Path(path)
+    result = Compilation(path)
+    sink = DiagnosticSink()
+    if not path.is_file():
+        sink.error(f"no such file: {path}", Span(str(path), 1, 1, 1, 1))
+        result.diagnostics = sink.sorted()
+        return result
+    modules = read_modules(path, sink, result.sources)
+    if sink.has_errors:
+        result.diagnostics = sink.sorted()
+        return result
+    checker = Checker(modules, sink)
+    try:
+        domain = checker.check()
+    except RecursionError:
+        sink.error("the program is nested too deeply to check", modules[-1].span)
+        domain = None
+    if domain is not None and not sink.has_errors:
+        result.domain = domain
+        if with_data:
+            load_data(result, checker, sink, db, user_db)
+    result.diagnostics = sink.sorted()
+    if sink.has_errors:
+        result.domain = None
+    return result
+
+
+def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, user_db) -> None:
+    domain = result.domain
+    settings = {s.name: s for s in checker.domain_decl.settings}
+    base_dir = result.path.parent
+    for side, key, override in (("agent", "data", db), ("user", "user_data", user_db)):
+        fields = [f for f in domain.state if f.side == side]
+        if not fields:
+            if override is not None:
+                sink.error(f"the domain has no {side}-side state for {override}", checker.domain_decl.span)
+            continue
+        if override is not None:
+            file = Path(override)
+            span = Span(display_path(file), 1, 1, 1, 1)
+        elif key in settings:
+            file = base_dir / settings[key].value.value
+            span = settings[key].value.span
+        else:
+            sink.error(f"the domain declares {side}-side state but no `{key} = \"FILE.json\"` setting", checker.domain_decl.span)
+            continue
+        data = read_json(file, span, sink)
+        if data is None:
+            continue
+        validated = validate_state(domain, fields, data, span, sink, display_path(file))
+        if validated is None:
+            continue
+        result.data_paths[side] = file
+        if side == "agent":
+            result.data = validated
+        else:
+            result.user_data = validated
+
+
+def read_json(file: Path, span: Span, sink: DiagnosticSink):
+    try:
+        with open(file, encoding="utf-8") as fh:
+            return json.load(fh)
+    except OSError as e:
+        sink.error(f"cannot read data file {display_path(file)}: {e.strerror}", span)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
+        sink.error(f"data file {display_path(file)} is not valid JSON{where}: {getattr(e, 'msg', e)}", span)
+    return None
+
+
+def validate_state(domain: ir.Domain, fields, data, span: Span, sink: DiagnosticSink, name: str) -> dict | None:
+    """Check a db against the state declaration; every field must be present and well-typed."""
+    if not isinstance(data, dict):
+        sink.error(f"{name}: the data must be a JSON object with one entry per state field", span)
+        return None
+    validators = Validators(Schema(domain))
+    out = {}
+    ok = True
+    for f in fields:
+        if f.name not in data:
+            sink.error(f"{name}: no entry for state '{f.name}'", span)
+            ok = False
+            continue
+        try:
+            out[f.name] = validators.validate(f.type, data[f.name], f.name)
+        except InvalidValue as e:
+            sink.error(f"{name}: {e}", span)
+            ok = False
+    extra = [k for k in data if k not in {f.name for f in fields}]
+    if extra:
+        sink.error(f"{name}: '{extra[0]}' is not declared in state", span)
+        ok = False
+    return out if ok else None
+
+
+def require(compilation: Compilation) -> Compilation:
+    if not compilation.ok:
+        raise CompileError(compilation.diagnostics)
+    return compilation
+

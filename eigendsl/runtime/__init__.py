@@ -1,0 +1,1 @@
+"""Executing compiled domains: copy-on-write state, the interpreter, environments and traces."""

@@ -1,0 +1,385 @@
+"""Compiled domains and their environments: validated, transactional tool calls with a trace.
+
+    domain = CompiledDomain.load("compiled/airline")     # once per process
+    env = domain.environment()                           # O(1), shares the domain's base state
+    result = env.call("get_user_details", {"user_id": "mia_li_3668"})
+    env.diff()                                           # rows changed, O(rows changed)
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import ir
+from ..compiler import Compilation, Schema, compile_file, read_json, validate_state
+from ..errors import ToolFailure
+from ..semantics.types import OptionalType
+from ..syntax.diagnostics import CompileError, DiagnosticSink, render
+from ..syntax.spans import Span
+from ..values import InvalidValue, Validators
+from .interpreter import Context, Program
+from .store import Base, Layer, State
+
+MAX_STRING = 10_000  # longest string an agent may pass in one argument
+INTERNAL_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError, ArithmeticError, RecursionError)
+
+
+class DomainLoadError(Exception):
+    """A compiled folder or a data file that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    policy: str
+    tool: str
+    enforce: bool
+    verdict: str  # ok | violated | error
+    detail: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"policy": self.policy, "verdict": self.verdict, "enforce": self.enforce}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass
+class ToolResult:
+    ok: bool
+    content: Any = None  # the JSON result; shared with the state, treat as read-only
+    error: str | None = None
+    guards: tuple[GuardVerdict, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """What the caller is shown: the result as text, or `Error: message`."""
+        if not self.ok:
+            return f"Error: {self.error}"
+        if isinstance(self.content, str):
+            return self.content
+        return json.dumps(self.content, ensure_ascii=False)
+
+    @property
+    def violations(self) -> list[GuardVerdict]:
+        return [g for g in self.guards if g.verdict == "violated"]
+
+
+@dataclass
+class TraceEntry:
+    actor: str
+    kind: str  # tool | setup | assertion
+    name: str
+    arguments: Any
+    ok: bool
+    content: Any
+    error: str | None
+    guards: tuple[GuardVerdict, ...] = ()
+    writes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        out = {"actor": self.actor, "kind": self.kind, "name": self.name, "arguments": self.arguments, "ok": self.ok}
+        if self.ok:
+            out["content"] = self.content
+        else:
+            out["error"] = self.error
+        if self.guards:
+            out["guards"] = [g.to_json() for g in self.guards]
+        if self.writes:
+            out["writes"] = list(self.writes)
+        return out
+
+
+@dataclass
+class Callable_:
+    """A tool, setup or assertion ready to run: compiled body, argument validators, guards."""
+
+    fn: ir.Function
+    run: Any
+    validators: list
+    guards: list[tuple[ir.GuardDef, Any]] = field(default_factory=list)
+
+
+class CompiledDomain:
+    """A domain loaded for execution: IR compiled to closures and the shared base state."""
+
+    def __init__(self, domain: ir.Domain, data: dict | None, user_data: dict | None, folder: Path | None = None):
+        self.ir = domain
+        self.folder = folder
+        self.name = domain.name
+        self.program = Program(domain)
+        self.schema = Schema(domain)
+        self.validators = Validators(self.schema)
+        roots, kinds, sides = {}, {}, {}
+        for sf in domain.state:
+            source = data if sf.side == "agent" else user_data
+            if source is None or sf.name not in source:
+                raise DomainLoadError(f"no initial data for state '{sf.name}' ({sf.side} side)")
+            roots[sf.name] = source[sf.name]
+            kinds[sf.name] = self.program.state_kinds[sf.name]
+            sides[sf.name] = sf.side
+        self.base = Base(roots, kinds, sides)
+        self._base_hash: dict[str, str] = {}
+        self.callables: dict[tuple[str, str, str], Callable_] = {}
+        for kind, fns in (("tool", domain.tools), ("setup", domain.setups), ("assertion", domain.assertions)):
+            for f in fns:
+                self.callables[(kind, f.actor, f.name)] = Callable_(
+                    f, self.program.function(f), [self.validators.get(p.type) for p in f.params]
+                )
+        for policy in domain.policies:
+            for g in policy.guards:
+                for actor in ("agent", "user"):
+                    c = self.callables.get(("tool", actor, g.tool))
+                    if c is not None:
+                        c.guards.append((g, self.program.function(g.function)))
+        self.const_values = {c.name: c.function.body[0].value.value for c in domain.consts}
+
+    # ------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None) -> "CompiledDomain":
+        """Load a compiled folder; `db` / `user_db` swap in other initial data (validated)."""
+        folder = Path(folder)
+        if (folder / "ir.json").is_file():
+            try:
+                domain = ir.domain_from_json(json.loads((folder / "ir.json").read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise DomainLoadError(f"{folder}/ir.json is not a compiled domain ({e}); recompile it") from None
+        elif folder.is_file() and folder.suffix == ".eig":
+            return cls.from_compilation(compile_checked(folder, db, user_db))
+        else:
+            raise DomainLoadError(f"{folder} is not a compiled domain folder (no ir.json); run `eigendsl compile` first")
+        sides = {sf.side for sf in domain.state}
+        data = cls._data(domain, "agent", db, folder / "db.json") if "agent" in sides else None
+        user_data = cls._data(domain, "user", user_db, folder / "user_db.json") if "user" in sides else None
+        return cls(domain, data, user_data, folder)
+
+    @staticmethod
+    def _data(domain: ir.Domain, side: str, override, default: Path) -> dict:
+        if override is None:
+            try:
+                return json.loads(default.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise DomainLoadError(f"cannot read {default}: {e}") from None
+        path = Path(override)
+        sink = DiagnosticSink()
+        span = Span(str(path), 1, 1, 1, 1)
+        data = read_json(path, span, sink)
+        fields = [f for f in domain.state if f.side == side]
+        validated = validate_state(domain, fields, data, span, sink, str(path)) if data is not None else None
+        if validated is None:
+            raise DomainLoadError("\n".join(render(d, {}) for d in sink.sorted()))
+        return validated
+
+    @classmethod
+    def from_compilation(cls, c: Compilation) -> "CompiledDomain":
+        return cls(c.domain, c.data, c.user_data)
+
+    # ------------------------------------------------------------ environments
+    def environment(self, facts: dict | None = None) -> "Environment":
+        return Environment(self, facts)
+
+    def base_hash(self, side: str) -> str:
+        if side not in self._base_hash:
+            state = State(self.base)
+            self._base_hash[side] = state_hash(self, state, side)
+        return self._base_hash[side]
+
+    def tool_names(self, actor: str = "agent") -> list[str]:
+        return [f.name for f in self.ir.tools if f.actor == actor]
+
+
+def compile_checked(path, db=None, user_db=None) -> Compilation:
+    c = compile_file(path, db, user_db)
+    if not c.ok:
+        raise CompileError(c.diagnostics)
+    return c
+
+
+def state_hash(domain: CompiledDomain, state: State, side: str) -> str:
+    dump = dump_side(domain, state, side)
+    return hashlib.sha256(json.dumps(dump, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def dump_side(domain: CompiledDomain, state: State, side: str) -> dict:
+    out = {}
+    ctx = Context(state, {}, domain.program)
+    for name, s in domain.base.sides.items():
+        if s != side:
+            continue
+        value = state.materialize(name)
+        if domain.base.kinds[name] == "row":
+            value = domain.program.apply_derives(ctx, name, value)
+        out[name] = value
+    return out
+
+
+class Environment:
+    """One episode's world: the domain's base state plus this episode's changes."""
+
+    __slots__ = ("domain", "state", "facts", "trace", "ctx")
+
+    def __init__(self, domain: CompiledDomain, facts: dict | None = None):
+        self.domain = domain
+        self.state = State(domain.base)
+        self.facts = dict(facts or {})
+        self.trace: list[TraceEntry] = []
+        self.ctx = Context(self.state, self.facts, domain.program)
+
+    def reset(self) -> None:
+        self.state.overlay = Layer()
+        self.state.pending = None
+        self.trace = []
+
+    # ------------------------------------------------------------ calls
+    def call(self, name: str, arguments: Any = None, actor: str = "agent") -> ToolResult:
+        """Call a tool as `actor` (agent or user): validate, check guards, run, commit or roll back."""
+        return self._invoke("tool", name, arguments, actor)
+
+    def run_setup(self, name: str, arguments: Any = None, actor: str = "agent") -> ToolResult:
+        """Run a setup function (or a tool) of `actor`'s side, as a task's initialisation does."""
+        kind = "setup" if ("setup", actor, name) in self.domain.callables else "tool"
+        return self._invoke(kind, name, arguments, actor)
+
+    def run_assertion(self, name: str, arguments: Any = None, actor: str = "agent") -> ToolResult:
+        return self._invoke("assertion", name, arguments, actor)
+
+    def _invoke(self, kind: str, name: str, arguments: Any, actor: str) -> ToolResult:
+        target = self.domain.callables.get((kind, actor, name))
+        if target is None:
+            result = ToolResult(False, error=self._unknown(kind, name, actor))
+            self._record(actor, kind, name, arguments, result, ())
+            return result
+        try:
+            args = self._arguments(target, arguments)
+        except InvalidValue as e:
+            result = ToolResult(False, error=str(e))
+            self._record(actor, kind, name, arguments, result, ())
+            return result
+        verdicts = tuple(self._guards(target, args)) if target.guards else ()
+        blocked = next((v for v in verdicts if v.enforce and v.verdict == "violated"), None)
+        if blocked is not None:
+            result = ToolResult(False, error=f"Not allowed by policy '{blocked.policy}'.", guards=verdicts)
+            self._record(actor, kind, name, arguments, result, ())
+            return result
+        state = self.state
+        state.begin()
+        try:
+            value = target.run(self.ctx, args)
+        except ToolFailure as e:
+            state.rollback()
+            result = ToolResult(False, error=e.message, guards=verdicts)
+            self._record(actor, kind, name, arguments, result, ())
+            return result
+        except INTERNAL_ERRORS as e:
+            state.rollback()
+            result = ToolResult(False, error=f"internal error in {kind} {name}: {type(e).__name__}: {e}", guards=verdicts)
+            self._record(actor, kind, name, arguments, result, ())
+            return result
+        layer = state.commit()
+        writes = tuple(f"{table}[{key}]" for table, rows in layer.rows.items() for key in rows)
+        result = ToolResult(True, value, guards=verdicts)
+        self._record(actor, kind, name, arguments, result, writes)
+        return result
+
+    def _unknown(self, kind: str, name: str, actor: str) -> str:
+        names = [n for (k, a, n) in self.domain.callables if k == kind and a == actor]
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"Unknown {kind} '{name}' for the {actor}.{hint}"
+
+    def _arguments(self, target: Callable_, arguments: Any) -> list:
+        if arguments is None:
+            arguments = {}
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments) if arguments.strip() else {}
+            except ValueError as e:
+                raise InvalidValue("", f"arguments are not valid JSON: {e}") from None
+        if not isinstance(arguments, dict):
+            raise InvalidValue("", "arguments must be a JSON object of parameter names to values")
+        params = target.fn.params
+        known = {p.name for p in params}
+        unknown = [k for k in arguments if k not in known]
+        if unknown:
+            takes = ", ".join(p.name for p in params) or "no arguments"
+            raise InvalidValue("", f"unknown argument '{unknown[0]}' for {target.fn.name} (it takes: {takes})")
+        out = []
+        for p, validate in zip(params, target.validators):
+            if p.name in arguments:
+                value = arguments[p.name]
+                _check_lengths(value, p.name)
+                out.append(validate(value, f"argument '{p.name}'"))
+            elif p.has_default:
+                out.append(p.default)
+            elif isinstance(p.type, OptionalType):
+                out.append(None)
+            else:
+                raise InvalidValue("", f"missing required argument '{p.name}' for {target.fn.name}")
+        return out
+
+    def _guards(self, target: Callable_, args: list):
+        for g, run in target.guards:
+            try:
+                verdict = "ok" if run(self.ctx, list(args)) else "violated"
+                detail = None
+            except ToolFailure as e:
+                verdict, detail = "error", e.message
+            except INTERNAL_ERRORS as e:
+                verdict, detail = "error", f"{type(e).__name__}: {e}"
+            yield GuardVerdict(g.policy, g.tool, g.enforce, verdict, detail)
+
+    def _record(self, actor, kind, name, arguments, result: ToolResult, writes) -> None:
+        self.trace.append(TraceEntry(actor, kind, name, arguments, result.ok, result.content, result.error, result.guards, writes))
+
+    # ------------------------------------------------------------ state
+    def checkpoint(self) -> Layer:
+        """A cheap snapshot of this environment's changes, for diff(since=...)."""
+        return self.state.overlay.copy()
+
+    def diff(self, since: Layer | None = None, side: str = "agent") -> dict[str, dict]:
+        """Per table, the rows that differ from the initial data (or a checkpoint); removed rows are None."""
+        out = {}
+        for name, s in self.domain.base.sides.items():
+            if s != side:
+                continue
+            if self.domain.base.kinds[name] == "row":
+                if self.state.record_changed(name, since):
+                    out[name] = self.state.record(name)
+                continue
+            changes = self.state.diff(name, since)
+            if changes:
+                out[name] = changes
+        return out
+
+    def dump(self, side: str = "agent") -> dict:
+        """The whole state of one side as JSON (derived fields computed); O(size of the state)."""
+        return dump_side(self.domain, self.state, side)
+
+    def state_hash(self, side: str = "agent") -> str:
+        """sha256 of the side's JSON dump with sorted keys (tau2-bench's db hash)."""
+        if not self.state.overlay:
+            return self.domain.base_hash(side)
+        return state_hash(self.domain, self.state, side)
+
+    def read(self, expr_root: str) -> Any:
+        """Read one state root (a table as a dict/list, or a record), e.g. for tests and goals."""
+        return self.state.materialize(expr_root)
+
+
+def _check_lengths(value: Any, name: str, depth: int = 0) -> None:
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise InvalidValue(f"argument '{name}'", f"text is too long ({len(value)} characters; the limit is {MAX_STRING})")
+    elif depth > 20:
+        raise InvalidValue(f"argument '{name}'", "value is nested too deeply")
+    elif isinstance(value, list):
+        for v in value:
+            _check_lengths(v, name, depth + 1)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_lengths(v, name, depth + 1)
+

@@ -1,0 +1,676 @@
+"""IR to Python closures, once per process; running them against a State.
+
+Each expression becomes a function `(slots, ctx) -> value` and each statement a function that
+returns None to go on or a `_Return` to stop. Values are JSON trees that are never mutated in
+place: an update copies the path from the root to the changed spot (structural sharing), so a
+failed call can simply drop its pending writes. Nothing here evaluates text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import ir
+from ..builtins import BUILTINS, format_value
+from ..errors import EigRuntimeError, ToolFailure
+from ..semantics.types import ListType, MapType, UnionType
+from .store import MISSING, State, TableView
+
+Fn = Callable[[list, "Context"], Any]
+
+
+class Context:
+    """What running code can see: the state, the task's facts, compiled functions."""
+
+    __slots__ = ("state", "facts", "program", "deriving")
+
+    def __init__(self, state: State, facts: dict, program: "Program"):
+        self.state = state
+        self.facts = facts
+        self.program = program
+        self.deriving = False
+
+
+class _Return:
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _describe_key(key) -> str:
+    return repr(key) if isinstance(key, str) else str(key)
+
+
+class Program:
+    """All functions of a domain compiled to closures."""
+
+    def __init__(self, domain: ir.Domain):
+        self.domain = domain
+        self.unions = {u.name: u for u in domain.unions}
+        self.records = {r.name: r for r in domain.records}
+        self.state_kinds = {}
+        for sf in domain.state:
+            t = sf.type
+            self.state_kinds[sf.name] = "map" if isinstance(t, MapType) else "list" if isinstance(t, ListType) else "row"
+        self.functions: dict[str, Callable] = {}
+        for f in domain.functions:
+            self.functions[f.name] = self.function(f)
+        self.derives: dict[str, list[tuple[tuple[str, ...], Callable]]] = {}
+        for d in domain.derives:
+            self.derives.setdefault(d.root, []).append((d.path, self.function(d.function)))
+
+    # ------------------------------------------------------------ functions
+    def function(self, f: ir.Function) -> Callable[[Context, list], Any]:
+        body = self.block(f.body)
+        nslots = max(f.nslots, len(f.params))
+
+        def run(ctx: Context, args: list):
+            slots = list(args) + [None] * (nslots - len(args))
+            result = body(slots, ctx)
+            return result.value if result is not None else None
+
+        run.__name__ = f"eig_{f.kind}_{f.name}"
+        return run
+
+    def block(self, stmts: tuple[ir.Stmt, ...]) -> Callable:
+        compiled = [self.stmt(s) for s in stmts]
+        if len(compiled) == 1:
+            return compiled[0]
+
+        def run_block(slots, ctx):
+            for s in compiled:
+                r = s(slots, ctx)
+                if r is not None:
+                    return r
+            return None
+
+        return run_block
+
+    # ------------------------------------------------------------ statements
+    def stmt(self, s: ir.Stmt) -> Callable:
+        return getattr(self, "s_" + type(s).__name__)(s)
+
+    def s_Let(self, s: ir.Let):
+        value, slot = self.expr(s.value), s.slot
+
+        def run(slots, ctx):
+            slots[slot] = value(slots, ctx)
+
+        return run
+
+    def s_Assign(self, s: ir.Assign):
+        value = self.expr(s.value)
+        op = s.op
+        if op == "=":
+            def update(old, new):
+                return new
+        elif op == "+=":
+            def update(old, new):
+                return old + new
+        else:
+            def update(old, new):
+                return old - new
+        return self.place_update(s.target, lambda slots, ctx: value(slots, ctx), update, op == "=")
+
+    def s_Mutate(self, s: ir.Mutate):
+        args = [self.expr(a) for a in s.args]
+        method = s.method
+        t = s.target.type
+        if s.target.root == "state" and not s.target.steps:
+            return self.table_mutation(s.target, method, args)
+
+        def compute(slots, ctx):
+            return [a(slots, ctx) for a in args]
+
+        if isinstance(t, MapType):
+            def update(old, vals):
+                new = dict(old)
+                if method == "clear":
+                    return {}
+                key = vals[0]
+                if key not in new:
+                    raise EigRuntimeError(f"{_describe_key(key)} is not a key of {s.target.name}")
+                del new[key]
+                return new
+        else:
+            def update(old, vals):
+                if method == "append":
+                    return old + [vals[0]]
+                if method == "extend":
+                    return old + list(vals[0])
+                if method == "clear":
+                    return []
+                new = list(old)
+                if method == "insert":
+                    new.insert(vals[0], vals[1])
+                elif method == "remove":
+                    try:
+                        new.remove(vals[0])
+                    except ValueError:
+                        raise EigRuntimeError(f"{format_value(vals[0])} is not in the list") from None
+                elif method == "remove_at":
+                    try:
+                        new.pop(vals[0])
+                    except IndexError:
+                        raise EigRuntimeError(f"index {vals[0]} is out of range") from None
+                return new
+        return self.place_update(s.target, compute, update, False)
+
+    def table_mutation(self, place: ir.Place, method: str, args: list[Callable]):
+        name = place.name
+        kind = self.state_kinds[name]
+
+        def run(slots, ctx):
+            state = ctx.state
+            vals = [a(slots, ctx) for a in args]
+            if kind == "map":
+                if method == "remove":
+                    if state.row(name, vals[0]) is MISSING:
+                        raise EigRuntimeError(f"{_describe_key(vals[0])} is not a key of {name}")
+                    state.delete_row(name, vals[0])
+                else:  # clear
+                    for key in list(state.keys(name)):
+                        state.delete_row(name, key)
+                return None
+            if method == "append":
+                state.append_row(name, vals[0])
+                return None
+            rows = state.materialize(name)
+            if method == "extend":
+                for v in vals[0]:
+                    state.append_row(name, v)
+                return None
+            if method == "insert":
+                rows.insert(vals[0], vals[1])
+            elif method == "remove":
+                if vals[0] not in rows:
+                    raise EigRuntimeError(f"{format_value(vals[0])} is not in {name}")
+                rows.remove(vals[0])
+            elif method == "remove_at":
+                if not -len(rows) <= vals[0] < len(rows):
+                    raise EigRuntimeError(f"index {vals[0]} is out of range for {name}")
+                rows.pop(vals[0])
+            elif method == "clear":
+                rows = []
+            state.replace_list(name, rows)
+            return None
+
+        return run
+
+    def place_update(self, place: ir.Place, compute: Callable, update: Callable, may_create: bool):
+        """A statement that replaces the value at `place` with update(old, compute())."""
+        steps = [(st.kind, st.name, self.expr(st.expr) if st.expr is not None else None) for st in place.steps]
+        where = place.name
+
+        def evaluate(slots, ctx):
+            value = compute(slots, ctx)
+            keys = [e(slots, ctx) if e is not None else None for _, _, e in steps]
+            return keys, lambda old: update(old, value)
+
+        if place.root == "local":
+            slot = place.slot
+            walker = _PathWalker(steps, where, may_create)
+
+            def run_local(slots, ctx):
+                keys, leaf = evaluate(slots, ctx)
+                slots[slot] = walker.walk(slots[slot], 0, keys, leaf)
+
+            return run_local
+
+        name = place.name
+        kind = self.state_kinds[name]
+        if kind == "row":
+            walker = _PathWalker(steps, where, may_create)
+
+            def run_record(slots, ctx):
+                keys, leaf = evaluate(slots, ctx)
+                ctx.state.set_record(name, walker.walk(ctx.state.record(name), 0, keys, leaf))
+
+            return run_record
+
+        rest = _PathWalker(steps[1:], where, may_create)
+        creates_row = may_create and len(steps) == 1 and kind == "map"
+
+        def run_row(slots, ctx):
+            keys, leaf = evaluate(slots, ctx)
+            state = ctx.state
+            old = state.row(name, keys[0])
+            if old is MISSING and not creates_row:
+                what = "index" if kind == "list" else "key"
+                raise EigRuntimeError(f"{what} {_describe_key(keys[0])} is not in {name}")
+            new = rest.walk(old, 0, keys[1:], leaf)
+            try:
+                state.set_row(name, keys[0], new)
+            except IndexError:
+                raise EigRuntimeError(f"index {keys[0]} is out of range in {name}") from None
+
+        return run_row
+
+    def s_If(self, s: ir.If):
+        cond, then = self.expr(s.cond), self.block(s.then)
+        else_ = self.block(s.else_) if s.else_ else None
+
+        def run(slots, ctx):
+            if cond(slots, ctx):
+                return then(slots, ctx)
+            if else_ is not None:
+                return else_(slots, ctx)
+            return None
+
+        return run
+
+    def s_For(self, s: ir.For):
+        it, body, slot, slot2 = self.expr(s.iter), self.block(s.body), s.slot, s.slot2
+        if s.mode == "items":
+            def run_items(slots, ctx):
+                for k, v in list(it(slots, ctx).items()):
+                    slots[slot] = k
+                    slots[slot2] = v
+                    r = body(slots, ctx)
+                    if r is not None:
+                        return r
+                return None
+
+            return run_items
+
+        def run(slots, ctx):
+            for x in list(it(slots, ctx)):
+                slots[slot] = x
+                r = body(slots, ctx)
+                if r is not None:
+                    return r
+            return None
+
+        return run
+
+    def s_Return(self, s: ir.Return):
+        if s.value is None:
+            return lambda slots, ctx: _Return(None)
+        value = self.expr(s.value)
+        return lambda slots, ctx: _Return(value(slots, ctx))
+
+    def s_Fail(self, s: ir.Fail):
+        message = self.expr(s.message)
+
+        def run(slots, ctx):
+            raise ToolFailure(format_value(message(slots, ctx)))
+
+        return run
+
+    def s_Eval(self, s: ir.Eval):
+        value = self.expr(s.expr)
+
+        def run(slots, ctx):
+            value(slots, ctx)
+
+        return run
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr) -> Fn:
+        return getattr(self, "e_" + type(e).__name__)(e)
+
+    def e_Const(self, e: ir.Const):
+        v = e.value
+        return lambda slots, ctx: v
+
+    def e_Local(self, e: ir.Local):
+        slot = e.slot
+        return lambda slots, ctx: slots[slot]
+
+    def e_StateRoot(self, e: ir.StateRoot):
+        name = e.name
+        kind = self.state_kinds[name]
+        if kind == "row":
+            derives = self.derives.get(name)
+            if not derives:
+                return lambda slots, ctx: ctx.state.record(name)
+
+            def read_derived(slots, ctx):
+                value = ctx.state.record(name)
+                if ctx.deriving:
+                    return value
+                return self.apply_derives(ctx, name, value)
+
+            return read_derived
+        return lambda slots, ctx: TableView(ctx.state, name)
+
+    def apply_derives(self, ctx: Context, name: str, value: Any) -> Any:
+        derives = self.derives.get(name)
+        if not derives:
+            return value
+        ctx.deriving = True
+        try:
+            for path, fn in derives:
+                computed = fn(ctx, [])
+                value = _set_path(value, path, computed)
+        finally:
+            ctx.deriving = False
+        return value
+
+    def e_Fact(self, e: ir.Fact):
+        name = e.name
+        return lambda slots, ctx: ctx.facts.get(name)
+
+    def e_GetField(self, e: ir.GetField):
+        obj, name = self.expr(e.obj), e.name
+
+        def run(slots, ctx):
+            return obj(slots, ctx)[name]
+
+        return run
+
+    def e_GetIndex(self, e: ir.GetIndex):
+        key = self.expr(e.key)
+        t = e.obj.type
+        if isinstance(e.obj, ir.StateRoot) and self.state_kinds[e.obj.name] != "row":
+            name = e.obj.name
+
+            def run_row(slots, ctx):
+                k = key(slots, ctx)
+                value = ctx.state.row(name, k)
+                if value is MISSING:
+                    raise EigRuntimeError(f"{_describe_key(k)} is not in {name}")
+                return value
+
+            return run_row
+        obj = self.expr(e.obj)
+        what = _source_name(e.obj)
+        if isinstance(t, MapType):
+            def run_map(slots, ctx):
+                k = key(slots, ctx)
+                try:
+                    return obj(slots, ctx)[k]
+                except KeyError:
+                    raise EigRuntimeError(f"{_describe_key(k)} is not a key of {what}") from None
+
+            return run_map
+
+        def run_seq(slots, ctx):
+            k = key(slots, ctx)
+            try:
+                return obj(slots, ctx)[k]
+            except IndexError:
+                raise EigRuntimeError(f"index {k} is out of range for {what}") from None
+
+        return run_seq
+
+    def e_GetSlice(self, e: ir.GetSlice):
+        obj = self.expr(e.obj)
+        lo = self.expr(e.lo) if e.lo else (lambda slots, ctx: None)
+        hi = self.expr(e.hi) if e.hi else (lambda slots, ctx: None)
+        return lambda slots, ctx: obj(slots, ctx)[lo(slots, ctx):hi(slots, ctx)]
+
+    def e_CallBuiltin(self, e: ir.CallBuiltin):
+        impl = BUILTINS[e.name].impl
+        args = [self.expr(a) for a in e.args]
+        if len(args) == 1:
+            a0 = args[0]
+            return lambda slots, ctx: impl(a0(slots, ctx))
+        if len(args) == 2:
+            a0, a1 = args
+            return lambda slots, ctx: impl(a0(slots, ctx), a1(slots, ctx))
+        return lambda slots, ctx: impl(*[a(slots, ctx) for a in args])
+
+    def e_CallFn(self, e: ir.CallFn):
+        name = e.name
+        args = [self.expr(a) for a in e.args]
+        functions = self.functions
+
+        def run(slots, ctx):
+            return functions[name](ctx, [a(slots, ctx) for a in args])
+
+        return run
+
+    def e_Construct(self, e: ir.Construct):
+        fields = [(name, self.expr(v)) for name, v in e.fields]
+        if e.variant is not None:
+            union = self.unions[e.record]
+            tag_field, tag = union.tag_field, union.variant(e.variant).tag
+
+            def run_variant(slots, ctx):
+                out = {tag_field: tag}
+                for name, f in fields:
+                    out[name] = f(slots, ctx)
+                return out
+
+            return run_variant
+
+        def run(slots, ctx):
+            return {name: f(slots, ctx) for name, f in fields}
+
+        return run
+
+    def e_ListExpr(self, e: ir.ListExpr):
+        items = [self.expr(i) for i in e.items]
+        return lambda slots, ctx: [i(slots, ctx) for i in items]
+
+    def e_MapExpr(self, e: ir.MapExpr):
+        entries = [(self.expr(k), self.expr(v)) for k, v in e.entries]
+        return lambda slots, ctx: {k(slots, ctx): v(slots, ctx) for k, v in entries}
+
+    def e_UnaryOp(self, e: ir.UnaryOp):
+        x = self.expr(e.operand)
+        if e.op == "not":
+            return lambda slots, ctx: not x(slots, ctx)
+        return lambda slots, ctx: -x(slots, ctx)
+
+    def e_BinaryOp(self, e: ir.BinaryOp):
+        op = e.op
+        left, right = self.expr(e.left), self.expr(e.right)
+        if op == "and":
+            return lambda slots, ctx: left(slots, ctx) and right(slots, ctx)
+        if op == "or":
+            return lambda slots, ctx: left(slots, ctx) or right(slots, ctx)
+        if op in ("/", "//", "%"):
+            def run_div(slots, ctx):
+                a, b = left(slots, ctx), right(slots, ctx)
+                try:
+                    return a / b if op == "/" else a // b if op == "//" else a % b
+                except ZeroDivisionError:
+                    raise EigRuntimeError("division by zero") from None
+
+            return run_div
+        fn = _BINARY[op]
+        return lambda slots, ctx: fn(left(slots, ctx), right(slots, ctx))
+
+    def e_IsVariant(self, e: ir.IsVariant):
+        obj = self.expr(e.obj)
+        t = e.obj.type
+        tag_field = self.unions[t.name].tag_field if isinstance(t, UnionType) else "?"
+        tags = frozenset(e.tags)
+        if e.negated:
+            return lambda slots, ctx: obj(slots, ctx)[tag_field] not in tags
+        return lambda slots, ctx: obj(slots, ctx)[tag_field] in tags
+
+    def e_IfExpr(self, e: ir.IfExpr):
+        cond, then, else_ = self.expr(e.cond), self.expr(e.then), self.expr(e.else_)
+        return lambda slots, ctx: then(slots, ctx) if cond(slots, ctx) else else_(slots, ctx)
+
+    def lookup_or(self, e: ir.Expr, mode: str) -> Fn:
+        """Evaluate `e`, giving MISSING for a missing map key ("lookup") or none ("optional")."""
+        if mode == "lookup" and isinstance(e, ir.GetIndex):
+            key = self.expr(e.key)
+            if isinstance(e.obj, ir.StateRoot) and self.state_kinds[e.obj.name] != "row":
+                name = e.obj.name
+                return lambda slots, ctx: ctx.state.row(name, key(slots, ctx))
+            obj = self.expr(e.obj)
+            return lambda slots, ctx: obj(slots, ctx).get(key(slots, ctx), MISSING)
+        inner = self.expr(e)
+
+        def run(slots, ctx):
+            v = inner(slots, ctx)
+            return MISSING if v is None else v
+
+        return run
+
+    def e_Coalesce(self, e: ir.Coalesce):
+        mode = "lookup" if isinstance(e.left, ir.GetIndex) and isinstance(e.left.obj.type, MapType) else "optional"
+        left, right = self.lookup_or(e.left, mode), self.expr(e.right)
+
+        def run(slots, ctx):
+            v = left(slots, ctx)
+            return right(slots, ctx) if v is MISSING else v
+
+        return run
+
+    def e_OrFail(self, e: ir.OrFail):
+        message = self.expr(e.message)
+        if e.mode == "check":
+            cond = self.expr(e.expr)
+
+            def run_check(slots, ctx):
+                if not cond(slots, ctx):
+                    raise ToolFailure(format_value(message(slots, ctx)))
+                return True
+
+            return run_check
+        value = self.lookup_or(e.expr, e.mode)
+
+        def run(slots, ctx):
+            v = value(slots, ctx)
+            if v is MISSING:
+                raise ToolFailure(format_value(message(slots, ctx)))
+            return v
+
+        return run
+
+    def e_Comprehension(self, e: ir.Comprehension):
+        it, elem, slot = self.expr(e.iter), self.expr(e.elem), e.slot
+        cond = self.expr(e.cond) if e.cond is not None else None
+
+        def run(slots, ctx):
+            out = []
+            for x in list(it(slots, ctx)):
+                slots[slot] = x
+                if cond is None or cond(slots, ctx):
+                    out.append(elem(slots, ctx))
+            return out
+
+        return run
+
+    def e_Quantified(self, e: ir.Quantified):
+        it, body, slot, kind = self.expr(e.iter), self.expr(e.body), e.slot, e.kind
+
+        def run(slots, ctx):
+            xs = list(it(slots, ctx))
+            if kind == "any":
+                for x in xs:
+                    slots[slot] = x
+                    if body(slots, ctx):
+                        return True
+                return False
+            if kind == "all":
+                for x in xs:
+                    slots[slot] = x
+                    if not body(slots, ctx):
+                        return False
+                return True
+            if kind == "find":
+                for x in xs:
+                    slots[slot] = x
+                    if body(slots, ctx):
+                        return x
+                return None
+            if kind == "count":
+                n = 0
+                for x in xs:
+                    slots[slot] = x
+                    if body(slots, ctx):
+                        n += 1
+                return n
+            total = 0
+            for x in xs:
+                slots[slot] = x
+                total = total + body(slots, ctx)
+            return total
+
+        return run
+
+    def e_ToFloat(self, e: ir.ToFloat):
+        x = self.expr(e.operand)
+
+        def run(slots, ctx):
+            v = x(slots, ctx)
+            return None if v is None else float(v)
+
+        return run
+
+    def e_Format(self, e: ir.Format):
+        parts = [p if isinstance(p, str) else self.expr(p) for p in e.parts]
+
+        def run(slots, ctx):
+            return "".join(p if isinstance(p, str) else format_value(p(slots, ctx)) for p in parts)
+
+        return run
+
+
+class _PathWalker:
+    """Copies the path from a row down to the updated spot (field, list index or map key)."""
+
+    def __init__(self, steps, where: str, may_create: bool):
+        self.steps = steps
+        self.where = where
+        self.may_create = may_create
+
+    def walk(self, obj, i, keys, leaf):
+        if i == len(self.steps):
+            return leaf(obj)
+        kind, fname, _ = self.steps[i]
+        key = fname if kind == "field" else keys[i]
+        if kind == "index":
+            if not isinstance(key, int) or not -len(obj) <= key < len(obj):
+                raise EigRuntimeError(f"index {key} is out of range in {self.where}")
+            new = list(obj)
+            new[key] = self.walk(obj[key], i + 1, keys, leaf)
+            return new
+        last = i == len(self.steps) - 1
+        if key in obj:
+            child = obj[key]
+        elif last and self.may_create and kind == "key":
+            child = MISSING
+        else:
+            raise EigRuntimeError(f"{_describe_key(key)} is not a key of {self.where}")
+        new = dict(obj)
+        new[key] = self.walk(child, i + 1, keys, leaf)
+        return new
+
+
+def _set_path(obj: dict, path: tuple[str, ...], value: Any) -> dict:
+    new = dict(obj)
+    if len(path) == 1:
+        new[path[0]] = value
+    else:
+        new[path[0]] = _set_path(obj[path[0]], path[1:], value)
+    return new
+
+
+def _source_name(e: ir.Expr) -> str:
+    if isinstance(e, ir.Local):
+        return e.name
+    if isinstance(e, ir.GetField):
+        return f"{_source_name(e.obj)}.{e.name}"
+    if isinstance(e, ir.StateRoot):
+        return e.name
+    if isinstance(e, ir.GetIndex):
+        return f"{_source_name(e.obj)}[...]"
+    return "the value"
+
+
+def _add(a, b):
+    return a + b
+
+
+_BINARY = {
+    "+": _add,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}

@@ -1,0 +1,1 @@
+"""Name resolution, type checking and lowering of the AST to the typed IR."""

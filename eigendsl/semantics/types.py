@@ -1,0 +1,205 @@
+"""The type language of eig: primitives, enums, records, tagged unions, lists, maps, optionals."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    def __str__(self) -> str:  # canonical text form, also used in the IR's JSON
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Prim(Type):
+    name: str  # str | int | float | bool | date | datetime | none
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class EnumType(Type):
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class RecordType(Type):
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class UnionType(Type):
+    """A tagged union, or (with `variants`) a value known to be one of those variants."""
+
+    name: str
+    variants: tuple[str, ...] | None = None
+
+    def __str__(self) -> str:
+        if self.variants is None:
+            return self.name
+        return f"{self.name}[{'|'.join(self.variants)}]"
+
+    @property
+    def whole(self) -> "UnionType":
+        return UnionType(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ListType(Type):
+    elem: Type
+
+    def __str__(self) -> str:
+        return f"list<{self.elem}>"
+
+
+@dataclass(frozen=True, slots=True)
+class MapType(Type):
+    key: Type
+    value: Type
+
+    def __str__(self) -> str:
+        return f"map<{self.key}, {self.value}>"
+
+
+@dataclass(frozen=True, slots=True)
+class OptionalType(Type):
+    inner: Type
+
+    def __str__(self) -> str:
+        return f"{self.inner}?"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorType(Type):
+    """The type of an expression that already produced a diagnostic; silences cascades."""
+
+    def __str__(self) -> str:
+        return "<error>"
+
+
+@dataclass(frozen=True, slots=True)
+class AnyElem(Type):
+    """Element type of an empty list or map literal with nothing to infer from."""
+
+    def __str__(self) -> str:
+        return "<empty>"
+
+
+STR, INT, FLOAT, BOOL = Prim("str"), Prim("int"), Prim("float"), Prim("bool")
+DATE, DATETIME, NONE = Prim("date"), Prim("datetime"), Prim("none")
+ERROR = ErrorType()
+PRIMITIVES = {t.name: t for t in (STR, INT, FLOAT, BOOL, DATE, DATETIME)}
+NUMERIC = (INT, FLOAT)
+
+
+def optional(t: Type) -> Type:
+    if isinstance(t, (OptionalType, ErrorType)) or t == NONE:
+        return t
+    return OptionalType(t)
+
+
+def strip_optional(t: Type) -> Type:
+    return t.inner if isinstance(t, OptionalType) else t
+
+
+def is_error(t: Type) -> bool:
+    return isinstance(t, ErrorType)
+
+
+def is_numeric(t: Type) -> bool:
+    return t in NUMERIC
+
+
+def is_stringlike(t: Type) -> bool:
+    """Values whose JSON form is a string: str, enums, dates."""
+    return t in (STR, DATE, DATETIME) or isinstance(t, EnumType)
+
+
+_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|<|>|,|\?|\[|\]|\|)")
+
+
+def parse_type(text: str) -> Type:
+    """Inverse of str(Type), for types stored in the IR's JSON."""
+    tokens = _TOKEN.findall(text)
+    pos = 0
+
+    def take() -> str:
+        nonlocal pos
+        tok = tokens[pos]
+        pos += 1
+        return tok
+
+    def peek() -> str | None:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def kinds() -> dict[str, str]:
+        return _KINDS
+
+    def one() -> Type:
+        name = take()
+        if name == "list":
+            take()  # <
+            elem = one()
+            take()  # >
+            t: Type = ListType(elem)
+        elif name == "map":
+            take()
+            k = one()
+            take()  # ,
+            v = one()
+            take()
+            t = MapType(k, v)
+        elif name in PRIMITIVES or name == "none":
+            t = Prim(name)
+        else:
+            kind = kinds().get(name)
+            if kind == "enum":
+                t = EnumType(name)
+            elif kind == "union":
+                variants = None
+                if peek() == "[":
+                    take()
+                    vs = [take()]
+                    while peek() == "|":
+                        take()
+                        vs.append(take())
+                    take()  # ]
+                    variants = tuple(vs)
+                t = UnionType(name, variants)
+            else:
+                t = RecordType(name)
+        while peek() == "?":
+            take()
+            t = OptionalType(t)
+        return t
+
+    return one()
+
+
+# Named types are nominal; parse_type needs to know which names are enums and unions.
+_KINDS: dict[str, str] = {}
+
+
+class TypeKinds:
+    """Context manager that tells parse_type the kind of each named type while loading IR."""
+
+    def __init__(self, kinds: dict[str, str]):
+        self.kinds = kinds
+
+    def __enter__(self):
+        self.saved = dict(_KINDS)
+        _KINDS.clear()
+        _KINDS.update(self.kinds)
+
+    def __exit__(self, *exc):
+        _KINDS.clear()
+        _KINDS.update(self.saved)

@@ -1,0 +1,644 @@
+"""Text to AST with Lark (LALR), with spans and recovery at declaration boundaries."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .diagnostics import CompileError, Diagnostic
+from .spans import Span
+
+TOP_LEVEL = re.compile(
+    r"^(domain|enum|record|union|state|user|agent|facts|const|fn|tool|setup|assertion|derive|policy|task|import)\b"
+)
+
+# Readable names for grammar terminals in "expected ..." messages.
+TERMINAL_NAMES = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "DATE": "a date",
+    "DATETIME": "a datetime",
+    "$END": "end of file",
+    "NOT_IN": "'not in'",
+    "IS_NOT": "'is not'",
+    "OPTIONAL": "'?'",
+    "ENFORCE": "'enforce'",
+}
+
+
+def grammar_text() -> str:
+    packaged = resources.files("eigendsl").joinpath("grammars/eig.lark")
+    if packaged.is_file():
+        return packaged.read_text()
+    return (Path(__file__).resolve().parents[2] / "grammars" / "eig.lark").read_text()
+
+
+@lru_cache(maxsize=1)
+def lark_parser() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        start=["start", "expr"],
+        cache=False,
+    )
+
+
+def span_of(file: str, meta) -> Span:
+    if getattr(meta, "empty", False):
+        return Span(file, 1, 1, 1, 1)
+    return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def token_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
+
+
+class SyntaxProblem(Exception):
+    def __init__(self, message: str, span: Span):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+def unescape(raw: str, span: Span) -> str:
+    out, i = [], 0
+    table = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "{": "{", "}": "}", "r": "\r"}
+    while i < len(raw):
+        c = raw[i]
+        if c == "\\" and i + 1 < len(raw):
+            nxt = raw[i + 1]
+            if nxt not in table:
+                raise SyntaxProblem(f"unknown escape '\\{nxt}' in string", span)
+            out.append(table[nxt])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def string_body(tok: Token) -> tuple[str, int, int]:
+    """The raw text between the quotes, and the line/col where it starts."""
+    text = str(tok)
+    if text.startswith('"""'):
+        return text[3:-3], tok.line, tok.column + 3
+    return text[1:-1], tok.line, tok.column + 1
+
+
+def plain_string(file: str, tok: Token) -> str:
+    """A string in a declaration (doc, policy text): escapes only, triple quotes dedented."""
+    body, _, _ = string_body(tok)
+    value = unescape(body, token_span(file, tok))
+    if str(tok).startswith('"""'):
+        value = textwrap.dedent(value).strip("\n")
+    return value
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    """Maps grammar rules to AST nodes; rule names match grammars/eig.lark."""
+
+    def __init__(self, file: str, source: str):
+        super().__init__()
+        self.file = file
+        self.source = source
+        self.lines = source.split("\n")
+
+    def ident(self, meta, c):
+        if c:
+            return c[0]
+        # A soft keyword used as a name: its token was filtered out, so read it back from the text.
+        line = self.lines[meta.line - 1] if meta.line - 1 < len(self.lines) else ""
+        text = line[meta.column - 1 : meta.end_column - 1]
+        return Token("NAME", text, line=meta.line, column=meta.column, end_line=meta.end_line, end_column=meta.end_column)
+
+    def sp(self, meta) -> Span:
+        return span_of(self.file, meta)
+
+    def tsp(self, tok: Token) -> Span:
+        return token_span(self.file, tok)
+
+    def text(self, tok: Token | None) -> str | None:
+        return None if tok is None else plain_string(self.file, tok)
+
+    # ------------------------------------------------------------ module
+    def start(self, meta, children):
+        return ast.Module(self.sp(meta), self.file, tuple(children))
+
+    def import_decl(self, meta, c):
+        return ast.ImportDecl(self.sp(meta), self.text(c[0]))
+
+    def domain_decl(self, meta, c):
+        name, title, *settings = c
+        return ast.DomainDecl(self.sp(meta), str(name), self.text(title), tuple(settings))
+
+    def setting(self, meta, c):
+        return ast.Setting(self.sp(meta), str(c[0]), c[1])
+
+    def enum_decl(self, meta, c):
+        name, doc, *members = c
+        return ast.EnumDecl(self.sp(meta), str(name), self.text(doc), tuple(members))
+
+    def enum_member(self, meta, c):
+        value = self.text(c[1]) if c[1] is not None else str(c[0])
+        return ast.EnumMember(self.sp(meta), str(c[0]), value)
+
+    def record_decl(self, meta, c):
+        name, doc, *fields = c
+        return ast.RecordDecl(self.sp(meta), str(name), self.text(doc), tuple(fields))
+
+    def field(self, meta, c):
+        name, typ, default, doc = c
+        return ast.Field(self.sp(meta), str(name), typ, default, self.text(doc))
+
+    def union_decl(self, meta, c):
+        name, tag, doc, *variants = c
+        return ast.UnionDecl(self.sp(meta), str(name), str(tag), self.text(doc), tuple(variants))
+
+    def variant(self, meta, c):
+        name, tag, *fields = c
+        return ast.Variant(self.sp(meta), str(name), self.text(tag) if tag is not None else str(name), tuple(fields))
+
+    def state_decl(self, meta, c):
+        actor, *fields = c
+        return ast.StateDecl(self.sp(meta), actor or "agent", tuple(fields))
+
+    def facts_decl(self, meta, c):
+        return ast.FactsDecl(self.sp(meta), tuple(c))
+
+    def const_decl(self, meta, c):
+        return ast.ConstDecl(self.sp(meta), str(c[0]), c[1], c[2])
+
+    def fn_decl(self, meta, c):
+        name, params, ret, effect, body = c
+        return ast.FnDecl(self.sp(meta), str(name), params, ret, effect or "reads", body)
+
+    def tool_decl(self, meta, c):
+        actor, name, params, ret, effect, doc, body = c
+        return ast.ToolDecl(self.sp(meta), actor or "agent", str(name), params, ret, effect, self.text(doc), body)
+
+    def setup_decl(self, meta, c):
+        actor, name, params, ret, body = c
+        return ast.SetupDecl(self.sp(meta), actor or "agent", str(name), params, ret, body)
+
+    def assertion_decl(self, meta, c):
+        actor, name, params, body = c
+        return ast.AssertionDecl(self.sp(meta), actor or "agent", str(name), params, body)
+
+    def derive_decl(self, meta, c):
+        return ast.DeriveDecl(self.sp(meta), c[0], c[1])
+
+    def policy_decl(self, meta, c):
+        name, text, *guards = c
+        return ast.PolicyDecl(self.sp(meta), str(name), self.text(text), tuple(guards))
+
+    def guard(self, meta, c):
+        enforce, tool, body = c
+        return ast.Guard(self.sp(meta), enforce is not None, str(tool), self.tsp(tool), body)
+
+    def reads(self, meta, c):
+        return "reads"
+
+    def writes(self, meta, c):
+        return "writes"
+
+    def pure(self, meta, c):
+        return "pure"
+
+    def user_actor(self, meta, c):
+        return "user"
+
+    def agent_actor(self, meta, c):
+        return "agent"
+
+    def params(self, meta, c):
+        return tuple(p for p in c if p is not None)
+
+    def param(self, meta, c):
+        name, typ, default, doc = c
+        return ast.Param(self.sp(meta), str(name), typ, default, self.text(doc))
+
+    # ------------------------------------------------------------ tasks
+    def task_decl(self, meta, c):
+        name, *items = c
+        kinds: dict[str, list] = {}
+        for kind, value in items:
+            kinds.setdefault(kind, []).append(value)
+        for kind, values in kinds.items():
+            if kind not in ("setting", "goal", "communicate", "assert") and len(values) > 1:
+                raise SyntaxProblem(f"task has more than one '{kind}' section", self.sp(meta))
+        gold = kinds.get("gold")
+        reward = kinds.get("reward")
+        return ast.TaskDecl(
+            self.sp(meta),
+            name,
+            tuple(kinds.get("setting", [])),
+            (kinds.get("user") or [None])[0],
+            (kinds.get("setup") or [None])[0],
+            gold[0] if gold else None,
+            tuple(g for group in kinds.get("goal", []) for g in group),
+            tuple(s for group in kinds.get("communicate", []) for s in group),
+            tuple(a for group in kinds.get("assert", []) for a in group),
+            reward[0] if reward else None,
+        )
+
+    def task_name(self, meta, c):
+        tok = c[0]
+        return self.text(tok) if tok.type == "STRING" else str(tok)
+
+    def task_setting(self, meta, c):
+        return ("setting", ast.Setting(self.sp(meta), str(c[0]), c[1]))
+
+    def task_user(self, meta, c):
+        texts, knows, facts = [], [], []
+        for kind, value in c:
+            {"text": texts, "knows": knows, "fact": facts}[kind].extend(value)
+        return ("user", ast.TaskUser(self.sp(meta), tuple(texts), tuple(knows), tuple(facts)))
+
+    def user_text(self, meta, c):
+        lit = c[1]
+        if lit.kind != "str":
+            raise SyntaxProblem(f"'{c[0]}' needs a string", lit.span)
+        return ("text", [(str(c[0]), lit.value)])
+
+    def user_fact(self, meta, c):
+        return ("fact", [(str(c[0]), c[1])])
+
+    def user_knows(self, meta, c):
+        return ("knows", [(str(c[i]), c[i + 1]) for i in range(0, len(c), 2)])
+
+    def task_setup(self, meta, c):
+        return ("setup", ast.Block(self.sp(meta), tuple(c)))
+
+    def task_gold(self, meta, c):
+        return ("gold", tuple(c))
+
+    def gold_call(self, meta, c):
+        actor, name, args = c
+        return ast.GoldCall(self.sp(meta), actor or "agent", str(name), args)
+
+    def task_goal(self, meta, c):
+        return ("goal", tuple(c))
+
+    def task_communicate(self, meta, c):
+        return ("communicate", tuple(self.text(t) for t in c))
+
+    def task_assert(self, meta, c):
+        return ("assert", tuple(c))
+
+    def task_reward(self, meta, c):
+        return ("reward", tuple(str(t) for t in c))
+
+    # ------------------------------------------------------------ types
+    def type(self, meta, c):
+        inner, opt = c
+        if opt is not None:
+            return ast.TypeRef(self.sp(meta), inner.name, inner.args, True, inner.variant)
+        return inner
+
+    def variant_type(self, meta, c):
+        return ast.TypeRef(self.sp(meta), str(c[0]), (), False, str(c[1]))
+
+    def named_type(self, meta, c):
+        return ast.TypeRef(self.sp(meta), str(c[0]))
+
+    def generic_type(self, meta, c):
+        return ast.TypeRef(self.sp(meta), str(c[0]), tuple(c[1:]))
+
+    # ------------------------------------------------------------ statements
+    def block(self, meta, c):
+        return ast.Block(self.sp(meta), tuple(c))
+
+    def expr_block(self, meta, c):
+        return ast.ExprBlock(self.sp(meta), tuple(c[:-1]), c[-1])
+
+    def let_stmt(self, meta, c):
+        return ast.Let(self.sp(meta), str(c[0]), c[1], c[2])
+
+    def if_stmt(self, meta, c):
+        return ast.If(self.sp(meta), c[0], c[1], c[2])
+
+    def for_stmt(self, meta, c):
+        var, var2, it, body = c
+        return ast.For(self.sp(meta), str(var), None if var2 is None else str(var2), it, body)
+
+    def return_stmt(self, meta, c):
+        return ast.Return(self.sp(meta), c[0])
+
+    def fail_stmt(self, meta, c):
+        return ast.Fail(self.sp(meta), c[0])
+
+    def assign(self, meta, c):
+        return ast.Assign(self.sp(meta), c[0], "=", c[1])
+
+    def add_assign(self, meta, c):
+        return ast.Assign(self.sp(meta), c[0], "+=", c[1])
+
+    def sub_assign(self, meta, c):
+        return ast.Assign(self.sp(meta), c[0], "-=", c[1])
+
+    def expr_stmt(self, meta, c):
+        return ast.ExprStmt(self.sp(meta), c[0])
+
+    # ------------------------------------------------------------ expressions
+    def if_expr(self, meta, c):
+        return ast.IfExpr(self.sp(meta), c[0], c[1], c[2])
+
+    def coalesce(self, meta, c):
+        return ast.Coalesce(self.sp(meta), c[0], c[1])
+
+    def or_fail(self, meta, c):
+        return ast.OrFail(self.sp(meta), c[0], c[1])
+
+    def _bin(op):
+        def method(self, meta, c):
+            return ast.Binary(self.sp(meta), op, c[0], c[1])
+
+        return method
+
+    or_op = _bin("or")
+    and_op = _bin("and")
+    eq = _bin("==")
+    ne = _bin("!=")
+    lt = _bin("<")
+    le = _bin("<=")
+    gt = _bin(">")
+    ge = _bin(">=")
+    in_op = _bin("in")
+    add = _bin("+")
+    sub = _bin("-")
+    mul = _bin("*")
+    div = _bin("/")
+    floordiv = _bin("//")
+    mod = _bin("%")
+
+    def not_in_op(self, meta, c):
+        return ast.Binary(self.sp(meta), "not in", c[0], c[2])
+
+    def not_op(self, meta, c):
+        return ast.Unary(self.sp(meta), "not", c[0])
+
+    def neg(self, meta, c):
+        return ast.Unary(self.sp(meta), "-", c[0])
+
+    def is_op(self, meta, c):
+        name, span = c[1]
+        return ast.Is(self.sp(meta), c[0], name, span, False)
+
+    def is_not_op(self, meta, c):
+        name, span = c[2]
+        return ast.Is(self.sp(meta), c[0], name, span, True)
+
+    def variant_ref(self, meta, c):
+        tok = c[0]
+        name = self.text(tok) if tok.type == "STRING" else str(tok)
+        return (name, self.tsp(tok))
+
+    def attribute(self, meta, c):
+        return ast.Attribute(self.sp(meta), c[0], str(c[1]), self.tsp(c[1]))
+
+    def index(self, meta, c):
+        return ast.Index(self.sp(meta), c[0], c[1])
+
+    def slice(self, meta, c):
+        return ast.Slice(self.sp(meta), c[0], c[1], c[2])
+
+    def call(self, meta, c):
+        return ast.Call(self.sp(meta), c[0], c[1])
+
+    def call_args(self, meta, c):
+        args = []
+        for a in c:
+            if a is None:
+                continue
+            args.append(a if isinstance(a, ast.Arg) else ast.Arg(a.span, None, a))
+        return tuple(args)
+
+    def named_arg(self, meta, c):
+        return ast.Arg(self.sp(meta), str(c[0]), c[1])
+
+    def int_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "int", int(c[0]))
+
+    def neg_int_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "int", -int(c[0]))
+
+    def float_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "float", float(c[0]))
+
+    def neg_float_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "float", -float(c[0]))
+
+    def string_lit(self, meta, c):
+        return self.interpolate(c[0])
+
+    def date_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "date", str(c[0]))
+
+    def datetime_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "datetime", str(c[0]))
+
+    def true_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "bool", True)
+
+    def false_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "bool", False)
+
+    def none_lit(self, meta, c):
+        return ast.Literal(self.sp(meta), "none", None)
+
+    def name(self, meta, c):
+        return ast.Name(self.sp(meta), str(c[0]))
+
+    def list_lit(self, meta, c):
+        return ast.ListLit(self.sp(meta), tuple(x for x in c if x is not None))
+
+    def comprehension(self, meta, c):
+        elem, var, it, cond = c
+        return ast.Comprehension(self.sp(meta), elem, str(var), it, cond)
+
+    def map_lit(self, meta, c):
+        return ast.MapLit(self.sp(meta), tuple(x for x in c if x is not None))
+
+    def map_entry(self, meta, c):
+        return (c[0], c[1])
+
+    def quantified(self, meta, c):
+        kind, var, it, body = c
+        return ast.Quantified(self.sp(meta), kind, str(var), it, body)
+
+    def any_q(self, meta, c):
+        return "any"
+
+    def all_q(self, meta, c):
+        return "all"
+
+    def count_q(self, meta, c):
+        return "count"
+
+    def find_q(self, meta, c):
+        return "find"
+
+    def sum_q(self, meta, c):
+        return "sum"
+
+    # ------------------------------------------------------------ strings
+    def interpolate(self, tok: Token) -> ast.Expr:
+        """Split a string literal into text and `{expr}` holes (escape braces as \\{ \\})."""
+        span = self.tsp(tok)
+        body, line, col = string_body(tok)
+        triple = str(tok).startswith('"""')
+        parts: list = []
+        buf: list[str] = []
+        i = 0
+        while i < len(body):
+            ch = body[i]
+            if ch == "\\" and i + 1 < len(body):
+                buf.append(body[i : i + 2])
+                i += 2
+                continue
+            if ch == "}":
+                raise SyntaxProblem("unmatched '}' in string (write \\} for a brace)", span)
+            if ch == "{":
+                end = body.find("}", i)
+                if end < 0:
+                    raise SyntaxProblem("unclosed '{' in string (write \\{ for a brace)", span)
+                if buf:
+                    parts.append(unescape("".join(buf), span))
+                    buf = []
+                hole = body[i + 1 : end]
+                before = body[: i + 1]
+                hole_line = line + before.count("\n")
+                hole_col = (len(before) - before.rfind("\n")) if "\n" in before else col + i + 1
+                parts.append(parse_hole(self.file, hole, hole_line, hole_col, self.source))
+                i = end + 1
+                continue
+            buf.append(ch)
+            i += 1
+        if buf:
+            parts.append(unescape("".join(buf), span))
+        if triple:
+            parts = [textwrap.dedent(p).strip("\n") if isinstance(p, str) and len(parts) == 1 else p for p in parts]
+        if all(isinstance(p, str) for p in parts):
+            return ast.Literal(span, "str", "".join(parts))
+        return ast.Interpolation(span, tuple(parts))
+
+
+def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Expr:
+    if not text.strip():
+        raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1))
+    padded = "\n" * (line - 1) + " " * (col - 1) + text
+    try:
+        tree = lark_parser().parse(padded, start="expr")
+        return ToAst(file, source).transform(tree)
+    except UnexpectedInput as e:
+        raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)))
+    except VisitError as e:
+        if isinstance(e.orig_exc, SyntaxProblem):
+            raise e.orig_exc
+        raise
+
+
+def describe(e: UnexpectedInput) -> str:
+    if isinstance(e, UnexpectedCharacters):
+        ch = e.char
+        if ch == '"':
+            return "unterminated string"
+        return f"unexpected character {ch!r}"
+    if isinstance(e, UnexpectedToken):
+        tok = e.token
+        if tok.type == "$END":
+            got = "end of file"
+        else:
+            got = repr(str(tok))[:40]
+        expected = sorted({readable_terminal(t) for t in e.expected})
+        if len(expected) > 8:
+            expected = expected[:8] + ["..."]
+        return f"unexpected {got}" + (f", expected {', '.join(expected)}" if expected else "")
+    return str(e).splitlines()[0]
+
+
+def readable_terminal(name: str) -> str:
+    if name in TERMINAL_NAMES:
+        return TERMINAL_NAMES[name]
+    try:
+        pattern = lark_parser().get_terminal(name).pattern
+    except KeyError:
+        return name
+    if pattern.type == "str":
+        return repr(pattern.value)
+    return name.lower()
+
+
+def problem_span(file: str, e: UnexpectedInput, source: str) -> Span:
+    line = getattr(e, "line", None)
+    col = getattr(e, "column", None)
+    if isinstance(e, UnexpectedToken) and e.token.type != "$END":
+        return token_span(file, e.token)
+    if not isinstance(line, int) or line < 1 or not isinstance(col, int) or col < 1:
+        lines = source.splitlines() or [""]
+        return Span(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+    return Span(file, line, col, line, col + 1)
+
+
+def chunks(source: str) -> list[tuple[int, str]]:
+    """Split at lines that start a top-level declaration in column 1: (first line, text)."""
+    lines = source.split("\n")
+    starts = [i for i, line in enumerate(lines) if TOP_LEVEL.match(line)]
+    if not starts or starts[0] != 0:
+        starts = [0] + starts
+    out = []
+    for a, b in zip(starts, starts[1:] + [len(lines)]):
+        out.append((a + 1, "\n".join(lines[a:b])))
+    return out
+
+
+def parse_text(file: str, source: str) -> ast.Module:
+    """Parse a whole file; on errors, re-parse declaration by declaration to report them all."""
+    try:
+        return _parse_one(file, source, source)
+    except SyntaxProblem as first:
+        diagnostics = []
+        decls = []
+        for line, text in chunks(source):
+            try:
+                module = _parse_one(file, "\n" * (line - 1) + text, source)
+                decls.extend(module.decls)
+            except SyntaxProblem as p:
+                diagnostics.append(Diagnostic("error", p.message, p.span))
+        if not diagnostics:
+            diagnostics.append(Diagnostic("error", first.message, first.span))
+        raise CompileError(diagnostics)
+
+
+def _parse_one(file: str, text: str, source: str) -> ast.Module:
+    try:
+        tree = lark_parser().parse(text, start="start")
+    except UnexpectedInput as e:
+        raise SyntaxProblem(describe(e), problem_span(file, e, text))
+    try:
+        return ToAst(file, source).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, SyntaxProblem):
+            raise e.orig_exc
+        raise
+    except RecursionError:
+        raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2))
+
+
+def parse_file(path: str | Path, display: str | None = None) -> tuple[ast.Module, str]:
+    path = Path(path)
+    source = path.read_text(encoding="utf-8")
+    return parse_text(display or str(path), source), source
