@@ -154,10 +154,22 @@ def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, u
             result.user_data = validated
 
 
+_JSON_CACHE: dict[tuple, object] = {}
+
+
 def read_json(file: Path, span: Span, sink: DiagnosticSink):
+    """Parse a JSON data file (memoised per path, size and mtime: checks re-read the same data often)."""
     try:
+        st = file.stat()
+        key = (str(file.resolve()), st.st_size, st.st_mtime_ns)
+        if key in _JSON_CACHE:
+            return _JSON_CACHE[key]
         with open(file, encoding="utf-8") as fh:
-            return json.load(fh)
+            data = json.load(fh)
+        if len(_JSON_CACHE) > 8:
+            _JSON_CACHE.clear()
+        _JSON_CACHE[key] = data
+        return data
     except OSError as e:
         sink.error(f"cannot read data file {display_path(file)}: {e.strerror}", span)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -166,8 +178,36 @@ def read_json(file: Path, span: Span, sink: DiagnosticSink):
     return None
 
 
+def type_signature(domain: ir.Domain, fields) -> str:
+    """Everything about the types that decides whether data validates (no spans, no docs)."""
+    parts = [f"enum {e.name} {e.values}" for e in domain.enums]
+    for r in domain.records:
+        parts.append(f"record {r.name} " + ";".join(f"{f.name}:{f.type}:{f.has_default}:{f.default!r}" for f in r.fields))
+    for u in domain.unions:
+        for v in u.variants:
+            parts.append(f"variant {u.name}.{v.name}={v.tag} by {u.tag_field} " + ";".join(f"{f.name}:{f.type}:{f.has_default}:{f.default!r}" for f in v.fields))
+    parts += [f"state {f.side} {f.name}:{f.type}" for f in fields]
+    return "\n".join(parts)
+
+
+_VALID_CACHE: dict[tuple[int, str], tuple] = {}
+
+
 def validate_state(domain: ir.Domain, fields, data, span: Span, sink: DiagnosticSink, name: str) -> dict | None:
     """Check a db against the state declaration; every field must be present and well-typed."""
+    key = (id(data), type_signature(domain, fields))
+    cached = _VALID_CACHE.get(key)
+    if cached is not None and cached[0] is data:
+        return cached[1]
+    result = _validate_state(domain, fields, data, span, sink, name)
+    if result is not None:
+        if len(_VALID_CACHE) > 8:
+            _VALID_CACHE.clear()
+        _VALID_CACHE[key] = (data, result)
+    return result
+
+
+def _validate_state(domain: ir.Domain, fields, data, span: Span, sink: DiagnosticSink, name: str) -> dict | None:
     if not isinstance(data, dict):
         sink.error(f"{name}: the data must be a JSON object with one entry per state field", span)
         return None

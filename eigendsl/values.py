@@ -8,6 +8,7 @@ tight loop rather than a tree of isinstance tests.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from typing import Any, Callable, Protocol
 
@@ -195,7 +196,9 @@ def _v_int(value, path):
 
 def _v_float(value, path):
     if isinstance(value, float):
-        return value
+        if math.isfinite(value):
+            return value
+        raise InvalidValue(path, f"expected a finite number; got {value}")
     if isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     raise InvalidValue(path, f"expected a number; got {describe(value)}")

@@ -53,6 +53,8 @@ class Program:
         for sf in domain.state:
             t = sf.type
             self.state_kinds[sf.name] = "map" if isinstance(t, MapType) else "list" if isinstance(t, ListType) else "row"
+        # Known before any body is compiled: reads of these record roots compute derived fields.
+        self.derived_roots = {d.root for d in domain.derives}
         self.functions: dict[str, Callable] = {}
         for f in domain.functions:
             self.functions[f.name] = self.function(f)
@@ -322,8 +324,7 @@ class Program:
         name = e.name
         kind = self.state_kinds[name]
         if kind == "row":
-            derives = self.derives.get(name)
-            if not derives:
+            if name not in self.derived_roots:
                 return lambda slots, ctx: ctx.state.record(name)
 
             def read_derived(slots, ctx):

@@ -727,7 +727,7 @@ class Checker:
                 self.sink.error(f"'{method}' is not an update of {what}", e.func.name_span)
                 return ir.Mutate(e.span, place, method, ())
             return None
-        place = self.place(e.func.obj, body)  # now report problems with the place itself
+        place = self.place(e.func.obj, body, whole_table=True)  # now report problems with the place itself
         if any(a.name for a in e.args):
             self.sink.error(f"'{method}' takes positional arguments", e.span)
         want = MUTATORS[kind][method]
@@ -745,7 +745,7 @@ class Checker:
         return ir.Mutate(e.span, place, method, tuple(args))
 
     # ------------------------------------------------------------ places
-    def place(self, e: ast.Expr, body: Body, quiet: bool = False) -> ir.Place | None:
+    def place(self, e: ast.Expr, body: Body, quiet: bool = False, whole_table: bool = False) -> ir.Place | None:
         chain = []
         node = e
         while isinstance(node, (ast.Attribute, ast.Index)):
@@ -770,7 +770,7 @@ class Checker:
             root, slot, side, t = "state", None, sf.side, sf.type
             if not quiet:
                 self.require_effect(body, "writes", f"write state '{node.id}'", e.span)
-                if not chain and isinstance(t, (MapType, ListType)):
+                if not chain and isinstance(t, (MapType, ListType)) and not whole_table:
                     self.sink.error(f"assign rows of table '{node.id}' (e.g. `{node.id}[key] = row`), not the whole table", e.span)
         else:
             if not quiet:
@@ -1462,8 +1462,9 @@ class Checker:
 
     @staticmethod
     def suggest(name: str, candidates: Iterable[str]) -> str:
-        close = difflib.get_close_matches(name, list(dict.fromkeys(candidates)), n=1, cutoff=0.75)
-        return f"; did you mean '{close[0]}'?" if close else ""
+        by_lower = {c.lower(): c for c in candidates if c != name}
+        close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+        return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
 class _StateOnly:

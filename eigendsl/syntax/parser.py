@@ -563,11 +563,39 @@ def describe(e: UnexpectedInput) -> str:
             got = "end of file"
         else:
             got = repr(str(tok))[:40]
-        expected = sorted({readable_terminal(t) for t in e.expected})
-        if len(expected) > 8:
-            expected = expected[:8] + ["..."]
+        expected = describe_expected(set(e.expected))
         return f"unexpected {got}" + (f", expected {', '.join(expected)}" if expected else "")
     return str(e).splitlines()[0]
+
+
+EXPRESSION_STARTS = {"NAME", "INT", "FLOAT", "STRING", "LPAR", "LSQB", "LBRACE", "MINUS", "NOT", "TRUE", "FALSE", "NONE", "IF", "DATE", "DATETIME"}
+
+
+def describe_expected(expected: set[str]) -> list[str]:
+    """Readable alternatives: soft keywords fold into 'a name', expression starts into 'an expression'."""
+    if {"DOMAIN", "RECORD", "TOOL", "POLICY"} <= expected:
+        return ["a declaration (domain, enum, record, union, state, facts, const, fn, tool, setup, assertion, derive, policy, task, import)"]
+    if "NAME" in expected:
+        soft = {t for t in expected if _is_soft_keyword(t)}
+        expected -= soft
+    if {"NAME", "INT", "STRING"} <= expected:
+        expected = {t for t in expected if t not in EXPRESSION_STARTS and not _is_soft_keyword(t)}
+        words = sorted({readable_terminal(t) for t in expected})
+        return ["an expression"] + words[:7]
+    words = sorted({readable_terminal(t) for t in expected})
+    return words[:8] + (["..."] if len(words) > 8 else [])
+
+
+def _is_soft_keyword(name: str) -> bool:
+    try:
+        pattern = lark_parser().get_terminal(name).pattern
+    except KeyError:
+        return False
+    return pattern.type == "str" and pattern.value.isidentifier() and pattern.value not in HARD_KEYWORDS
+
+
+HARD_KEYWORDS = {"let", "if", "then", "else", "for", "in", "return", "fail", "and", "or", "not", "is",
+                 "true", "false", "none", "fn", "any", "all", "count", "find", "sum"}
 
 
 def readable_terminal(name: str) -> str:
@@ -612,12 +640,17 @@ def parse_text(file: str, source: str) -> ast.Module:
     except SyntaxProblem as first:
         diagnostics = []
         decls = []
-        for line, text in chunks(source):
+        pieces = chunks(source)
+        for i, (line, text) in enumerate(pieces):
             try:
                 module = _parse_one(file, "\n" * (line - 1) + text, source)
                 decls.extend(module.decls)
             except SyntaxProblem as p:
-                diagnostics.append(Diagnostic("error", p.message, p.span))
+                message = p.message
+                if message.startswith("unexpected end of file") and i + 1 < len(pieces):
+                    next_line = pieces[i + 1][0]
+                    message = message.replace("end of file", f"end of this declaration (the next one starts on line {next_line})", 1)
+                diagnostics.append(Diagnostic("error", message, p.span))
         if not diagnostics:
             diagnostics.append(Diagnostic("error", first.message, first.span))
         raise CompileError(diagnostics)

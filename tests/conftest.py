@@ -1,0 +1,68 @@
+"""Shared fixtures: project paths, the reference data (skipped cleanly when absent), domains."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "tau2"
+DOMAINS = ["airline", "retail", "telecom"]
+
+
+def shared_dir(domain: str) -> Path:
+    path = SHARED / domain
+    if not (path / "tasks.json").is_file():
+        pytest.skip(f"reference data {path} is absent (it lives in ../shared next to the project)")
+    return path
+
+
+def domain_source(domain: str) -> Path:
+    path = ROOT / "domains" / f"{domain}.eig"
+    if not path.is_file():
+        pytest.skip(f"{path.name} is not written yet")
+    return path
+
+
+@pytest.fixture
+def in_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def compiled_domains():
+    """Domains compiled from source with the project's own data, one per name, cached."""
+    from eigendsl.runtime.environment import CompiledDomain
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = CompiledDomain.load(domain_source(name))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def reference_domains():
+    """Domains compiled with the benchmark's data from ../shared, one per name, cached."""
+    from eigendsl.runtime.environment import CompiledDomain
+
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            shared = shared_dir(name)
+            user_db = shared / "user_db.json"
+            cache[name] = CompiledDomain.load(domain_source(name), shared / "db.json", user_db if user_db.is_file() else None)
+        return cache[name]
+
+    return get
+
+
+def train_ids(domain: str) -> set[str]:
+    return set(json.loads((shared_dir(domain) / "split_tasks.json").read_text())["train"])
