@@ -137,5 +137,36 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
             raise SystemExit(1)
 
 
+@main.command()
+@click.argument("compiled", type=click.Path())
+@click.argument("tool")
+@click.argument("arguments", required=False, default="{}")
+@click.option("--actor", type=click.Choice(["agent", "user"]), default="agent", show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to use instead of the compiled db.")
+@click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to use instead of the compiled one.")
+def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, user_db: str | None) -> None:
+    """Call TOOL of COMPILED once with ARGUMENTS (a JSON object) on a fresh environment."""
+    from .runtime.environment import CompiledDomain, DomainLoadError
+
+    try:
+        domain = CompiledDomain.load(compiled, db, user_db)
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except DomainLoadError as e:
+        raise UsageProblem(str(e))
+    env = domain.environment()
+    result = env.call(tool, arguments, actor)
+    text = result.text if not result.ok or isinstance(result.content, str) else json.dumps(result.content, indent=1, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
+    for verdict in result.violations:
+        err.print(f"policy {verdict.policy}: violated (monitor)")
+    changes = env.diff()
+    if changes:
+        rows = sum(len(v) if isinstance(v, dict) else 1 for v in changes.values())
+        err.print(f"({rows} row(s) would change: {', '.join(sorted(changes))})")
+    raise SystemExit(0 if result.ok else 1)
+
+
 if __name__ == "__main__":
     main()
