@@ -137,6 +137,31 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
             raise SystemExit(1)
 
 
+@main.command("import-tau2")
+@click.argument("tasks_path", metavar="TASKS.json", type=click.Path(dir_okay=False))
+@click.option("--domain", "domain_path", required=True, type=click.Path(dir_okay=False), help="The domain the tasks belong to.")
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="The .eig task file to write.")
+def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
+    """Convert tau2-bench tasks into an eig task file that imports DOMAIN, then check it."""
+    from .interop.tau2 import TaskFileError, load_tasks
+    from .interop.tau2_tasks import to_eig
+
+    try:
+        tasks = load_tasks(tasks_path)
+    except TaskFileError as e:
+        raise UsageProblem(str(e))
+    if not Path(domain_path).is_file():
+        raise UsageProblem(f"no such domain file: {domain_path}")
+    out_file = Path(out_path)
+    text = to_eig(tasks, Path(domain_path), out_file, Path(tasks_path).name)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_name(f".{out_file.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out_file)
+    c = compile_or_exit(str(out_file))
+    out.print(f"imported {len(c.domain.tasks)} tasks -> {out_file} (checked)")
+
+
 @main.command()
 @click.argument("compiled", type=click.Path())
 @click.argument("tool")

@@ -27,6 +27,7 @@ class Compilation:
     data: dict | None = None
     user_data: dict | None = None
     data_paths: dict[str, Path] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)  # display name -> resolved path
 
     @property
     def ok(self) -> bool:
@@ -60,7 +61,7 @@ class Schema:
         return self.unions[name]
 
 
-def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str]) -> list[ast.Module]:
+def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], files: dict[str, Path]) -> list[ast.Module]:
     """Parse a file and, depth first, the files it imports (each once)."""
     modules: list[ast.Module] = []
     seen: set[Path] = set()
@@ -78,6 +79,7 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str]) -> l
             sink.error(f"cannot read {name}: {getattr(e, 'strerror', None) or e}", where)
             return
         sources[name] = text
+        files[name] = p
         try:
             module = parse_text(name, text)
         except CompileError as e:
@@ -102,7 +104,7 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
         sink.error(f"no such file: {path}", Span(str(path), 1, 1, 1, 1))
         result.diagnostics = sink.sorted()
         return result
-    modules = read_modules(path, sink, result.sources)
+    modules = read_modules(path, sink, result.sources, result.files)
     if sink.has_errors:
         result.diagnostics = sink.sorted()
         return result
@@ -125,7 +127,8 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
 def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, user_db) -> None:
     domain = result.domain
     settings = {s.name: s for s in checker.domain_decl.settings}
-    base_dir = result.path.parent
+    domain_file = checker.domain_decl.span.file
+    base_dir = result.files[domain_file].parent if domain_file in result.files else result.path.parent
     for side, key, override in (("agent", "data", db), ("user", "user_data", user_db)):
         fields = [f for f in domain.state if f.side == side]
         if not fields:

@@ -395,6 +395,35 @@ class ConstDef:
 
 
 @dataclass(frozen=True)
+class CallSpec:
+    """A call with literal arguments: a task's gold action, setup step or env assertion."""
+
+    actor: str
+    kind: str  # tool | setup | assertion
+    name: str
+    args: dict  # JSON object, parameter name -> value, in parameter order
+    compare: tuple[str, ...] | None = None  # arguments a checker compares (None: all given)
+    expected: Any = True  # what an assertion must return
+    message: str | None = None  # what a failed assertion means
+    span: Span = NOWHERE
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    id: str
+    texts: dict  # purpose, notes, ticket, policies
+    user: dict  # {"texts": {...}, "knows": {...}, "facts": {...}}
+    setup: tuple  # CallSpec | Function (state assignments), in order
+    gold: tuple[CallSpec, ...] | None
+    goals: tuple[Function, ...]
+    communicate: tuple[str, ...]
+    assertions: tuple[CallSpec, ...]
+    judge: tuple[str, ...]
+    reward: tuple[str, ...]
+    span: Span = NOWHERE
+
+
+@dataclass(frozen=True)
 class Domain:
     name: str
     title: str
@@ -412,6 +441,7 @@ class Domain:
     assertions: tuple[Function, ...]
     policies: tuple[PolicyDef, ...]
     derives: tuple[DeriveDef, ...]
+    tasks: tuple[TaskDef, ...] = ()
 
     def tool(self, name: str, actor: str | None = None) -> Function | None:
         for t in self.tools:
@@ -426,6 +456,47 @@ class Domain:
         return kinds
 
 
+# ---------------------------------------------------------------- constants
+
+
+class _NotConstant:
+    def __repr__(self) -> str:
+        return "NOT_CONSTANT"
+
+
+NOT_CONSTANT: Any = _NotConstant()
+
+
+def constant_value(x: Expr, unions: dict[str, "UnionDef"]) -> Any:
+    """The JSON value of an expression built only from literals, or NOT_CONSTANT."""
+    if isinstance(x, Const):
+        return x.value
+    if isinstance(x, ToFloat):
+        v = constant_value(x.operand, unions)
+        return v if v is NOT_CONSTANT else float(v)
+    if isinstance(x, UnaryOp) and x.op == "neg":
+        v = constant_value(x.operand, unions)
+        return v if v is NOT_CONSTANT else -v
+    if isinstance(x, ListExpr):
+        items = [constant_value(i, unions) for i in x.items]
+        return NOT_CONSTANT if any(i is NOT_CONSTANT for i in items) else items
+    if isinstance(x, MapExpr):
+        pairs = [(constant_value(k, unions), constant_value(v, unions)) for k, v in x.entries]
+        return NOT_CONSTANT if any(NOT_CONSTANT in (k, v) for k, v in pairs) else dict(pairs)
+    if isinstance(x, Construct):
+        out = {}
+        if x.variant is not None:
+            union = unions[x.record]
+            out[union.tag_field] = union.variant(x.variant).tag
+        for name, v in x.fields:
+            value = constant_value(v, unions)
+            if value is NOT_CONSTANT:
+                return NOT_CONSTANT
+            out[name] = value
+        return out
+    return NOT_CONSTANT
+
+
 # ---------------------------------------------------------------- JSON form
 
 _CLASSES = {
@@ -435,7 +506,7 @@ _CLASSES = {
         Construct, ListExpr, MapExpr, UnaryOp, BinaryOp, IsVariant, IfExpr, Coalesce, OrFail,
         Comprehension, Quantified, ToFloat, Format, Step, Place, Let, Assign, Mutate, If, For,
         Return, Fail, Eval, FieldDef, EnumDef, RecordDef, VariantDef, UnionDef, StateField,
-        ParamDef, Function, GuardDef, PolicyDef, DeriveDef, ConstDef, Domain,
+        ParamDef, Function, GuardDef, PolicyDef, DeriveDef, ConstDef, CallSpec, TaskDef, Domain,
     ]
 }
 
@@ -473,6 +544,9 @@ def domain_from_json(data: dict) -> Domain:
 
 
 _SPAN_FIELDS = {"span"}
+# Fields whose value is a JSON payload (data, arguments, texts), never IR to rebuild.
+_RAW_FIELDS = {"value": (Const, FieldDef, ParamDef), "default": (FieldDef, ParamDef), "settings": (Domain,),
+               "args": (CallSpec,), "expected": (CallSpec,), "texts": (TaskDef,), "user": (TaskDef,)}
 
 
 def _from_json(obj: Any, source: str, field_name: str | None = None) -> Any:
@@ -488,9 +562,7 @@ def _from_json(obj: Any, source: str, field_name: str | None = None) -> Any:
                 value = obj[f.name]
                 if f.name in _SPAN_FIELDS and isinstance(value, list):
                     kwargs[f.name] = Span.from_json(source, value)
-                elif f.name in ("value", "default") and cls in (Const, FieldDef, ParamDef):
-                    kwargs[f.name] = value  # JSON payload, not IR
-                elif f.name == "settings" and cls is Domain:
+                elif cls in _RAW_FIELDS.get(f.name, ()):
                     kwargs[f.name] = value
                 else:
                     kwargs[f.name] = _from_json(value, source, f.name)

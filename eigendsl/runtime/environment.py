@@ -244,26 +244,44 @@ class Environment:
         kind = "setup" if ("setup", actor, name) in self.domain.callables else "tool"
         return self._invoke(kind, name, arguments, actor)
 
-    def run_assertion(self, name: str, arguments: Any = None, actor: str = "agent") -> ToolResult:
-        return self._invoke("assertion", name, arguments, actor)
+    def run_assertion(self, name: str, arguments: Any = None, actor: str = "agent", record: bool = True) -> ToolResult:
+        return self._invoke("assertion", name, arguments, actor, record)
 
-    def _invoke(self, kind: str, name: str, arguments: Any, actor: str) -> ToolResult:
+    def evaluate(self, run, args: list | tuple = ()) -> Any:
+        """Evaluate a compiled read-only function (a goal, a guard) on the current state."""
+        return run(self.ctx, list(args))
+
+    def apply(self, run) -> ToolResult:
+        """Run a compiled function that writes state (a task's setup) as one transaction."""
+        self.state.begin()
+        try:
+            value = run(self.ctx, [])
+        except ToolFailure as e:
+            self.state.rollback()
+            return ToolResult(False, error=e.message)
+        except INTERNAL_ERRORS as e:
+            self.state.rollback()
+            return ToolResult(False, error=f"internal error: {type(e).__name__}: {e}")
+        self.state.commit()
+        return ToolResult(True, value)
+
+    def _invoke(self, kind: str, name: str, arguments: Any, actor: str, record: bool = True) -> ToolResult:
         target = self.domain.callables.get((kind, actor, name))
         if target is None:
             result = ToolResult(False, error=self._unknown(kind, name, actor))
-            self._record(actor, kind, name, arguments, result, ())
+            self._record(actor, kind, name, arguments, result, (), record)
             return result
         try:
             args = self._arguments(target, arguments)
         except InvalidValue as e:
             result = ToolResult(False, error=str(e))
-            self._record(actor, kind, name, arguments, result, ())
+            self._record(actor, kind, name, arguments, result, (), record)
             return result
         verdicts = tuple(self._guards(target, args)) if target.guards else ()
         blocked = next((v for v in verdicts if v.enforce and v.verdict == "violated"), None)
         if blocked is not None:
             result = ToolResult(False, error=f"Not allowed by policy '{blocked.policy}'.", guards=verdicts)
-            self._record(actor, kind, name, arguments, result, ())
+            self._record(actor, kind, name, arguments, result, (), record)
             return result
         state = self.state
         state.begin()
@@ -272,17 +290,17 @@ class Environment:
         except ToolFailure as e:
             state.rollback()
             result = ToolResult(False, error=e.message, guards=verdicts)
-            self._record(actor, kind, name, arguments, result, ())
+            self._record(actor, kind, name, arguments, result, (), record)
             return result
         except INTERNAL_ERRORS as e:
             state.rollback()
             result = ToolResult(False, error=f"internal error in {kind} {name}: {type(e).__name__}: {e}", guards=verdicts)
-            self._record(actor, kind, name, arguments, result, ())
+            self._record(actor, kind, name, arguments, result, (), record)
             return result
         layer = state.commit()
         writes = tuple(f"{table}[{key}]" for table, rows in layer.rows.items() for key in rows)
         result = ToolResult(True, value, guards=verdicts)
-        self._record(actor, kind, name, arguments, result, writes)
+        self._record(actor, kind, name, arguments, result, writes, record)
         return result
 
     def _unknown(self, kind: str, name: str, actor: str) -> str:
@@ -332,7 +350,9 @@ class Environment:
                 verdict, detail = "error", f"{type(e).__name__}: {e}"
             yield GuardVerdict(g.policy, g.tool, g.enforce, verdict, detail)
 
-    def _record(self, actor, kind, name, arguments, result: ToolResult, writes) -> None:
+    def _record(self, actor, kind, name, arguments, result: ToolResult, writes, record: bool = True) -> None:
+        if not record:
+            return
         self.trace.append(TraceEntry(actor, kind, name, arguments, result.ok, result.content, result.error, result.guards, writes))
 
     # ------------------------------------------------------------ state

@@ -29,6 +29,9 @@ MUTATORS = {
 }
 KNOWN_SETTINGS = {"now", "data", "user_data", "intro"}
 RESERVED_NAMES = {"now", "fact", "state"}
+# Parameters may be called `state` (tool parameters mirror outside APIs, e.g. an address's
+# state); in such a body, `state.NAME` is that parameter's field and state is reached by name.
+RESERVED_PARAM_NAMES = RESERVED_NAMES - {"state"}
 
 
 @dataclass
@@ -119,6 +122,9 @@ class Checker:
         setups = self.check_setups(decls)
         assertions = self.check_assertions(decls)
         policies = [self.check_policy(d) for d in decls if isinstance(d, ast.PolicyDecl)]
+        self.setups_by_key = {(f.actor, f.name): f for f in setups}
+        self.assertions_by_key = {(f.actor, f.name): f for f in assertions}
+        tasks = self.check_tasks(decls)
         self.check_recursion()
         if self.domain_decl is None:
             span = self.modules[0].span if self.modules else Span("<input>", 1, 1, 1, 1)
@@ -145,6 +151,7 @@ class Checker:
             assertions=tuple(assertions),
             policies=tuple(policies),
             derives=tuple(derives),
+            tasks=tuple(tasks),
         )
 
     def settings_json(self) -> dict:
@@ -339,34 +346,7 @@ class Checker:
         return value
 
     def fold(self, x: ir.Expr):
-        if isinstance(x, ir.Const):
-            return x.value
-        if isinstance(x, ir.ToFloat):
-            v = self.fold(x.operand)
-            return v if v is _NOT_CONST else float(v)
-        if isinstance(x, ir.ListExpr):
-            items = [self.fold(i) for i in x.items]
-            return _NOT_CONST if any(i is _NOT_CONST for i in items) else items
-        if isinstance(x, ir.MapExpr):
-            out = {}
-            for k, v in x.entries:
-                kv, vv = self.fold(k), self.fold(v)
-                if kv is _NOT_CONST or vv is _NOT_CONST:
-                    return _NOT_CONST
-                out[kv] = vv
-            return out
-        if isinstance(x, ir.Construct):
-            out = {} if x.variant is None else {self.unions[x.record].tag_field: self.unions[x.record].variant(x.variant).tag}
-            for name, v in x.fields:
-                fv = self.fold(v)
-                if fv is _NOT_CONST:
-                    return _NOT_CONST
-                out[name] = fv
-            return out
-        if isinstance(x, ir.UnaryOp) and x.op == "neg":
-            v = self.fold(x.operand)
-            return v if v is _NOT_CONST else -v
-        return _NOT_CONST
+        return ir.constant_value(x, self.unions)
 
     # ------------------------------------------------------------ pass 3: state, facts, consts
     def check_state(self, decls: list[ast.Decl]) -> None:
@@ -409,7 +389,7 @@ class Checker:
     def params(self, params: Iterable[ast.Param], owner: str) -> tuple[ir.ParamDef, ...]:
         out, seen = [], {}
         for p in params:
-            if p.name in seen or p.name in RESERVED_NAMES:
+            if p.name in seen or p.name in RESERVED_PARAM_NAMES:
                 self.sink.error(f"parameter '{p.name}' is declared twice in {owner}" if p.name in seen else f"'{p.name}' is reserved", p.span)
                 continue
             seen[p.name] = p.span
@@ -546,6 +526,140 @@ class Checker:
             fn = ir.Function("derive", body.name, (), t, "reads", (ir.Return(d.value.span, value),), body.nslots, span=d.span)
             out.append(ir.DeriveDef(root.side, node.id, tuple(path), fn, d.span))
         return out
+
+    # ------------------------------------------------------------ tasks
+    TASK_TEXTS = ("purpose", "notes", "ticket", "policies")
+    USER_TEXTS = ("persona", "reason", "known", "unknown", "instructions", "wants")
+    REWARDS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
+
+    def check_tasks(self, decls) -> list[ir.TaskDef]:
+        out, seen = [], {}
+        for d in decls:
+            if not isinstance(d, ast.TaskDecl):
+                continue
+            if d.name in seen:
+                self.sink.error(f"task '{d.name}' is declared twice", d.span, ("first declared here", seen[d.name]))
+                continue
+            seen[d.name] = d.span
+            out.append(self.check_task(d))
+        return out
+
+    def check_task(self, d: ast.TaskDecl) -> ir.TaskDef:
+        texts = {}
+        for key, text, span in d.texts:
+            if key not in self.TASK_TEXTS:
+                self.sink.error(f"unknown task text '{key}' (known: {', '.join(self.TASK_TEXTS)})", span)
+            elif key in texts:
+                self.sink.error(f"'{key}' is given twice", span)
+            texts[key] = text
+        user = {"texts": {}, "knows": {}, "facts": {}}
+        if d.user is not None:
+            for key, text in d.user.texts:
+                if key not in self.USER_TEXTS:
+                    self.sink.error(f"unknown user text '{key}' (known: {', '.join(self.USER_TEXTS)})", d.user.span)
+                user["texts"][key] = text
+            for key, e in d.user.knows:
+                user["knows"][key] = self.literal_value(e, None)
+            for key, e in d.user.facts:
+                f = self.facts.get(key)
+                if f is None:
+                    self.sink.error(f"unknown fact '{key}'{self.suggest(key, list(self.facts))} (declare it in `facts {{ ... }}`)", e.span)
+                    continue
+                user["facts"][key] = self.literal_value(e, f.type)
+        setup = []
+        for item in d.setup or ():
+            if isinstance(item, ast.GoldCall):
+                spec = self.call_spec(item, ("setup", "tool"))
+                if spec is not None:
+                    setup.append(spec)
+            else:
+                body = Body("setup", f"task {d.name}", "writes", "agent", None)
+                stmt = self.assign(item, body)
+                setup.append(ir.Function("setup", f"task:{d.name}", (), None, "writes", (stmt,), body.nslots, span=item.span))
+        gold = None
+        if d.gold is not None:
+            gold = tuple(spec for spec in (self.call_spec(g, ("tool",)) for g in d.gold) if spec is not None)
+        goals = []
+        for e in d.goals:
+            body = Body("goal", f"task {d.name}", "reads", "agent", BOOL)
+            x = self.condition(e, body)
+            goals.append(ir.Function("goal", f"task:{d.name}", (), BOOL, "reads", (ir.Return(e.span, x),), body.nslots, span=e.span))
+        assertions = []
+        for a in d.assertions:
+            spec = self.call_spec(a.call, ("assertion",))
+            if spec is not None:
+                expected = self.literal_value(a.expected, BOOL) if a.expected is not None else True
+                assertions.append(replace(spec, expected=expected, message=a.message))
+        reward = []
+        if d.reward is not None:
+            for name, span in d.reward:
+                if name not in self.REWARDS:
+                    self.sink.error(f"unknown reward component '{name}' (known: {', '.join(self.REWARDS)})", span)
+                    continue
+                needs = {"DB": gold is not None, "ACTION": bool(gold), "GOAL": bool(goals), "ENV_ASSERTION": bool(assertions)}
+                if not needs.get(name, True):
+                    what = {"DB": "gold actions", "ACTION": "gold actions", "GOAL": "goals", "ENV_ASSERTION": "env assertions"}[name]
+                    self.sink.error(f"reward component {name} needs {what}, and this task has none", span)
+                reward.append(name)
+        else:
+            reward = [name for name, present in (
+                ("DB", gold is not None), ("GOAL", bool(goals)), ("ENV_ASSERTION", bool(assertions)),
+                ("COMMUNICATE", bool(d.communicate)), ("POLICY", True)) if present]
+        return ir.TaskDef(
+            d.name, texts, user, tuple(setup), gold, tuple(goals), tuple(d.communicate), tuple(assertions),
+            tuple(d.judge), tuple(reward), d.span,
+        )
+
+    def call_spec(self, g: ast.GoldCall, kinds: tuple[str, ...]) -> ir.CallSpec | None:
+        """A call in a task: a known tool / setup / assertion of that actor, with literal arguments."""
+        target, kind = None, None
+        for k in kinds:
+            if k == "tool":
+                decl = self.tool_decls.get((g.actor, g.name))
+                if decl is not None:
+                    target, kind = self.tool_params[(g.actor, g.name)], k
+            elif k == "setup" and (g.actor, g.name) in self.setups_by_key:
+                target, kind = self.setups_by_key[(g.actor, g.name)].params, k
+            elif k == "assertion" and (g.actor, g.name) in self.assertions_by_key:
+                target, kind = self.assertions_by_key[(g.actor, g.name)].params, k
+            if target is not None:
+                break
+        if target is None:
+            names = [n for (a, n) in list(self.tool_decls) + list(self.setups_by_key) + list(self.assertions_by_key) if a == g.actor]
+            what = " or ".join(kinds)
+            self.sink.error(f"unknown {g.actor} {what} '{g.name}'{self.suggest(g.name, names)}", g.name_span)
+            return None
+        body = Body("task", g.name, "pure", g.actor, None)
+        args = self.bind_args(g, target, body, f"{kind} {g.name}")
+        values = {}
+        positional = sum(1 for a in g.args if a.name is None)
+        named = {a.name for a in g.args if a.name is not None}
+        for index, (p, a) in enumerate(zip(target, args)):
+            value = self.fold(a)
+            if value is _NOT_CONST:
+                self.sink.error(f"argument '{p.name}' of a task call must be a literal value", a.span)
+                continue
+            if index < positional or p.name in named:
+                values[p.name] = value
+        compare = None
+        if g.compare is not None:
+            names = {p.name for p in target}
+            for c in g.compare:
+                if c not in names:
+                    self.sink.error(f"compare names '{c}', which is not a parameter of {g.name}", g.span)
+            compare = tuple(g.compare)
+        return ir.CallSpec(g.actor, kind, g.name, values, compare, True, None, g.span)
+
+    def literal_value(self, e: ast.Expr, t: Type | None):
+        body = Body("task", "literal", "pure", "agent", None)
+        x = self.expr(e, body, t)
+        if t is not None:
+            x = self.coerce(x, t, e.span)
+        value = self.fold(x)
+        if value is _NOT_CONST:
+            self.sink.error("this must be a literal value", e.span)
+            return None
+        return value
 
     def check_recursion(self) -> None:
         for cycle in nx.simple_cycles(self.call_graph):
@@ -1133,34 +1247,58 @@ class Checker:
         return ir.CallFn(ret if ret is not None else NONE, e.span, name, args)
 
     def construct(self, e: ast.Call, record: str, variant: str | None, fields, body) -> ir.Expr:
+        pairs = [(a.name, a.value, a.span) for a in e.args]
+        return self.build_record(e.span, record, variant, fields, pairs, body)
+
+    def build_record(self, span: Span, record: str, variant: str | None, fields, pairs, body) -> ir.Expr:
+        """A record or variant from (field name, expression, span) pairs; defaults fill the rest."""
         what = f"{record}.{variant}" if variant else record
         given: dict[str, ir.Expr] = {}
-        for a in e.args:
-            if a.name is None:
-                self.sink.error(f"name each field when constructing {what}: `{what}(field: value, ...)`", a.span)
-                self.expr(a.value, body)
+        for name, value, at in pairs:
+            if name is None:
+                self.sink.error(f"name each field when constructing {what}: `{what}(field: value, ...)`", at)
+                self.expr(value, body)
                 continue
-            f = next((f for f in fields if f.name == a.name), None)
+            f = next((f for f in fields if f.name == name), None)
             if f is None:
-                self.sink.error(f"{what} has no field '{a.name}'{self.suggest(a.name, [f.name for f in fields])}", a.span)
-                self.expr(a.value, body)
+                self.sink.error(f"{what} has no field '{name}'{self.suggest(name, [f.name for f in fields])}", at)
+                self.expr(value, body)
                 continue
-            if a.name in given:
-                self.sink.error(f"field '{a.name}' is given twice", a.span)
+            if name in given:
+                self.sink.error(f"field '{name}' is given twice", at)
                 continue
-            given[a.name] = self.coerce(self.expr(a.value, body, f.type), f.type, a.value.span)
+            given[name] = self.coerce(self.expr(value, body, f.type), f.type, value.span)
         out = []
         for f in fields:
             if f.name in given:
                 out.append((f.name, given[f.name]))
             elif f.has_default:
-                out.append((f.name, ir.Const(f.type, e.span, f.default)))
+                out.append((f.name, ir.Const(f.type, span, f.default)))
             elif isinstance(f.type, OptionalType):
-                out.append((f.name, ir.Const(f.type, e.span, None)))
+                out.append((f.name, ir.Const(f.type, span, None)))
             else:
-                self.sink.error(f"{what} needs field '{f.name}'", e.span)
+                self.sink.error(f"{what} needs field '{f.name}'", span)
         t: Type = RecordType(record) if variant is None else UnionType(record, (variant,))
-        return ir.Construct(t, e.span, record, variant, tuple(out))
+        return ir.Construct(t, span, record, variant, tuple(out))
+
+    def json_object(self, e: ast.MapLit, target: Type, body) -> ir.Expr | None:
+        """A `{"field": value}` literal where a record or union is expected: checked as a construction."""
+        if not all(isinstance(k, ast.Literal) and k.kind == "str" for k, _ in e.entries):
+            return None
+        pairs = [(k.value, v, k.span) for k, v in e.entries]
+        if isinstance(target, RecordType):
+            return self.build_record(e.span, target.name, None, self.records[target.name].fields, pairs, body)
+        u = self.unions[target.name]
+        tag = next((v for k, v in pairs if k == u.tag_field), None)
+        if not (isinstance(tag, ast.Literal) and tag.kind == "str"):
+            self.sink.error(f"a {u.name} object needs its tag '{u.tag_field}' as a string", e.span)
+            return ir.Const(ERROR, e.span, None)
+        variant = u.variant(tag.value)
+        if variant is None or variant.tag != tag.value or (target.variants and variant.name not in target.variants):
+            self.sink.error(f"'{tag.value}' is not a variant tag of {u.name} ({', '.join(v.tag for v in u.variants)})", tag.span)
+            return ir.Const(ERROR, e.span, None)
+        rest = [(k, v, at) for k, v, at in pairs if k != u.tag_field]
+        return self.build_record(e.span, u.name, variant.name, variant.fields, rest, body)
 
     def e_Unary(self, e: ast.Unary, body, expected):
         if e.op == "not":
@@ -1317,6 +1455,11 @@ class Checker:
         return ir.ListExpr(ListType(want), e.span, tuple(items))
 
     def e_MapLit(self, e: ast.MapLit, body, expected):
+        target = strip_optional(expected) if expected is not None else None
+        if isinstance(target, (RecordType, UnionType)):
+            built = self.json_object(e, target, body)
+            if built is not None:
+                return built
         kt = expected.key if isinstance(expected, MapType) else None
         vt = expected.value if isinstance(expected, MapType) else None
         entries = []
@@ -1480,11 +1623,7 @@ class _StateOnly:
         return getattr(self._body, name)
 
 
-class _NotConst:
-    pass
-
-
-_NOT_CONST = _NotConst()
+_NOT_CONST = ir.NOT_CONSTANT
 
 
 def comparable(a: Type, b: Type) -> bool:

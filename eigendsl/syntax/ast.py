@@ -402,14 +402,25 @@ class PolicyDecl(Decl):
 
 @dataclass(frozen=True)
 class GoldCall(Node):
+    """A call in a task: a gold action, a setup step or an env assertion."""
+
     actor: str
     name: str
+    name_span: Span
     args: tuple[Arg, ...]
+    compare: tuple[str, ...] | None = None  # argument names a checker compares (None: all)
+
+
+@dataclass(frozen=True)
+class AssertCall(Node):
+    call: GoldCall
+    expected: Expr | None  # the value the assertion must return (default true)
+    message: str | None  # what a failure means, for reports
 
 
 @dataclass(frozen=True)
 class TaskUser(Node):
-    texts: tuple[tuple[str, str], ...]  # (persona|instructions|reason|wants|unknown|..., text)
+    texts: tuple[tuple[str, str], ...]  # (persona|reason|known|unknown|instructions|..., text)
     knows: tuple[tuple[str, Expr], ...]
     facts: tuple[tuple[str, Expr], ...]
 
@@ -421,14 +432,15 @@ class TaskUser(Node):
 @dataclass(frozen=True)
 class TaskDecl(Decl):
     name: str
-    settings: tuple[Setting, ...]
+    texts: tuple[tuple[str, str, Span], ...]  # purpose, notes, ticket, policies
     user: TaskUser | None
-    setup: Block | None
+    setup: tuple[Node, ...] | None  # GoldCall | Assign
     gold: tuple[GoldCall, ...] | None
     goals: tuple[Expr, ...]
     communicate: tuple[str, ...]
-    assertions: tuple[GoldCall, ...]
-    reward: tuple[str, ...] | None
+    assertions: tuple[AssertCall, ...]
+    judge: tuple[str, ...]
+    reward: tuple[tuple[str, Span], ...] | None
 
 
 @dataclass(frozen=True)

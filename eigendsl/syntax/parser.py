@@ -234,44 +234,32 @@ class ToAst(Transformer):
     def task_decl(self, meta, c):
         name, *items = c
         kinds: dict[str, list] = {}
-        for kind, value in items:
+        for kind, value, span in items:
+            if kind in kinds and kind not in ("text", "goal", "communicate", "assert", "judge"):
+                raise SyntaxProblem(f"a task has one '{kind}' section", span)
             kinds.setdefault(kind, []).append(value)
-        for kind, values in kinds.items():
-            if kind not in ("setting", "goal", "communicate", "assert") and len(values) > 1:
-                raise SyntaxProblem(f"task has more than one '{kind}' section", self.sp(meta))
-        gold = kinds.get("gold")
-        reward = kinds.get("reward")
+        one = lambda kind: (kinds.get(kind) or [None])[0]  # noqa: E731
+        flat = lambda kind: tuple(x for group in kinds.get(kind, []) for x in group)  # noqa: E731
         return ast.TaskDecl(
-            self.sp(meta),
-            name,
-            tuple(kinds.get("setting", [])),
-            (kinds.get("user") or [None])[0],
-            (kinds.get("setup") or [None])[0],
-            gold[0] if gold else None,
-            tuple(g for group in kinds.get("goal", []) for g in group),
-            tuple(s for group in kinds.get("communicate", []) for s in group),
-            tuple(a for group in kinds.get("assert", []) for a in group),
-            reward[0] if reward else None,
+            self.sp(meta), name, tuple(kinds.get("text", [])), one("user"), one("setup"), one("gold"),
+            flat("goal"), flat("communicate"), flat("assert"), flat("judge"), one("reward"),
         )
 
     def task_name(self, meta, c):
         tok = c[0]
         return self.text(tok) if tok.type == "STRING" else str(tok)
 
-    def task_setting(self, meta, c):
-        return ("setting", ast.Setting(self.sp(meta), str(c[0]), c[1]))
+    def task_text(self, meta, c):
+        return ("text", (str(c[0]), self.text(c[1]), self.tsp(c[0])), self.sp(meta))
 
     def task_user(self, meta, c):
         texts, knows, facts = [], [], []
         for kind, value in c:
             {"text": texts, "knows": knows, "fact": facts}[kind].extend(value)
-        return ("user", ast.TaskUser(self.sp(meta), tuple(texts), tuple(knows), tuple(facts)))
+        return ("user", ast.TaskUser(self.sp(meta), tuple(texts), tuple(knows), tuple(facts)), self.sp(meta))
 
     def user_text(self, meta, c):
-        lit = c[1]
-        if lit.kind != "str":
-            raise SyntaxProblem(f"'{c[0]}' needs a string", lit.span)
-        return ("text", [(str(c[0]), lit.value)])
+        return ("text", [(str(c[0]), self.text(c[1]))])
 
     def user_fact(self, meta, c):
         return ("fact", [(str(c[0]), c[1])])
@@ -280,26 +268,35 @@ class ToAst(Transformer):
         return ("knows", [(str(c[i]), c[i + 1]) for i in range(0, len(c), 2)])
 
     def task_setup(self, meta, c):
-        return ("setup", ast.Block(self.sp(meta), tuple(c)))
+        return ("setup", tuple(c), self.sp(meta))
 
     def task_gold(self, meta, c):
-        return ("gold", tuple(c))
+        return ("gold", tuple(c), self.sp(meta))
 
     def gold_call(self, meta, c):
-        actor, name, args = c
-        return ast.GoldCall(self.sp(meta), actor or "agent", str(name), args)
+        actor, name, args, compare = c
+        return ast.GoldCall(self.sp(meta), actor or "agent", str(name), self.tsp(name), args, compare)
+
+    def compare(self, meta, c):
+        return tuple(str(x) for x in c if x is not None)
+
+    def assert_call(self, meta, c):
+        return ast.AssertCall(self.sp(meta), c[0], c[1], self.text(c[2]))
 
     def task_goal(self, meta, c):
-        return ("goal", tuple(c))
+        return ("goal", tuple(c), self.sp(meta))
 
     def task_communicate(self, meta, c):
-        return ("communicate", tuple(self.text(t) for t in c))
+        return ("communicate", tuple(self.text(t) for t in c), self.sp(meta))
 
     def task_assert(self, meta, c):
-        return ("assert", tuple(c))
+        return ("assert", tuple(c), self.sp(meta))
+
+    def task_judge(self, meta, c):
+        return ("judge", tuple(self.text(t) for t in c), self.sp(meta))
 
     def task_reward(self, meta, c):
-        return ("reward", tuple(str(t) for t in c))
+        return ("reward", tuple((str(t), self.tsp(t)) for t in c), self.sp(meta))
 
     # ------------------------------------------------------------ types
     def type(self, meta, c):

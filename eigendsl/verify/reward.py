@@ -1,0 +1,182 @@
+"""A task's compiled checker: the binary reward of an episode and each of its components.
+
+    checker = TaskChecker(domain, task)
+    env = checker.start()                  # the task's initial state: facts and setup applied
+    ... an episode calls tools on env ...
+    breakdown = checker.score(env, agent_messages)
+
+Components (a task's `reward { ... }` selects which count; the reward is their product):
+  DB             the final state equals the state reached by replaying the gold actions on the
+                 same initial state (both sides; compared through the copy-on-write diffs)
+  GOAL           every goal predicate holds on the final state
+  ENV_ASSERTION  every env assertion returns its expected value on the final state
+  COMMUNICATE    every required string appears in some agent message (case-insensitive, with
+                 commas removed from the message)
+  ACTION         every gold action was called with the same name and compared arguments
+  POLICY         no policy guard was violated by any call of the episode
+  NL_ASSERTION   needs a judge; kept as text and reported as not evaluated (excluded)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .. import ir
+from ..errors import ToolFailure
+from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment, ToolResult
+
+COMPONENTS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
+
+
+class TaskSetupError(Exception):
+    """A task whose setup step fails: the task itself is broken."""
+
+
+@dataclass
+class RewardBreakdown:
+    reward: float
+    components: dict[str, float | None]  # None: not evaluated
+    basis: tuple[str, ...]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"reward": self.reward, "components": self.components, "basis": list(self.basis), "details": self.details}
+
+
+def normalise_arguments(arguments: Any) -> dict:
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            return {}
+    return arguments if isinstance(arguments, dict) else {}
+
+
+def communicated(info: str, messages: list[str]) -> bool:
+    needle = info.lower()
+    return any(needle in m.lower().replace(",", "") for m in messages if m)
+
+
+def action_matches(gold: ir.CallSpec, entry) -> bool:
+    if entry.kind != "tool" or entry.name != gold.name:
+        return False
+    args = normalise_arguments(entry.arguments)
+    keys = gold.compare if gold.compare is not None else tuple(gold.args)
+    return all(k in args and args[k] == gold.args.get(k) for k in keys)
+
+
+class TaskChecker:
+    """Everything needed to start and score episodes of one task; create once, reuse."""
+
+    def __init__(self, domain: CompiledDomain, task: ir.TaskDef):
+        self.domain = domain
+        self.task = task
+        program = domain.program
+        self.setup_steps = [step if isinstance(step, ir.CallSpec) else program.function(step) for step in task.setup]
+        self.goals = [program.function(g) for g in task.goals]
+
+    # ------------------------------------------------------------ episodes
+    def start(self, strict: bool = True) -> Environment:
+        """A fresh environment in the task's initial state (facts set, setup applied)."""
+        env = self.domain.environment(self.task.user.get("facts") or {})
+        for step in self.setup_steps:
+            if isinstance(step, ir.CallSpec):
+                result = env.run_setup(step.name, step.args, step.actor)
+            else:
+                result = env.apply(step)
+            if not result.ok and strict:
+                raise TaskSetupError(f"task {self.task.id}: setup step {getattr(step, 'name', '(assignment)')} failed: {result.error}")
+        env.trace = []
+        return env
+
+    def replay(self, calls: list[ir.CallSpec] | None = None) -> Environment:
+        """The environment after playing calls (default: the gold actions) from the initial state."""
+        env = self.start()
+        for call in self.task.gold or () if calls is None else calls:
+            env.call(call.name, call.args, call.actor)
+        return env
+
+    @cached_property
+    def gold_env(self) -> Environment:
+        return self.replay()
+
+    def oracle_messages(self) -> list[str]:
+        """What an agent that knows the answer says: the strings the task requires."""
+        return [" ".join(self.task.communicate)] if self.task.communicate else []
+
+    # ------------------------------------------------------------ scoring
+    def score(self, env: Environment, messages: list[str] | None = None) -> RewardBreakdown:
+        messages = messages or []
+        components: dict[str, float | None] = {}
+        details: dict[str, Any] = {}
+        for name in self.task.reward:
+            value, detail = getattr(self, "c_" + name.lower())(env, messages)
+            components[name] = value
+            if detail:
+                details[name] = detail
+        evaluated = [v for v in components.values() if v is not None]
+        reward = 1.0
+        for v in evaluated:
+            reward *= v
+        return RewardBreakdown(reward, components, self.task.reward, details)
+
+    def c_db(self, env: Environment, messages):
+        if self.task.gold is None:
+            return None, "no gold actions"
+        gold = self.gold_env
+        differing = []
+        for side in ("agent", "user"):
+            mine, theirs = env.diff(side=side), gold.diff(side=side)
+            for table in sorted(set(mine) | set(theirs)):
+                a, b = mine.get(table, {}), theirs.get(table, {})
+                if a != b:
+                    if isinstance(a, dict) and isinstance(b, dict):
+                        keys = sorted(k for k in set(a) | set(b) if a.get(k, "\0") != b.get(k, "\0"))
+                        differing += [f"{table}[{k}]" for k in keys]
+                    else:
+                        differing.append(table)
+        return (0.0, {"differs": differing[:20]}) if differing else (1.0, None)
+
+    def c_goal(self, env: Environment, messages):
+        failed = []
+        for goal, fn in zip(self.task.goals, self.goals):
+            try:
+                ok = bool(env.evaluate(fn))
+            except (ToolFailure, *INTERNAL_ERRORS) as e:
+                ok = False
+                failed.append(f"line {goal.span.line}: {getattr(e, 'message', e)}")
+                continue
+            if not ok:
+                failed.append(f"line {goal.span.line}")
+        return (0.0, {"failed": failed}) if failed else (1.0, None)
+
+    def c_env_assertion(self, env: Environment, messages):
+        failed = []
+        for a in self.task.assertions:
+            result: ToolResult = env.run_assertion(a.name, a.args, a.actor, record=False)
+            if not result.ok or result.content != a.expected:
+                failed.append({"assertion": a.name, "got": result.content if result.ok else f"Error: {result.error}",
+                               "expected": a.expected, **({"message": a.message} if a.message else {})})
+        return (0.0, {"failed": failed}) if failed else (1.0, None)
+
+    def c_communicate(self, env: Environment, messages):
+        missing = [info for info in self.task.communicate if not communicated(info, messages)]
+        return (0.0, {"missing": missing}) if missing else (1.0, None)
+
+    def c_action(self, env: Environment, messages):
+        missing = [g.name for g in self.task.gold or () if not any(action_matches(g, e) for e in env.trace)]
+        return (0.0, {"missing": missing}) if missing else (1.0, None)
+
+    def c_policy(self, env: Environment, messages):
+        violated = [f"{e.name}: {g.policy}" for e in env.trace for g in e.guards if g.verdict == "violated"]
+        return (0.0, {"violated": violated}) if violated else (1.0, None)
+
+    def c_nl_assertion(self, env: Environment, messages):
+        return None, {"not_evaluated": list(self.task.judge)}
+
+
+def checkers(domain: CompiledDomain) -> dict[str, TaskChecker]:
+    return {t.id: TaskChecker(domain, t) for t in domain.ir.tasks}
