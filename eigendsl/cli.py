@@ -53,45 +53,80 @@ def main() -> None:
     """eigendsl: declarative tool-use environments with verifiable rewards."""
 
 
+def task_summary(report) -> str:
+    tasks = report.tasks
+    if not tasks:
+        return ""
+    ones = sum(t.gold_reward == 1.0 for t in tasks)
+    findings = [f for t in tasks for f in t.findings]
+    errors = sum(f.severity == "error" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
+    line = f"{len(tasks)} tasks: gold replay earns reward 1 on {ones}; {errors} error(s), {warnings} warning(s) in task findings"
+    rate = report.kill_rate()
+    if rate is not None:
+        weak = sum(1 for t in tasks if t.mutants and t.mutants["weak"])
+        line += f"; checker kill rate {rate:.2f} ({weak} weak checker(s))"
+    return line + f" [{report.seconds:.1f}s]"
+
+
 @main.command()
 @click.argument("domain", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: compiled/<domain name>).")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: compiled/<file name>).")
 @click.option("--db", type=click.Path(dir_okay=False), help="Use this agent-side data instead of the domain's own.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="Use this user-side data instead of the domain's own.")
-def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | None) -> None:
-    """Compile DOMAIN.eig into a self-contained folder (IR, tool schemas, policy, data, manifest)."""
-    from .backends.folder import write_folder
+@click.option("--mutate", is_flag=True, help="Also mutation-test the task checkers (slower).")
+def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | None, mutate: bool) -> None:
+    """Compile DOMAIN.eig into a self-contained folder (IR, tool schemas, policy, data, check report)."""
+    from .backends.folder import analyse, write_folder
 
     started = time.perf_counter()
     c = compile_or_exit(domain, db, user_db)
-    target = Path(out_dir) if out_dir else Path("compiled") / c.domain.name
-    files = write_folder(c, target)
+    report = analyse(c, mutate)
+    if report is not None:
+        found = report.diagnostics()
+        print_diagnostics(found, c.sources)
+        if any(d.is_error for d in found):
+            raise SystemExit(1)
+    target = Path(out_dir) if out_dir else Path("compiled") / Path(domain).stem
+    files = write_folder(c, target, report)
     d = c.domain
     agent_tools = sum(t.actor == "agent" for t in d.tools)
     user_tools = len(d.tools) - agent_tools
     guards = sum(len(p.guards) for p in d.policies)
     tools = f"{agent_tools} agent tools" + (f", {user_tools} user tools" if user_tools else "")
     out.print(
-        f"compiled [bold]{d.name}[/]: {tools}, {len(d.policies)} policies ({guards} guards) "
+        f"compiled [bold]{d.name}[/]: {tools}, {len(d.policies)} policies ({guards} guards), {len(d.tasks)} tasks "
         f"-> {target}/ ({len(files)} files, {time.perf_counter() - started:.2f}s)"
     )
+    if report is not None and report.tasks:
+        out.print(task_summary(report))
 
 
 @main.command()
 @click.argument("domain", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the diagnostics as JSON.")
-@click.option("--no-data", is_flag=True, help="Do not load and validate the domain's data files.")
-def check(domain: str, as_json: bool, no_data: bool) -> None:
-    """Parse and check DOMAIN.eig; print diagnostics; exit 0 when it has no errors, else 1."""
-    c = compile_file(domain, with_data=not no_data)
+@click.option("--json", "as_json", is_flag=True, help="Print the diagnostics and the per-task report as JSON.")
+@click.option("--mutate", is_flag=True, help="Mutation-test each task's checker and report kill rates.")
+@click.option("--no-data", is_flag=True, help="Check the language only: skip the data, the analyses and the tasks' replays.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Analyse on this agent-side data instead of the domain's own.")
+@click.option("--user-db", type=click.Path(dir_okay=False), help="Analyse on this user-side data instead of the domain's own.")
+def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | None, user_db: str | None) -> None:
+    """Parse and check DOMAIN.eig, analyse its policies and tasks; exit 0 when there are no errors, else 1."""
+    from .backends.folder import analyse
+
+    c = compile_file(domain, db, user_db, with_data=not no_data)
+    report = analyse(c, mutate) if c.ok and not no_data else None
+    found = report.diagnostics() if report is not None else []
+    ok = c.ok and not any(d.is_error for d in found)
     if as_json:
-        report = {"diagnostics": [d.to_json() for d in c.diagnostics]}
-        sys.stdout.write(json.dumps(report, indent=1) + "\n")
+        payload = report.to_json(c.diagnostics) if report is not None else {"diagnostics": [d.to_json() for d in c.diagnostics], "tasks": []}
+        sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     else:
-        print_diagnostics(c.diagnostics, c.sources)
-        if c.ok:
+        print_diagnostics(c.diagnostics + found, c.sources)
+        if report is not None and report.tasks:
+            out.print(task_summary(report))
+        if ok:
             out.print(f"{domain}: ok")
-    raise SystemExit(0 if c.ok else 1)
+    raise SystemExit(0 if ok else 1)
 
 
 @main.command()

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from conftest import DOMAINS, ROOT, domain_source, shared_dir
 from eigendsl import ir
-from eigendsl.backends.folder import folder_files
+from eigendsl.backends.folder import analyse, folder_files
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
 
@@ -26,7 +26,7 @@ def test_checked_in_folder_is_fresh(domain, in_root):
     source = domain_source(domain).relative_to(ROOT)
     c = compile_file(source)
     assert c.ok, c.diagnostics
-    files = folder_files(c)
+    files = folder_files(c, analyse(c))
     folder = ROOT / "compiled" / domain
     stale = [name for name, text in files.items() if not (folder / name).is_file() or (folder / name).read_text() != text]
     assert not stale, f"compiled/{domain} is stale in {stale}: run `eigendsl compile {source}`"

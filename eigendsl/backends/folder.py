@@ -26,7 +26,7 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def folder_files(c: Compilation) -> dict[str, str]:
+def folder_files(c: Compilation, report=None) -> dict[str, str]:
     """File name -> text of the compiled folder for a successful compilation."""
     domain = c.domain
     files = {
@@ -40,6 +40,8 @@ def folder_files(c: Compilation) -> dict[str, str]:
         files["db.json"] = dumps(c.data)
     if c.user_data is not None:
         files["user_db.json"] = dumps(c.user_data)
+    if report is not None:
+        files["check_report.json"] = dumps(report.to_json(c.diagnostics))
     rows = {}
     for sf in domain.state:
         data = c.data if sf.side == "agent" else c.user_data
@@ -60,6 +62,7 @@ def folder_files(c: Compilation) -> dict[str, str]:
             "assertions": len(domain.assertions),
             "policies": len(domain.policies),
             "guards": sum(len(p.guards) for p in domain.policies),
+            "tasks": len(domain.tasks),
             "records": len(domain.records),
             "enums": len(domain.enums),
             "unions": len(domain.unions),
@@ -71,9 +74,19 @@ def folder_files(c: Compilation) -> dict[str, str]:
     return files
 
 
-def write_folder(c: Compilation, out: Path) -> list[Path]:
+def analyse(c: Compilation, mutate: bool = False):
+    """The policy and task analyses of a compiled domain (None when it has no data to run on)."""
+    from ..runtime.environment import CompiledDomain
+    from ..verify.analyses import analyse as run_analyses
+
+    if c.data is None and any(sf.side == "agent" for sf in c.domain.state):
+        return None
+    return run_analyses(CompiledDomain.from_compilation(c), mutate=mutate)
+
+
+def write_folder(c: Compilation, out: Path, report=None) -> list[Path]:
     """Write the compiled folder, replacing what an earlier compile left there."""
-    files = folder_files(c)
+    files = folder_files(c, report)
     out.mkdir(parents=True, exist_ok=True)
     for name in OWNED - set(files):
         (out / name).unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from .. import ir
 from ..builtins import BUILTINS, format_value
 from ..errors import EigRuntimeError, ToolFailure
-from ..semantics.types import ListType, MapType, UnionType
+from ..semantics.types import FLOAT, ListType, MapType, UnionType
 from .store import MISSING, State, TableView
 
 Fn = Callable[[list, "Context"], Any]
@@ -552,6 +552,7 @@ class Program:
 
     def e_Quantified(self, e: ir.Quantified):
         it, body, slot, kind = self.expr(e.iter), self.expr(e.body), e.slot, e.kind
+        zero = 0.0 if e.type == FLOAT else 0  # a float sum of nothing is 0.0, as the type says
 
         def run(slots, ctx):
             xs = list(it(slots, ctx))
@@ -580,7 +581,7 @@ class Program:
                     if body(slots, ctx):
                         n += 1
                 return n
-            total = 0
+            total = zero
             for x in xs:
                 slots[slot] = x
                 total = total + body(slots, ctx)

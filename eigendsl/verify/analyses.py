@@ -1,0 +1,353 @@
+"""Analyses of policies and tasks, with Z3 where a solver is needed; each finding has a span.
+
+- guard consistency: for each tool, can its guards hold together? (else the unsat core,
+  mapped to the policies involved)
+- goals: satisfiable under the data model's constraints; false on the task's initial state
+  (not vacuous); true on the gold final state
+- underspecification: a final state that satisfies the goals but differs from the gold final
+  state in a field the gold actions changed
+- gold compliance: no gold action violates a guard, given the task's facts; gold calls and
+  setup steps that fail
+A solver timeout, or a construct outside the encoding, is reported as unknown, never as a pass.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import z3
+
+from .. import ir
+from ..errors import ToolFailure
+from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
+from ..semantics.types import ListType, MapType, OptionalType, RecordType, Type, UnionType
+from ..syntax.diagnostics import Diagnostic
+from ..syntax.spans import Span
+from .reward import TaskChecker, TaskSetupError
+from .symbolic import ConcreteWorld, Encoder, SymbolicWorld, Unsupported, equal, formula_of, reset_names, to_bool
+
+TIMEOUT_MS = 5000
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    severity: str  # error | warning | info
+    message: str
+    span: Span
+    task_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "severity": self.severity, "message": self.message, "file": self.span.file,
+                "line": self.span.line, "col": self.span.col}
+
+    def diagnostic(self) -> Diagnostic:
+        prefix = f"task {self.task_id}: " if self.task_id is not None else ""
+        return Diagnostic(self.severity if self.severity != "info" else "note", prefix + self.message, self.span)
+
+
+def solver() -> z3.Solver:
+    s = z3.Solver()
+    s.set("timeout", TIMEOUT_MS)
+    return s
+
+
+# ---------------------------------------------------------------- guard consistency
+
+
+def guard_consistency(domain: ir.Domain) -> list[Finding]:
+    findings = []
+    by_tool: dict[tuple[str, str], list[tuple[ir.PolicyDef, ir.GuardDef]]] = {}
+    for policy in domain.policies:
+        for g in policy.guards:
+            by_tool.setdefault((g.function.actor, g.tool), []).append((policy, g))
+    for (actor, tool_name), guards in by_tool.items():
+        tool = next((t for t in domain.tools if t.name == tool_name and t.actor == actor), None)
+        if tool is None:
+            continue
+        reset_names()
+        enc = Encoder(domain)
+        enc.approximate = True  # only unsatisfiability is reported here
+        args = [enc.fresh(p.type, f"arg.{p.name}") for p in tool.params]
+        s = solver()
+        labels = {}
+        for policy, g in guards:
+            try:
+                formula = formula_of(enc, g.function, args)
+            except Unsupported as e:
+                findings.append(Finding("guard_not_analysed", "info",
+                                        f"the guard of policy '{policy.name}' on {tool_name} is outside the Z3 encoding ({e.what}); not analysed", g.span))
+                continue
+            label = z3.Bool(f"policy:{policy.name}:{len(labels)}")
+            labels[str(label)] = (policy, g)
+            s.assert_and_track(formula, label)
+        if not labels:
+            continue
+        s.add(*enc.axioms)
+        result = s.check()
+        if result == z3.unsat:
+            core = [labels[str(c)] for c in s.unsat_core()]
+            names = sorted({p.name for p, _ in core})
+            if len(names) == 1:
+                message = f"policy '{names[0]}' can never allow a call of {tool_name}: its guard is unsatisfiable"
+            else:
+                message = f"policies {', '.join(repr(n) for n in names)} contradict each other: no call of {tool_name} satisfies all their guards"
+            for policy, g in core:
+                findings.append(Finding("guard_conflict", "error", message, g.span))
+        elif result == z3.unknown:
+            findings.append(Finding("guard_unknown", "warning", f"could not decide whether the guards of {tool_name} can hold together ({s.reason_unknown()})", guards[0][1].span))
+    return findings
+
+
+# ---------------------------------------------------------------- tasks
+
+
+def leaf_type(domain: ir.Domain, t: Type, step) -> Type | None:
+    records = {r.name: r for r in domain.records}
+    unions = {u.name: u for u in domain.unions}
+    if isinstance(t, OptionalType):
+        t = t.inner
+    if isinstance(t, MapType):
+        return t.value
+    if isinstance(t, ListType):
+        return t.elem
+    if isinstance(t, RecordType):
+        f = records[t.name].field(step)
+        return f.type if f else None
+    if isinstance(t, UnionType):
+        for v in unions[t.name].variants:
+            f = v.field(step)
+            if f is not None:
+                return f.type
+    return None
+
+
+def changed_leaves(old, new, path: tuple = ()):
+    """Paths (within a row) where new differs from old: scalars, optionals, or whole lists."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in new:
+            if key not in old:
+                yield path + (key,), None, new[key]
+            elif old[key] != new[key]:
+                yield from changed_leaves(old[key], new[key], path + (key,))
+        return
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new)):
+            if a != b:
+                yield from changed_leaves(a, b, path + (i,))
+        return
+    yield path, old, new
+
+
+def set_in(value, path, leaf):
+    if not path:
+        return leaf
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        out = dict(value)
+        out[head] = set_in(value[head], rest, leaf)
+        return out
+    out = list(value)
+    out[head] = set_in(value[head], rest, leaf)
+    return out
+
+
+def is_scalar_type(t: Type | None) -> bool:
+    if isinstance(t, OptionalType):
+        t = t.inner
+    return t is not None and not isinstance(t, (ListType, MapType, RecordType, UnionType))
+
+
+def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker | None = None) -> list[Finding]:
+    checker = checker or TaskChecker(domain, task)
+    findings: list[Finding] = []
+    tid = task.id
+    try:
+        start = checker.start()
+    except TaskSetupError as e:
+        return [Finding("setup_fails", "error", str(e).split(": ", 1)[-1], task.span, tid)]
+    gold = checker.gold_env if task.gold is not None else None
+    # ---- gold compliance and failing gold calls
+    if gold is not None:
+        guard_facts = {}
+        for p in domain.ir.policies:
+            for g in p.guards:
+                guard_facts[p.name] = {x.name for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact)}
+        given = set(task.user.get("facts", {}))
+        for call, entry in zip(task.gold, gold.trace):
+            if not entry.ok:
+                findings.append(Finding("gold_call_fails", "info", f"gold action {call.name} fails: {entry.error}", call.span, tid))
+            for verdict in entry.guards:
+                if verdict.verdict == "violated":
+                    missing = sorted(guard_facts.get(verdict.policy, set()) - given)
+                    hint = f" unless the task states fact(s) {', '.join(missing)}" if missing else ""
+                    findings.append(Finding("gold_violates_guard", "warning",
+                                            f"gold action {call.name} violates policy '{verdict.policy}'{hint}", call.span, tid))
+                elif verdict.verdict == "error":
+                    findings.append(Finding("guard_error", "info",
+                                            f"the guard of policy '{verdict.policy}' could not be evaluated on gold action {call.name}: {verdict.detail}", call.span, tid))
+    if not task.goals:
+        return findings
+    # ---- goals: satisfiable, not vacuous, true after gold
+    for goal, fn in zip(task.goals, checker.goals):
+        reset_names()
+        enc = Encoder(domain.ir, lambda e: SymbolicWorld(e, task.user.get("facts") or {}))
+        enc.approximate = True  # only unsatisfiability is reported here
+        try:
+            formula = formula_of(enc, goal, [])
+            s = solver()
+            s.add(*enc.axioms, formula)
+            result = s.check()
+            if result == z3.unsat:
+                findings.append(Finding("goal_unsatisfiable", "error", "this goal can never hold, in any state the data model allows", goal.span, tid))
+            elif result == z3.unknown:
+                findings.append(Finding("goal_unknown", "warning", f"could not decide whether this goal can hold ({s.reason_unknown()})", goal.span, tid))
+        except Unsupported as e:
+            findings.append(Finding("goal_not_analysed", "info", f"this goal is outside the Z3 encoding ({e.what}); satisfiability not checked", goal.span, tid))
+        if holds(start, fn):
+            findings.append(Finding("goal_vacuous", "error", "this goal already holds in the task's initial state, so it checks nothing", goal.span, tid))
+        if gold is not None and not holds(gold, fn):
+            findings.append(Finding("goal_fails_on_gold", "error", "this goal does not hold after the gold actions", goal.span, tid))
+    # ---- underspecification
+    if gold is not None:
+        findings += underspecification(domain, task, checker, start, gold)
+    return findings
+
+
+def holds(env, fn) -> bool:
+    try:
+        return bool(env.evaluate(fn))
+    except (ToolFailure, *INTERNAL_ERRORS):
+        return False
+
+
+def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker, start, gold) -> list[Finding]:
+    tid = task.id
+    state_types = {sf.name: sf.type for sf in domain.ir.state}
+    leaves = []  # (root, key, path, gold value, type)
+    for side in ("agent", "user"):
+        before, after = start.diff(side=side), gold.diff(side=side)
+        for root in sorted(set(before) | set(after)):
+            kind = domain.base.kinds[root]
+            if kind == "row":
+                old_row, new_row = start.state.record(root), gold.state.record(root)
+                rows = [(None, old_row, new_row)]
+                row_type = state_types[root]
+            else:
+                keys = sorted(set(before.get(root, {})) | set(after.get(root, {})))
+                rows = []
+                for k in keys:
+                    key = int(k) if kind == "list" else k
+                    old, new = start.state.row(root, key), gold.state.row(root, key)
+                    if old != new:
+                        rows.append((key, old, new))
+                row_type = leaf_type(domain.ir, state_types[root], None)
+            for key, old, new in rows:
+                if not isinstance(new, (dict, list)):
+                    continue
+                old = old if isinstance(old, (dict, list)) else {}
+                for path, _, value in changed_leaves(old, new):
+                    t = row_type
+                    for step in path:
+                        t = leaf_type(domain.ir, t, step) if t is not None else None
+                    if is_scalar_type(t):
+                        leaves.append((root, key, path, value, t, new))
+    if not leaves:
+        return []
+    span = task.goals[0].span
+    pinned, loose = [], []
+    for root, key, path, value, t, row in leaves:
+        reset_names()
+        holder: dict = {}
+
+        def world(enc, root=root, key=key, path=path, t=t, row=row):
+            unknown = enc.fresh(t, "leaf")
+            holder["leaf"] = unknown
+            return ConcreteWorld(gold, {(root, key): set_in(row, path, unknown)})
+
+        enc = Encoder(domain.ir, world)
+        try:
+            formulas = [formula_of(enc, g, []) for g in task.goals]
+        except Unsupported as e:
+            return [Finding("underspecification_unknown", "info", f"could not analyse which fields the goals pin ({e.what})", span, tid)]
+        s = solver()
+        s.add(*enc.axioms, *formulas, z3.Not(to_bool(equal(holder["leaf"], value))))
+        result = s.check()
+        where = f"{root}" + (f"[{key!r}]" if key is not None else "") + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        if result == z3.sat:
+            loose.append((where, value))
+        elif result == z3.unsat:
+            pinned.append(where)
+        else:
+            return [Finding("underspecification_unknown", "warning", f"could not decide whether the goals pin {where} ({s.reason_unknown()})", span, tid)]
+    if not pinned:
+        names = ", ".join(w for w, _ in loose[:3]) + (" ..." if len(loose) > 3 else "")
+        return [Finding("goal_pins_nothing", "error", f"the goals pin none of the {len(loose)} field(s) the gold actions change ({names})", span, tid)]
+    return [Finding("goal_underspecified", "warning",
+                    f"the goals do not pin {where}: the gold actions set it to {value!r}, and another value also satisfies the goals", span, tid)
+            for where, value in loose]
+
+
+def gold_reward(checker: TaskChecker) -> float | None:
+    """The checker's reward for an independent replay of the gold actions by an oracle agent."""
+    try:
+        env = checker.replay()
+    except TaskSetupError:
+        return None
+    return checker.score(env, checker.oracle_messages()).reward
+
+
+@dataclass
+class TaskReport:
+    task_id: str
+    gold_reward: float | None
+    findings: list[Finding]
+    kill_rate: float | None = None
+    mutants: dict | None = None
+
+    def to_json(self) -> dict:
+        out = {"task_id": self.task_id, "gold_reward": self.gold_reward,
+               "findings": [f.to_json() for f in self.findings], "kill_rate": self.kill_rate}
+        if self.mutants is not None:
+            out["mutants"] = self.mutants
+        return out
+
+
+@dataclass
+class Report:
+    domain_findings: list[Finding]
+    tasks: list[TaskReport]
+    seconds: float
+
+    def diagnostics(self) -> list[Diagnostic]:
+        found = self.domain_findings + [f for t in self.tasks for f in t.findings]
+        return [f.diagnostic() for f in found]
+
+    def kill_rate(self) -> float | None:
+        killed = sum(t.mutants["killed"] for t in self.tasks if t.mutants)
+        total = sum(t.mutants["total"] for t in self.tasks if t.mutants)
+        return killed / total if total else None
+
+    def to_json(self, diagnostics: list[Diagnostic] | None = None) -> dict:
+        return {
+            "diagnostics": [d.to_json() for d in (diagnostics or [])] + [f.diagnostic().to_json() for f in self.domain_findings],
+            "tasks": [t.to_json() for t in self.tasks],
+        }
+
+
+def analyse(domain: CompiledDomain, mutate: bool = False) -> Report:
+    started = time.perf_counter()
+    domain_findings = guard_consistency(domain.ir)
+    tasks = []
+    for task in domain.ir.tasks:
+        checker = TaskChecker(domain, task)
+        report = TaskReport(task.id, gold_reward(checker), task_findings(domain, task, checker))
+        if mutate:
+            from .mutate import mutation_score
+
+            score = mutation_score(domain, checker)
+            report.kill_rate = score.kill_rate
+            report.mutants = score.to_json()
+        tasks.append(report)
+    return Report(domain_findings, tasks, time.perf_counter() - started)
