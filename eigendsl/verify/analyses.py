@@ -13,8 +13,11 @@ A solver timeout, or a construct outside the encoding, is reported as unknown, n
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import z3
 
@@ -55,39 +58,54 @@ def solver() -> z3.Solver:
 
 # ---------------------------------------------------------------- guard consistency
 
+_SOLVED: dict[str, tuple] = {}
+
+
+def without_spans(value):
+    if isinstance(value, dict):
+        return {k: without_spans(v) for k, v in value.items() if k not in ("span", "doc")}
+    if isinstance(value, list):
+        return [without_spans(v) for v in value]
+    return value
+
+
+def ir_key(*parts) -> str:
+    text = json.dumps(without_spans(ir.to_json(parts)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
 
 def guard_consistency(domain: ir.Domain) -> list[Finding]:
+    """For each tool, whether its guards can hold together; unsat cores name the policies.
+
+    Answers are memoised on the guards' IR (without spans) and everything they can reach:
+    checking one domain again, or many task files against it, asks the same questions.
+    """
     findings = []
     by_tool: dict[tuple[str, str], list[tuple[ir.PolicyDef, ir.GuardDef]]] = {}
     for policy in domain.policies:
         for g in policy.guards:
             by_tool.setdefault((g.function.actor, g.tool), []).append((policy, g))
+    context = ir_key(domain.enums, domain.records, domain.unions, domain.state, domain.facts, domain.functions, domain.consts)
     for (actor, tool_name), guards in by_tool.items():
         tool = next((t for t in domain.tools if t.name == tool_name and t.actor == actor), None)
         if tool is None:
             continue
-        reset_names()
-        enc = Encoder(domain)
-        enc.approximate = True  # only unsatisfiability is reported here
-        args = [enc.fresh(p.type, f"arg.{p.name}") for p in tool.params]
-        s = solver()
-        labels = {}
-        for policy, g in guards:
-            try:
-                formula = formula_of(enc, g.function, args)
-            except Unsupported as e:
-                findings.append(Finding("guard_not_analysed", "info",
-                                        f"the guard of policy '{policy.name}' on {tool_name} is outside the Z3 encoding ({e.what}); not analysed", g.span))
-                continue
-            label = z3.Bool(f"policy:{policy.name}:{len(labels)}")
-            labels[str(label)] = (policy, g)
-            s.assert_and_track(formula, label)
-        if not labels:
-            continue
-        s.add(*enc.axioms)
-        result = s.check()
-        if result == z3.unsat:
-            core = [labels[str(c)] for c in s.unsat_core()]
+        key = f"{TIMEOUT_MS}:{context}:{ir_key(tool.params, [g.function for _, g in guards])}"
+        if key not in _SOLVED:
+            answer = decide_guards(domain, tool, guards)
+            if answer[0] != "unknown":
+                if len(_SOLVED) > 512:
+                    _SOLVED.clear()
+                _SOLVED[key] = answer
+        else:
+            answer = _SOLVED[key]
+        result, detail, skipped = answer
+        for index, what in skipped:
+            policy, g = guards[index]
+            findings.append(Finding("guard_not_analysed", "info",
+                                    f"the guard of policy '{policy.name}' on {tool_name} is outside the Z3 encoding ({what}); not analysed", g.span))
+        if result == "unsat":
+            core = [guards[i] for i in detail]
             names = sorted({p.name for p, _ in core})
             if len(names) == 1:
                 message = f"policy '{names[0]}' can never allow a call of {tool_name}: its guard is unsatisfiable"
@@ -95,9 +113,37 @@ def guard_consistency(domain: ir.Domain) -> list[Finding]:
                 message = f"policies {', '.join(repr(n) for n in names)} contradict each other: no call of {tool_name} satisfies all their guards"
             for policy, g in core:
                 findings.append(Finding("guard_conflict", "error", message, g.span))
-        elif result == z3.unknown:
-            findings.append(Finding("guard_unknown", "warning", f"could not decide whether the guards of {tool_name} can hold together ({s.reason_unknown()})", guards[0][1].span))
+        elif result == "unknown":
+            findings.append(Finding("guard_unknown", "warning", f"could not decide whether the guards of {tool_name} can hold together ({detail})", guards[0][1].span))
     return findings
+
+
+def decide_guards(domain: ir.Domain, tool: ir.Function, guards) -> tuple[str, Any, list]:
+    """("sat" | "unsat" | "unknown", core guard indices or the reason, [(index, unsupported)])."""
+    reset_names()
+    enc = Encoder(domain)
+    enc.approximate = True  # only unsatisfiability is reported here
+    args = [enc.fresh(p.type, f"arg.{p.name}") for p in tool.params]
+    s = solver()
+    labels, skipped = {}, []
+    for index, (policy, g) in enumerate(guards):
+        try:
+            formula = formula_of(enc, g.function, args)
+        except Unsupported as e:
+            skipped.append((index, e.what))
+            continue
+        label = z3.Bool(f"guard:{index}")
+        labels[str(label)] = index
+        s.assert_and_track(formula, label)
+    if not labels:
+        return "sat", None, skipped
+    s.add(*enc.axioms)
+    result = s.check()
+    if result == z3.unsat:
+        return "unsat", sorted(labels[str(c)] for c in s.unsat_core()), skipped
+    if result == z3.unknown:
+        return "unknown", s.reason_unknown(), skipped
+    return "sat", None, skipped
 
 
 # ---------------------------------------------------------------- tasks
