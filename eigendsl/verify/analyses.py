@@ -14,6 +14,7 @@ A solver timeout, or a construct outside the encoding, is reported as unknown, n
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ import z3
 from .. import ir
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
-from ..semantics.types import ListType, MapType, OptionalType, RecordType, Type, UnionType
+from ..semantics.types import BOOL, EnumType, ListType, MapType, OptionalType, RecordType, Type, UnionType
 from ..syntax.diagnostics import Diagnostic
 from ..syntax.spans import Span
 from .reward import TaskChecker, TaskSetupError
@@ -227,7 +228,8 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
             for verdict in entry.guards:
                 if verdict.verdict == "violated":
                     missing = sorted(guard_facts.get(verdict.policy, set()) - given)
-                    hint = f" unless the task states fact(s) {', '.join(missing)}" if missing else ""
+                    rescue = facts_that_allow(domain, checker, task.gold.index(call), verdict.policy, missing) if missing else None
+                    hint = f" unless the task states {rescue}" if rescue else ""
                     findings.append(Finding("gold_violates_guard", "warning",
                                             f"gold action {call.name} violates policy '{verdict.policy}'{hint}", call.span, tid))
                 elif verdict.verdict == "error":
@@ -259,6 +261,31 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
     if gold is not None:
         findings += underspecification(domain, task, checker, start, gold)
     return findings
+
+
+def facts_that_allow(domain: CompiledDomain, checker: TaskChecker, index: int, policy: str, missing: list[str]) -> str | None:
+    """The first assignment of the unstated facts (enums and bools only) under which the gold
+    call at `index` satisfies the policy, as text; None when no assignment does."""
+    choices = []
+    for name in missing:
+        t = next(f.type for f in domain.ir.facts if f.name == name)
+        t = t.inner if isinstance(t, OptionalType) else t
+        if isinstance(t, EnumType):
+            choices.append([(name, v) for v in domain.schema.enum_def(t.name).values])
+        elif t == BOOL:
+            choices.append([(name, True), (name, False)])
+        else:
+            return None
+    gold = checker.task.gold
+    for assignment in itertools.islice(itertools.product(*choices), 256):
+        env = checker.start()
+        env.facts.update(dict(assignment))
+        for call in gold[:index]:
+            env.call(call.name, call.args, call.actor)
+        result = env.call(gold[index].name, gold[index].args, gold[index].actor)
+        if all(g.verdict != "violated" for g in result.guards if g.policy == policy):
+            return ", ".join(f"fact {name} = {value!r}" for name, value in assignment)
+    return None
 
 
 def holds(env, fn) -> bool:

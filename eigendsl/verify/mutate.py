@@ -29,6 +29,7 @@ class MutationScore:
     killed: int = 0
     equivalent: int = 0
     survivors: list[str] = field(default_factory=list)
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [killed, total]
 
     @property
     def kill_rate(self) -> float | None:
@@ -36,7 +37,7 @@ class MutationScore:
 
     def to_json(self) -> dict:
         return {"total": self.total, "killed": self.killed, "kill_rate": self.kill_rate,
-                "equivalent": self.equivalent, "survivors": self.survivors[:10],
+                "equivalent": self.equivalent, "survivors": self.survivors[:10], "by_kind": self.by_kind,
                 "weak": self.kill_rate is not None and self.kill_rate < WEAK}
 
 
@@ -129,6 +130,16 @@ def is_write(domain: CompiledDomain, call: ir.CallSpec) -> bool:
     return tool is not None and tool.effect == "writes"
 
 
+def kind_of(label: str, domain: CompiledDomain, checker: TaskChecker) -> str:
+    """'drop read', 'change write', 'repeat write', 'add write', 'swap write'..."""
+    verb, rest = label.split(" ", 1)
+    if verb in ("repeat", "add", "swap"):
+        return f"{verb} write"
+    index = int(rest.split(":", 1)[0])
+    call = checker.task.gold[index]
+    return f"{verb} {'write' if is_write(domain, call) else 'read'}"
+
+
 def contains_all(calls: list, wanted: list) -> bool:
     remaining = list(calls)
     for call in wanted:
@@ -155,8 +166,11 @@ def mutation_score(domain: CompiledDomain, checker: TaskChecker, pool: ValuePool
             continue
         reward = checker.score(env, messages).reward
         score.total += 1
+        counts = score.by_kind.setdefault(kind_of(label, domain, checker), [0, 0])
+        counts[1] += 1
         if reward < 1.0:
             score.killed += 1
+            counts[0] += 1
         else:
             score.survivors.append(label)
     return score
