@@ -14,8 +14,8 @@ from . import __version__
 from .compiler import Compilation, compile_file
 from .syntax.diagnostics import CompileError, Diagnostic, render
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class UsageProblem(click.ClickException):
@@ -172,6 +172,150 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
             raise SystemExit(1)
 
 
+def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None):
+    """The domain to run and its tasks: TARGET's own, or those of an .eig / tau2 JSON task file."""
+    from .runtime.environment import CompiledDomain
+
+    domain = CompiledDomain.load(target, db, user_db)
+    if tasks_file is None:
+        return domain, list(domain.ir.tasks)
+    folder = Path(target)
+    data = db or (str(folder / "db.json") if (folder / "db.json").is_file() else None)
+    udata = user_db or (str(folder / "user_db.json") if (folder / "user_db.json").is_file() else None)
+    path = Path(tasks_file)
+    if path.suffix == ".json":
+        from .interop.tau2 import TaskFileError, load_tasks
+        from .interop.tau2_tasks import to_eig
+
+        source = domain_source(folder)
+        try:
+            tasks = load_tasks(path)
+        except TaskFileError as e:
+            raise UsageProblem(str(e))
+        out_dir = Path(".eigendsl")
+        out_dir.mkdir(exist_ok=True)
+        converted = out_dir / f"{path.stem}.tasks.eig"
+        converted.write_text(to_eig(tasks, source, converted, path.name), encoding="utf-8")
+        path = converted
+    c = compile_or_exit(str(path), data, udata)
+    return CompiledDomain.from_compilation(c), list(c.domain.tasks)
+
+
+def domain_source(target: Path) -> Path:
+    if target.suffix == ".eig":
+        return target
+    try:
+        manifest = json.loads((target / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise UsageProblem(f"{target} has no manifest.json; pass the domain's .eig file instead")
+    for name in manifest.get("sources", {}):
+        if Path(name).is_file() and Path(name).stem == manifest["domain"]:
+            return Path(name)
+    raise UsageProblem(f"cannot find the source of domain {manifest['domain']} to convert tau2 tasks; run from the project root")
+
+
+@main.command("eval")
+@click.argument("target", type=click.Path())
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="Tasks to run: an .eig task file or a tau2 tasks JSON (default: TARGET's own).")
+@click.option("--task-ids", help="Comma-separated task ids to run (default: all).")
+@click.option("--agent", help="oracle | random | openai:MODEL | hf:PATH (default: oracle).")
+@click.option("--user", help="scripted | openai:MODEL (default: scripted).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="JSON or TOML file with agent, user and run settings.")
+@click.option("--agent-base-url")
+@click.option("--agent-api-key")
+@click.option("--agent-temperature", type=float)
+@click.option("--agent-max-tokens", type=int)
+@click.option("--user-base-url")
+@click.option("--user-api-key")
+@click.option("--user-temperature", type=float)
+@click.option("--trials", type=int, help="Trials per task (default 1).")
+@click.option("--concurrency", type=int, help="Episodes run at once (default 1).")
+@click.option("--max-steps", type=int, help="Messages before an episode is cut (default 100).")
+@click.option("--max-errors", type=int, help="Failed tool calls before an episode is cut (default 10).")
+@click.option("--out", "out_path", default="results.json", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Start afresh instead of resuming OUT.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to run on.")
+@click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to run on.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_url, agent_api_key, agent_temperature,
+             agent_max_tokens, user_base_url, user_api_key, user_temperature, trials, concurrency, max_steps, max_errors,
+             out_path, overwrite, db, user_db, no_progress) -> None:
+    """Run agents on tasks with a simulated user: pass^k over trials, resumable results."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .eval.config import ConfigProblem, agent_factory, public_config, settings, user_factory
+    from .eval.runner import EvalError, Evaluation
+    from .runtime.environment import DomainLoadError
+
+    try:
+        s = settings(config_file, agent, user, {
+            "agent.base_url": agent_base_url, "agent.api_key": agent_api_key, "agent.temperature": agent_temperature,
+            "agent.max_tokens": agent_max_tokens, "user.base_url": user_base_url, "user.api_key": user_api_key,
+            "user.temperature": user_temperature, "trials": trials, "concurrency": concurrency,
+            "max_steps": max_steps, "max_errors": max_errors,
+            "task_ids": [t for t in task_ids.split(",") if t] if task_ids else None,
+        })
+        domain, tasks = load_eval_tasks(target, tasks_file, db, user_db)
+        if s.task_ids:
+            unknown = sorted(set(s.task_ids) - {t.id for t in tasks})
+            if unknown:
+                raise UsageProblem(f"unknown task id(s): {', '.join(unknown[:5])}")
+            tasks = [t for t in tasks if t.id in set(s.task_ids)]
+        if not tasks:
+            raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
+        run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user),
+                         public_config(s, domain.name, [t.id for t in tasks]), Path(out_path), s.trials, s.concurrency,
+                         {"max_steps": s.max_steps, "max_errors": s.max_errors})
+        todo = run.prepare(overwrite)
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (ConfigProblem, EvalError, DomainLoadError) as e:
+        raise UsageProblem(str(e))
+    already = len(run.episodes)
+    if already:
+        out.print(f"resuming {out_path}: {already} episode(s) done, {len(todo)} to run")
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("avg reward {task.fields[avg]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, disable=no_progress, transient=False) as progress:
+        bar = progress.add_task("episodes", total=already + len(todo), completed=already, avg="-")
+
+        def done(entry):
+            rewards = [e["reward"] for e in run.episodes]
+            progress.update(bar, advance=1, avg=f"{sum(rewards) / len(rewards):.3f}")
+
+        try:
+            run.run(todo, done)
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(f"interrupted: {len(run.episodes)} finished episode(s) kept in {out_path}; rerun the same command to resume")
+            raise SystemExit(130)
+        except EvalError as e:
+            run.finish()
+            raise UsageProblem(str(e))
+    run.finish()
+    print_summary(json.loads(Path(out_path).read_text())["summary"], out_path)
+
+
+def print_summary(summary: dict, out_path: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{summary['episodes']} episodes ({summary['tasks']} tasks x {summary['trials']} trials)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for k, v in summary["pass_hat_k"].items():
+        table.add_row(f"pass^{k}", "-" if v is None else f"{v:.3f}")
+    table.add_row("average reward", "-" if summary["average_reward"] is None else f"{summary['average_reward']:.3f}")
+    for reason, n in summary["terminations"].items():
+        table.add_row(f"ended by {reason}", str(n))
+    for side in ("agent", "user"):
+        t = summary["tokens"][side]
+        if t["prompt"] or t["completion"]:
+            table.add_row(f"{side} tokens (prompt / completion)", f"{t['prompt']} / {t['completion']}")
+    table.add_row("fidelity flags (episodes)", f"{summary['fidelity_flags']} ({summary['episodes_with_fidelity_flags']})")
+    out.print(table)
+    out.print(f"results: {out_path}")
+
+
 @main.command("import-tau2")
 @click.argument("tasks_path", metavar="TASKS.json", type=click.Path(dir_okay=False))
 @click.option("--domain", "domain_path", required=True, type=click.Path(dir_okay=False), help="The domain the tasks belong to.")
@@ -187,12 +331,10 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
         raise UsageProblem(str(e))
     if not Path(domain_path).is_file():
         raise UsageProblem(f"no such domain file: {domain_path}")
+    from .files import write_atomic
+
     out_file = Path(out_path)
-    text = to_eig(tasks, Path(domain_path), out_file, Path(tasks_path).name)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_name(f".{out_file.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out_file)
+    write_atomic(out_file, [to_eig(tasks, Path(domain_path), out_file, Path(tasks_path).name)])
     c = compile_or_exit(str(out_file))
     out.print(f"imported {len(c.domain.tasks)} tasks -> {out_file} (checked)")
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..files import write_atomic
 from ..runtime.environment import CompiledDomain, Environment, ToolResult
 
 ACTOR = {"assistant": "agent", "user": "user"}
@@ -142,18 +141,13 @@ def replay(domain: CompiledDomain, tasks: Iterable[Tau2Task]) -> Iterable[dict]:
 
 
 def write_jsonl_atomic(path: str | Path, records: Iterable[dict]) -> int:
-    """Write records one per line to a temporary file, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for r in records:
-                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-                n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return n
+    """Write records one per line, atomically; the number written."""
+    count = [0]
+
+    def lines():
+        for r in records:
+            count[0] += 1
+            yield json.dumps(r, ensure_ascii=False) + "\n"
+
+    write_atomic(path, lines())
+    return count[0]

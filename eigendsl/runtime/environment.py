@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +125,7 @@ class CompiledDomain:
             sides[sf.name] = sf.side
         self.base = Base(roots, kinds, sides)
         self._base_hash: dict[str, str] = {}
+        self._schemas: dict[str, list[dict]] = {}
         self.callables: dict[tuple[str, str, str], Callable_] = {}
         for kind, fns in (("tool", domain.tools), ("setup", domain.setups), ("assertion", domain.assertions)):
             for f in fns:
@@ -190,6 +192,21 @@ class CompiledDomain:
 
     def tool_names(self, actor: str = "agent") -> list[str]:
         return [f.name for f in self.ir.tools if f.actor == actor]
+
+    def tool_schemas(self, actor: str = "agent") -> list[dict]:
+        """OpenAI function-calling schemas of one actor's tools (computed once)."""
+        if actor not in self._schemas:
+            from ..backends.schemas import tool_schemas
+
+            self._schemas[actor] = tool_schemas(self.ir, actor)
+        return self._schemas[actor]
+
+    @cached_property
+    def policy_text(self) -> str:
+        """The policy document the agent reads."""
+        from ..backends.policy_doc import render_policy
+
+        return render_policy(self.ir)
 
 
 def compile_checked(path, db=None, user_db=None) -> Compilation:

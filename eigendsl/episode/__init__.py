@@ -1,0 +1,1 @@
+"""Episodes: the agent ⇄ user ⇄ tools protocol, agents, simulated users, fidelity monitoring."""

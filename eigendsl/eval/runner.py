@@ -1,0 +1,217 @@
+"""Evaluation: K trials of every task, run concurrently, written as they finish, resumable.
+
+Results go to two files: OUT (results.json: the configuration, the summary with pass^k, and
+one entry per finished episode, rewritten atomically after every episode) and OUT.jsonl (one
+line per finished episode, appended and flushed). Rerunning the same command reads OUT.jsonl
+and runs only the episodes not finished yet; an interrupted run (Ctrl-C) keeps every episode
+that finished. A different configuration is refused rather than mixed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from math import comb
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import ir
+from ..files import write_atomic
+from ..runtime.environment import CompiledDomain
+from ..verify.reward import TaskChecker
+
+
+REFRESH_S = 2.0
+
+
+class EvalError(Exception):
+    """A problem with the evaluation's inputs or its result files; the message says which."""
+
+
+def pass_hat_k(rewards_by_task: dict[str, list[float]], k: int) -> float | None:
+    """The benchmark's pass^k: per task C(successes, k) / C(trials, k), averaged over tasks."""
+    values = []
+    for rewards in rewards_by_task.values():
+        n = len(rewards)
+        if n < k:
+            continue
+        c = sum(1 for r in rewards if r >= 1.0 - 1e-9)
+        values.append(comb(c, k) / comb(n, k))
+    return sum(values) / len(values) if values else None
+
+
+def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
+    by_task: dict[str, list[float]] = {}
+    terminations: dict[str, int] = {}
+    tokens = {"agent": {"prompt": 0, "completion": 0}, "user": {"prompt": 0, "completion": 0}}
+    flags = 0
+    flagged = 0
+    for e in episodes:
+        by_task.setdefault(e["task_id"], []).append(e["reward"])
+        terminations[e["termination"]] = terminations.get(e["termination"], 0) + 1
+        for side in tokens:
+            for kind in tokens[side]:
+                tokens[side][kind] += e.get("tokens", {}).get(side, {}).get(kind, 0)
+        flags += len(e.get("fidelity_flags", []))
+        flagged += bool(e.get("fidelity_flags"))
+    return {
+        "tasks": n_tasks,
+        "trials": trials,
+        "episodes": len(episodes),
+        "episodes_expected": n_tasks * trials,
+        "average_reward": sum(e["reward"] for e in episodes) / len(episodes) if episodes else None,
+        "pass_hat_k": {str(k): pass_hat_k(by_task, k) for k in range(1, trials + 1)},
+        "terminations": dict(sorted(terminations.items())),
+        "tokens": tokens,
+        "fidelity_flags": flags,
+        "episodes_with_fidelity_flags": flagged,
+    }
+
+
+def fingerprint(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_done(path: Path) -> list[dict]:
+    """Episodes already finished, from the append-only file; a torn last line is dropped."""
+    if not path.is_file():
+        return []
+    done, good_bytes = [], 0
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                done.append(json.loads(raw))
+            except ValueError:
+                break
+            good_bytes += len(raw)
+    if good_bytes != path.stat().st_size:  # a line cut short by an interruption
+        with open(path, "r+b") as fh:
+            fh.truncate(good_bytes)
+    return done
+
+
+@dataclass
+class Evaluation:
+    domain: CompiledDomain
+    tasks: list[ir.TaskDef]
+    make_agent: Callable[[], Any]
+    make_user: Callable[[int], Any]
+    config: dict
+    out: Path
+    trials: int = 1
+    concurrency: int = 1
+    limits: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.out = Path(self.out)
+        self.log = self.out.with_name(self.out.name + ".jsonl")
+        self.lock = threading.Lock()
+        self.episodes: list[dict] = []
+        self.last_write = 0.0
+        self.checkers = {t.id: TaskChecker(self.domain, t) for t in self.tasks}
+
+    # ------------------------------------------------------------ files
+    def prepare(self, overwrite: bool = False) -> list[tuple[str, int]]:
+        """The (task, trial) pairs still to run; loads what a previous run finished."""
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        if overwrite:
+            self.out.unlink(missing_ok=True)
+            self.log.unlink(missing_ok=True)
+        print_ = fingerprint(self.config)
+        if self.out.is_file():
+            try:
+                previous = json.loads(self.out.read_text(encoding="utf-8"))
+            except ValueError as e:
+                raise EvalError(f"{self.out} exists but is not a results file ({e}); move it away or pass --overwrite") from None
+            if previous.get("fingerprint") != print_:
+                raise EvalError(f"{self.out} holds results of a different configuration; use another --out or pass --overwrite")
+        done = read_done(self.log)
+        wanted = {t.id for t in self.tasks}
+        self.episodes = [e for e in done if e.get("task_id") in wanted and e.get("fingerprint") == print_]
+        finished = {(e["task_id"], e["trial"]) for e in self.episodes}
+        return [(t.id, k) for k in range(self.trials) for t in self.tasks if (t.id, k) not in finished]
+
+    def record(self, entry: dict) -> None:
+        with self.lock:
+            line = json.dumps(entry, ensure_ascii=False)
+            with open(self.log, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            self.episodes.append(entry)
+            # The .jsonl line is the durable record; the summary file is refreshed every few
+            # seconds (rewriting it after every episode would cost quadratic time on long runs).
+            if time.monotonic() - self.last_write > REFRESH_S:
+                self.write_results()
+
+    def finish(self) -> None:
+        with self.lock:
+            self.write_results()
+
+    def write_results(self) -> None:
+        self.last_write = time.monotonic()
+        order = {t.id: i for i, t in enumerate(self.tasks)}
+        episodes = sorted(self.episodes, key=lambda e: (order.get(e["task_id"], 0), e["trial"]))
+        payload = {
+            "fingerprint": fingerprint(self.config),
+            "config": self.config,
+            "summary": summarise(episodes, self.trials, len(self.tasks)),
+            "episodes": episodes,
+        }
+        write_atomic(self.out, [json.dumps(payload, ensure_ascii=False, indent=1)])
+
+    # ------------------------------------------------------------ running
+    def run_one(self, task_id: str, trial: int) -> dict:
+        from ..episode.episode import run_episode
+
+        task = next(t for t in self.tasks if t.id == task_id)
+        seed = int(hashlib.sha256(f"{task_id}:{trial}".encode()).hexdigest()[:8], 16)
+        result = run_episode(self.domain, task, self.make_agent(), self.make_user(seed), seed=seed,
+                             checker=self.checkers[task_id], **self.limits)
+        entry = {"task_id": task_id, "trial": trial, "seed": seed, "fingerprint": fingerprint(self.config)}
+        entry.update(result.to_json())
+        return entry
+
+    def run(self, todo: list[tuple[str, int]], on_done: Callable[[dict], None] | None = None) -> None:
+        """Run the episodes on `concurrency` daemon threads; Ctrl-C stops without losing finished ones."""
+        jobs: queue.Queue = queue.Queue()
+        for job in todo:
+            jobs.put(job)
+        results: queue.Queue = queue.Queue()
+
+        def worker():
+            while True:
+                try:
+                    task_id, trial = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    entry = self.run_one(task_id, trial)
+                except Exception as e:  # a bug must not kill the whole run; report it with the task
+                    results.put(("error", f"{task_id} trial {trial}: {type(e).__name__}: {e}"))
+                    continue
+                self.record(entry)
+                results.put(("done", entry))
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(self.concurrency, len(todo))))]
+        for t in threads:
+            t.start()
+        errors = []
+        try:
+            for _ in range(len(todo)):
+                kind, payload = results.get()
+                if kind == "error":
+                    errors.append(payload)
+                elif on_done is not None:
+                    on_done(payload)
+        except KeyboardInterrupt:
+            with self.lock:  # let a write in progress finish; then leave, dropping unfinished episodes
+                self.write_results()
+            raise
+        if errors:
+            raise EvalError(f"{len(errors)} episode(s) crashed: " + "; ".join(errors[:3]))
