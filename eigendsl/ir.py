@@ -282,32 +282,27 @@ class EnumDef:
         return tuple(v for _, v in self.members)
 
 
+class HasFields:
+    fields: tuple[FieldDef, ...]
+
+    def field(self, name: str) -> FieldDef | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
 @dataclass(frozen=True)
-class RecordDef:
+class RecordDef(HasFields):
     name: str
     fields: tuple[FieldDef, ...]
     doc: str | None = None
     span: Span = NOWHERE
 
-    def field(self, name: str) -> FieldDef | None:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
-
 
 @dataclass(frozen=True)
-class VariantDef:
+class VariantDef(HasFields):
     name: str
     tag: str
     fields: tuple[FieldDef, ...]
     span: Span = NOWHERE
-
-    def field(self, name: str) -> FieldDef | None:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        return None
 
 
 @dataclass(frozen=True)

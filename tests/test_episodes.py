@@ -280,7 +280,7 @@ def test_eval_command_with_openai_agent(tmp_path):
     out = tmp_path / "results.json"
     with ChatServer(agent_model) as server:
         result = run_cli("eval", tmp_path / "airline.eig", "--agent", "openai:test-model", "--agent-base-url", server.base_url,
-                         "--agent-api-key", "sekret-key-123", "--trials", "3", "--concurrency", "2", "--out", out, "--no-progress")
+                         "--agent-api-key", "sekret-key-123", "--task-ids", "add-bag", "--trials", "3", "--concurrency", "2", "--out", out, "--no-progress")
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert set(data["summary"]["pass_hat_k"]) == {"1", "2", "3"}
@@ -290,9 +290,9 @@ def test_eval_command_with_openai_agent(tmp_path):
                                                                       "base_url": server.base_url}
     assert "sekret-key-123" not in out.read_text() + out.with_name("results.json.jsonl").read_text()
     rerun = run_cli("eval", tmp_path / "airline.eig", "--agent", "openai:test-model", "--agent-base-url", server.base_url,
-                    "--trials", "3", "--out", out, "--no-progress")
+                    "--task-ids", "add-bag", "--trials", "3", "--out", out, "--no-progress")
     assert rerun.exit_code == 0 and "3 episode(s) done, 0 to run" in rerun.output
-    other = run_cli("eval", tmp_path / "airline.eig", "--agent", "random", "--trials", "3", "--out", out, "--no-progress")
+    other = run_cli("eval", tmp_path / "airline.eig", "--agent", "random", "--task-ids", "add-bag", "--trials", "3", "--out", out, "--no-progress")
     assert other.exit_code == 1 and "different configuration" in other.output
 
 
@@ -306,7 +306,7 @@ def test_interrupted_eval_resumes_without_repeating(tmp_path):
     with ChatServer(slow_agent) as server:
         def command(out):
             return [str(eigendsl), "eval", str(tmp_path / "airline.eig"), "--agent", "openai:test-model", "--agent-base-url",
-                    server.base_url, "--trials", "5", "--out", str(out), "--no-progress"]
+                    server.base_url, "--task-ids", "add-bag,add-bag-2", "--trials", "5", "--out", str(out), "--no-progress"]
 
         out = tmp_path / "interrupted.json"
         proc = subprocess.Popen(command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

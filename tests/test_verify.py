@@ -56,7 +56,7 @@ def test_a_good_task_is_clean_and_its_checker_is_strong(tmp_path):
     path, _ = domain_with(tmp_path, TASKS)
     code, report = check_json(path, "--mutate")
     assert code == 0, report
-    task = report["tasks"][0]
+    task = next(t for t in report["tasks"] if t["task_id"] == "add-bag")
     assert task["gold_reward"] == 1.0 and task["findings"] == []
     assert task["kill_rate"] >= 0.8
 
@@ -170,13 +170,13 @@ def test_compile_writes_the_check_report(tmp_path):
     result = CliRunner().invoke(main, ["compile", str(path), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out" / "check_report.json").read_text())
-    assert [t["task_id"] for t in report["tasks"]] == ["add-bag"] and report["tasks"][0]["gold_reward"] == 1.0
+    assert next(t for t in report["tasks"] if t["task_id"] == "add-bag")["gold_reward"] == 1.0
 
 
 def test_reward_components(tmp_path):
     path, _ = domain_with(tmp_path, TASKS.replace("reward { DB, GOAL }", 'communicate { "150" }\n  reward { DB, GOAL, COMMUNICATE, ACTION, POLICY }'))
     domain = CompiledDomain.load(path)
-    checker = TaskChecker(domain, domain.ir.tasks[0])
+    checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "add-bag"))
     env = checker.start()
     assert checker.score(env, []).components == {"DB": 0.0, "GOAL": 0.0, "COMMUNICATE": 0.0, "ACTION": 0.0, "POLICY": 1.0}
     env.call("update_reservation_baggages", {"reservation_id": "7D3OSK", "total_baggages": 2, "nonfree_baggages": 1, "payment_id": "credit_card_7380483"})
@@ -230,6 +230,6 @@ task "look-only" {
 }
 ''')
     domain = CompiledDomain.load(path)
-    strong, weak = (mutation_score(domain, TaskChecker(domain, t)) for t in domain.ir.tasks)
+    strong, weak = (mutation_score(domain, TaskChecker(domain, t)) for t in domain.ir.tasks if t.id in ("add-bag", "look-only"))
     assert strong.kill_rate == 1.0 and strong.equivalent == 1  # repeating the same bag update changes nothing
     assert weak.kill_rate < 0.5 and "drop 0:get_reservation_details" in weak.survivors

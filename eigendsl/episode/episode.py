@@ -201,13 +201,7 @@ class Episode:
         self.turns.append(Turn("assistant", content if isinstance(content, str) else None, calls, usage=message.get("usage")))
         self.steps += 1
         if calls:
-            for call in calls:
-                result = self.env.call(call["name"], call["arguments"], "agent")
-                if not result.ok:
-                    self.tool_errors += 1
-                self.turns.append(Turn("tool", result.text, tool_call_id=call["id"], side="agent", error=not result.ok))
-                if self.monitor is not None:
-                    self.monitor.heard(result.text)
+            self.tool_errors += self._run_calls(calls, "agent")
             if self.tool_errors >= self.max_errors:
                 self._finish("too_many_errors")
         else:
@@ -238,9 +232,7 @@ class Episode:
             self.turns.append(Turn("user", content if isinstance(content, str) else None, calls, usage=message.get("usage")))
             self.steps += 1
             if calls:
-                for call in calls:
-                    result = self.env.call(call["name"], call["arguments"], "user")
-                    self.turns.append(Turn("tool", result.text, tool_call_id=call["id"], side="user", error=not result.ok))
+                self._run_calls(calls, "user")
                 if self.steps >= self.max_steps:
                     self._finish("max_steps")
                     return
@@ -257,6 +249,17 @@ class Episode:
                 self._finish("out_of_scope")
             return
         self._finish("max_steps")
+
+    def _run_calls(self, calls: list[dict], side: str) -> int:
+        """Run one side's tool calls; their results join that side's conversation. Failures."""
+        failed = 0
+        for call in calls:
+            result = self.env.call(call["name"], call["arguments"], side)
+            failed += not result.ok
+            self.turns.append(Turn("tool", result.text, tool_call_id=call["id"], side=side, error=not result.ok))
+            if self.monitor is not None and side == "agent":
+                self.monitor.heard(result.text)
+        return failed
 
     def _finish(self, reason: str) -> None:
         self.done = True

@@ -34,17 +34,10 @@ class ConfigProblem(Exception):
     pass
 
 
-class ModelSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ModelSettings(ChatConfig):
+    """ChatConfig with the model optional: oracle agents and scripted users need none."""
+
     model: str | None = None
-    base_url: str | None = None
-    api_key: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    seed: int | None = None
-    timeout: float = 60.0
-    max_retries: int = 3
 
     def chat(self, who: str) -> ChatConfig:
         if not self.model:
@@ -52,7 +45,7 @@ class ModelSettings(BaseModel):
         return ChatConfig(**self.model_dump(include=set(ChatConfig.model_fields)))
 
     def public(self) -> dict:
-        return self.model_dump(exclude={"api_key", "timeout", "max_retries", "path", "max_new_tokens"}, exclude_none=True)
+        return self.model_dump(include={"kind", "model", "base_url", "temperature", "top_p", "max_tokens", "seed"}, exclude_none=True)
 
 
 class AgentSettings(ModelSettings):

@@ -98,16 +98,6 @@ class Checker:
         self.call_graph = nx.DiGraph()
         self.now = "1970-01-01T00:00:00"
 
-    # ------------------------------------------------------------ schema protocol (for values.py)
-    def enum_def(self, name):
-        return self.enums[name]
-
-    def record_def(self, name):
-        return self.records[name]
-
-    def union_def(self, name):
-        return self.unions[name]
-
     # ------------------------------------------------------------ driver
     def check(self) -> ir.Domain | None:
         decls = [d for m in self.modules for d in m.decls]
@@ -124,7 +114,9 @@ class Checker:
         policies = [self.check_policy(d) for d in decls if isinstance(d, ast.PolicyDecl)]
         self.setups_by_key = {(f.actor, f.name): f for f in setups}
         self.assertions_by_key = {(f.actor, f.name): f for f in assertions}
-        tasks = self.check_tasks(decls)
+        # A file's tasks are the ones written in it: importing a domain brings its types, tools
+        # and policies, not the tasks that happen to be written next to them.
+        tasks = self.check_tasks(list(self.modules[-1].decls) if self.modules else [])
         self.check_recursion()
         if self.domain_decl is None:
             span = self.modules[0].span if self.modules else Span("<input>", 1, 1, 1, 1)
