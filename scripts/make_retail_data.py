@@ -28,7 +28,8 @@ Usage (Python 3.11, standard library only; output is deterministic):
 
 from __future__ import annotations
 
-import argparse
+import datafile  # scripts/datafile.py: the shared write-or-check command line
+
 import itertools
 import json
 import random
@@ -284,27 +285,8 @@ def generate() -> dict:
     return {"products": products, "users": users, "orders": orders}
 
 
-def render() -> str:
-    return json.dumps(generate(), indent=1) + "\n"
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 if the file on disk differs from what would be written")
-    args = ap.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUT.read_text(encoding="utf-8") if OUT.exists() else None
-        if current != text:
-            print(f"{OUT} is out of date; run: python scripts/make_retail_data.py", file=sys.stderr)
-            return 1
-        print(f"{OUT} is up to date")
-        return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return datafile.run(OUT, generate, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
