@@ -23,7 +23,6 @@ from __future__ import annotations
 import datafile  # scripts/datafile.py: the shared write-or-check command line
 
 import datetime as dt
-import json
 import math
 import random
 import string

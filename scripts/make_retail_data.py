@@ -31,7 +31,6 @@ from __future__ import annotations
 import datafile  # scripts/datafile.py: the shared write-or-check command line
 
 import itertools
-import json
 import random
 import sys
 from pathlib import Path
