@@ -477,7 +477,9 @@ def constant_value(x: Expr, unions: dict[str, "UnionDef"]) -> Any:
         return NOT_CONSTANT if any(i is NOT_CONSTANT for i in items) else items
     if isinstance(x, MapExpr):
         pairs = [(constant_value(k, unions), constant_value(v, unions)) for k, v in x.entries]
-        return NOT_CONSTANT if any(NOT_CONSTANT in (k, v) for k, v in pairs) else dict(pairs)
+        if any(k is NOT_CONSTANT or v is NOT_CONSTANT or not isinstance(k, str) for k, v in pairs):
+            return NOT_CONSTANT  # map keys are strings (an ill-typed key was already reported)
+        return dict(pairs)
     if isinstance(x, Construct):
         out = {}
         if x.variant is not None:

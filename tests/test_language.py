@@ -186,6 +186,16 @@ def test_list_tables_and_record_roots(tmp_path):
     assert env.call("forget", {"text": "nope"}).error == "nope is not in log"
 
 
+def test_negative_indexes_count_from_the_end_of_list_tables(tmp_path):
+    domain = build(tmp_path, """
+    tool last() -> str reads "The newest log line." { return log[-1] }
+    tool amend(text: str) -> str writes "Rewrite the newest log line." { log[-1] = text  return log[len(log) - 1] }
+    """)
+    env = domain.environment()
+    assert env.call("last").content == "start"
+    assert env.call("amend", {"text": "edited"}).content == "edited" and env.read("log") == ["edited"]
+
+
 def test_runtime_errors_roll_back(tmp_path):
     domain = build(tmp_path, """
     tool risky(id: str, d: int) -> float writes "Writes, then may divide by zero." {
@@ -251,3 +261,11 @@ def test_calculate_is_safe_arithmetic(tmp_path, text, expected):
     """)
     r = domain.environment().call("calc", {"expression": text})
     assert (r.content if r.ok else None) == expected, r.error
+
+
+def test_ill_typed_literals_in_tasks_are_errors_not_crashes(tmp_path):
+    errors = diagnostics(tmp_path, """
+    tool echo(tags: map<str, str>) -> int pure "x" { return len(tags) }
+    task "t" { gold { echo(tags: {[]: "a", "k": 1}) } }
+    """)
+    assert "error: expected str, got list<<empty>>" in errors and "error: expected str, got int" in errors

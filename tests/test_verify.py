@@ -28,6 +28,7 @@ task "add-bag" {
   goal {
     reservations["7D3OSK"].total_baggages == 2
     reservations["7D3OSK"].nonfree_baggages == 1
+    reservations["7D3OSK"].payment_history[-1] == {"payment_id": "credit_card_7380483", "amount": 50}
   }
   reward { DB, GOAL }
 }
@@ -127,8 +128,11 @@ task "half-pinned" {
     assert [(f["kind"], f["line"]) for f in loose] == [("goal_pins_nothing", line("total_baggages >= 2 }"))]
     assert "reservations['7D3OSK'].total_baggages" in loose[0]["message"]
     half = findings(report, "half-pinned")
-    assert [f["kind"] for f in half] == ["goal_underspecified"]
-    assert "nonfree_baggages" in half[0]["message"] and half[0]["severity"] == "warning"
+    assert [f["kind"] for f in half] == ["goal_underspecified", "goal_underspecified"]
+    assert all(f["severity"] == "warning" for f in half)
+    messages = " | ".join(f["message"] for f in half)
+    assert "nonfree_baggages: the gold actions set it to 1, and another value" in messages
+    assert "payment_history: they also hold if it stays as it was" in messages
 
 
 def test_gold_action_violating_a_guard(tmp_path):

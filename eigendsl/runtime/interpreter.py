@@ -237,6 +237,8 @@ class Program:
         def run_row(slots, ctx):
             keys, leaf = evaluate(slots, ctx)
             state = ctx.state
+            if kind == "list" and isinstance(keys[0], int) and keys[0] < 0:
+                keys[0] += state.length(name)
             old = state.row(name, keys[0])
             if old is MISSING and not creates_row:
                 what = "index" if kind == "list" else "key"
@@ -366,9 +368,12 @@ class Program:
         t = e.obj.type
         if isinstance(e.obj, ir.StateRoot) and self.state_kinds[e.obj.name] != "row":
             name = e.obj.name
+            is_list = self.state_kinds[name] == "list"
 
             def run_row(slots, ctx):
                 k = key(slots, ctx)
+                if is_list and isinstance(k, int) and k < 0:  # counting from the end, as for lists
+                    k += ctx.state.length(name)
                 value = ctx.state.row(name, k)
                 if value is MISSING:
                     raise EigRuntimeError(f"{_describe_key(k)} is not in {name}")

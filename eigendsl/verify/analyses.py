@@ -25,13 +25,18 @@ import z3
 from .. import ir
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
+from ..runtime.store import MISSING
 from ..semantics.types import BOOL, EnumType, ListType, MapType, OptionalType, RecordType, Type, UnionType
 from ..syntax.diagnostics import Diagnostic
 from ..syntax.spans import Span
 from .reward import TaskChecker, TaskSetupError
-from .symbolic import ConcreteWorld, Encoder, SymbolicWorld, Unsupported, equal, formula_of, reset_names, to_bool
+from .symbolic import (
+    LIST_BOUND, ConcreteWorld, Encoder, OverriddenTable, SymbolicWorld, Unsupported, equal, formula_of, reset_names,
+    to_bool,
+)
 
 TIMEOUT_MS = 5000
+WIDE_LIST_BOUND = 10  # lists of unknown contents, when an unsat answer may depend on LIST_BOUND
 
 
 @dataclass(frozen=True)
@@ -119,10 +124,13 @@ def guard_consistency(domain: ir.Domain) -> list[Finding]:
     return findings
 
 
-def decide_guards(domain: ir.Domain, tool: ir.Function, guards) -> tuple[str, Any, list]:
-    """("sat" | "unsat" | "unknown", core guard indices or the reason, [(index, unsupported)])."""
+def decide_guards(domain: ir.Domain, tool: ir.Function, guards, list_bound: int = LIST_BOUND) -> tuple[str, Any, list]:
+    """("sat" | "unsat" | "unknown", core guard indices or the reason, [(index, unsupported)]).
+
+    Lists of unknown contents are bounded; an unsat answer that may depend on the bound is
+    checked again with a larger one before it is reported."""
     reset_names()
-    enc = Encoder(domain)
+    enc = Encoder(domain, list_bound=list_bound)
     enc.approximate = True  # only unsatisfiability is reported here
     args = [enc.fresh(p.type, f"arg.{p.name}") for p in tool.params]
     s = solver()
@@ -140,6 +148,8 @@ def decide_guards(domain: ir.Domain, tool: ir.Function, guards) -> tuple[str, An
         return "sat", None, skipped
     s.add(*enc.axioms)
     result = s.check()
+    if result == z3.unsat and enc.used_lists and list_bound < WIDE_LIST_BOUND:
+        return decide_guards(domain, tool, guards, WIDE_LIST_BOUND)
     if result == z3.unsat:
         return "unsat", sorted(labels[str(c)] for c in s.unsat_core()), skipped
     if result == z3.unknown:
@@ -171,11 +181,12 @@ def leaf_type(domain: ir.Domain, t: Type, step) -> Type | None:
 
 
 def changed_leaves(old, new, path: tuple = ()):
-    """Paths (within a row) where new differs from old: scalars, optionals, or whole lists."""
+    """Paths (within a row) where new differs from old: scalars, optionals, whole lists, and
+    entries that are new (old is ABSENT)."""
     if isinstance(old, dict) and isinstance(new, dict):
         for key in new:
             if key not in old:
-                yield path + (key,), None, new[key]
+                yield path + (key,), ABSENT, new[key]
             elif old[key] != new[key]:
                 yield from changed_leaves(old[key], new[key], path + (key,))
         return
@@ -188,16 +199,23 @@ def changed_leaves(old, new, path: tuple = ()):
 
 
 def set_in(value, path, leaf):
+    """A copy of value with the spot at path replaced by leaf (ABSENT removes a map entry)."""
     if not path:
         return leaf
     head, rest = path[0], path[1:]
     if isinstance(value, dict):
         out = dict(value)
+        if leaf is ABSENT and not rest:
+            out.pop(head, None)
+            return out
         out[head] = set_in(value[head], rest, leaf)
         return out
     out = list(value)
     out[head] = set_in(value[head], rest, leaf)
     return out
+
+
+ABSENT = OverriddenTable.ABSENT
 
 
 def is_scalar_type(t: Type | None) -> bool:
@@ -239,18 +257,12 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
         return findings
     # ---- goals: satisfiable, not vacuous, true after gold
     for goal, fn in zip(task.goals, checker.goals):
-        reset_names()
-        enc = Encoder(domain.ir, lambda e: SymbolicWorld(e, task.user.get("facts") or {}))
-        enc.approximate = True  # only unsatisfiability is reported here
         try:
-            formula = formula_of(enc, goal, [])
-            s = solver()
-            s.add(*enc.axioms, formula)
-            result = s.check()
+            result, reason = goal_satisfiable(domain, task, goal)
             if result == z3.unsat:
                 findings.append(Finding("goal_unsatisfiable", "error", "this goal can never hold, in any state the data model allows", goal.span, tid))
             elif result == z3.unknown:
-                findings.append(Finding("goal_unknown", "warning", f"could not decide whether this goal can hold ({s.reason_unknown()})", goal.span, tid))
+                findings.append(Finding("goal_unknown", "warning", f"could not decide whether this goal can hold ({reason})", goal.span, tid))
         except Unsupported as e:
             findings.append(Finding("goal_not_analysed", "info", f"this goal is outside the Z3 encoding ({e.what}); satisfiability not checked", goal.span, tid))
         if holds(start, fn):
@@ -288,6 +300,19 @@ def facts_that_allow(domain: CompiledDomain, checker: TaskChecker, index: int, p
     return None
 
 
+def goal_satisfiable(domain: CompiledDomain, task: ir.TaskDef, goal: ir.Function, list_bound: int = LIST_BOUND):
+    reset_names()
+    enc = Encoder(domain.ir, lambda e: SymbolicWorld(e, task.user.get("facts") or {}), list_bound=list_bound)
+    enc.approximate = True  # only unsatisfiability is reported here
+    formula = formula_of(enc, goal, [])
+    s = solver()
+    s.add(*enc.axioms, formula)
+    result = s.check()
+    if result == z3.unsat and enc.used_lists and list_bound < WIDE_LIST_BOUND:
+        return goal_satisfiable(domain, task, goal, WIDE_LIST_BOUND)
+    return result, s.reason_unknown() if result == z3.unknown else None
+
+
 def holds(env, fn) -> bool:
     try:
         return bool(env.evaluate(fn))
@@ -317,49 +342,82 @@ def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskCh
                         rows.append((key, old, new))
                 row_type = leaf_type(domain.ir, state_types[root], None)
             for key, old, new in rows:
-                if not isinstance(new, (dict, list)):
+                if new is MISSING:  # a row the gold actions removed: the goals must say it is gone
+                    leaves.append((root, key, (), old, None, ABSENT))
                     continue
-                old = old if isinstance(old, (dict, list)) else {}
-                for path, _, value in changed_leaves(old, new):
+                if old is MISSING:  # a row the gold actions added
+                    leaves.append((root, key, (), ABSENT, None, new))
+                    continue
+                for path, before_value, value in changed_leaves(old, new):
                     t = row_type
                     for step in path:
                         t = leaf_type(domain.ir, t, step) if t is not None else None
-                    if is_scalar_type(t):
-                        leaves.append((root, key, path, value, t, new))
+                    leaves.append((root, key, path, before_value, t if is_scalar_type(t) and before_value is not ABSENT else None, new))
     if not leaves:
         return []
     span = task.goals[0].span
     pinned, loose = [], []
-    for root, key, path, value, t, row in leaves:
-        reset_names()
-        holder: dict = {}
-
-        def world(enc, root=root, key=key, path=path, t=t, row=row):
-            unknown = enc.fresh(t, "leaf")
-            holder["leaf"] = unknown
-            return ConcreteWorld(gold, {(root, key): set_in(row, path, unknown)})
-
-        enc = Encoder(domain.ir, world)
+    for root, key, path, before, t, row in leaves:
+        value = get_in(row, path) if row is not ABSENT else ABSENT
+        where = f"{root}" + (f"[{key!r}]" if key is not None else "") + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
         try:
-            formulas = [formula_of(enc, g, []) for g in task.goals]
+            if t is not None:
+                result, reason = other_value_allowed(domain, task, gold, root, key, path, t, row, value)
+            else:
+                # A list that grew, an entry or a row that appeared or went: would the goals
+                # also hold if it had stayed as it was?
+                result, reason = stays_allowed(domain, task, gold, root, key, path, row, before)
         except Unsupported as e:
             return [Finding("underspecification_unknown", "info", f"could not analyse which fields the goals pin ({e.what})", span, tid)]
-        s = solver()
-        s.add(*enc.axioms, *formulas, z3.Not(to_bool(equal(holder["leaf"], value))))
-        result = s.check()
-        where = f"{root}" + (f"[{key!r}]" if key is not None else "") + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
         if result == z3.sat:
-            loose.append((where, value))
+            loose.append((where, value, t is None))
         elif result == z3.unsat:
             pinned.append(where)
         else:
-            return [Finding("underspecification_unknown", "warning", f"could not decide whether the goals pin {where} ({s.reason_unknown()})", span, tid)]
+            return [Finding("underspecification_unknown", "warning", f"could not decide whether the goals pin {where} ({reason})", span, tid)]
     if not pinned:
-        names = ", ".join(w for w, _ in loose[:3]) + (" ..." if len(loose) > 3 else "")
-        return [Finding("goal_pins_nothing", "error", f"the goals pin none of the {len(loose)} field(s) the gold actions change ({names})", span, tid)]
+        names = ", ".join(w for w, _, _ in loose[:3]) + (" ..." if len(loose) > 3 else "")
+        return [Finding("goal_pins_nothing", "error", f"the goals pin none of the {len(loose)} change(s) the gold actions make ({names})", span, tid)]
     return [Finding("goal_underspecified", "warning",
-                    f"the goals do not pin {where}: the gold actions set it to {value!r}, and another value also satisfies the goals", span, tid)
-            for where, value in loose]
+                    f"the goals do not pin {where}: " + (
+                        "they also hold if it stays as it was before the gold actions" if structural else
+                        f"the gold actions set it to {value!r}, and another value also satisfies the goals"), span, tid)
+            for where, value, structural in loose]
+
+
+def get_in(value, path):
+    for step in path:
+        value = value[step]
+    return value
+
+
+def other_value_allowed(domain, task, gold, root, key, path, t, row, value):
+    """Z3: can the field take a value other than the gold one with the goals still holding?"""
+    reset_names()
+    holder: dict = {}
+
+    def world(enc):
+        holder["leaf"] = enc.fresh(t, "leaf")
+        return ConcreteWorld(gold, {(root, key): set_in(row, path, holder["leaf"])})
+
+    enc = Encoder(domain.ir, world)
+    formulas = [formula_of(enc, g, []) for g in task.goals]
+    s = solver()
+    s.add(*enc.axioms, *formulas, z3.Not(to_bool(equal(holder["leaf"], value))))
+    result = s.check()
+    return result, s.reason_unknown() if result == z3.unknown else None
+
+
+def stays_allowed(domain, task, gold, root, key, path, row, before):
+    """Do the goals hold on the gold final state with this one change undone?"""
+    reset_names()
+    undone = before if not path else set_in(row, path, before)
+    enc = Encoder(domain.ir, lambda e: ConcreteWorld(gold, {(root, key): undone}))
+    formulas = [formula_of(enc, g, []) for g in task.goals]
+    s = solver()
+    s.add(*enc.axioms, *formulas)
+    result = s.check()
+    return result, s.reason_unknown() if result == z3.unknown else None
 
 
 def gold_reward(checker: TaskChecker) -> float | None:

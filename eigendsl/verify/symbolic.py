@@ -95,10 +95,16 @@ class SymUnion:
 
 
 class SymList:
-    """At most LIST_BOUND elements, each present or not; presence is a prefix."""
+    """A list of unknown length: LIST_BOUND elements at first, each present or not (presence is
+    a prefix), grown on demand where a comparison or an index needs more."""
 
-    def __init__(self, items: list[tuple[Any, Any]]):
+    def __init__(self, items: list[tuple[Any, Any]], grow: Callable[[int], tuple[Any, Any]] | None = None):
         self.items = items  # (present: bool | BoolRef, value)
+        self.grow = grow
+
+    def ensure(self, n: int) -> None:
+        while self.grow is not None and len(self.items) < n:
+            self.items.append(self.grow(len(self.items)))
 
     def length(self):
         return z3.Sum([z3.If(to_bool(p), 1, 0) for p, _ in self.items]) if self.items else z3.IntVal(0)
@@ -209,6 +215,11 @@ def presence(v):
     return True, v
 
 
+def container_kind(v) -> str:
+    view = v.view if isinstance(v, OverriddenTable) else v
+    return view.kind
+
+
 def list_items(v) -> list[tuple[Any, Any]]:
     if isinstance(v, SymOpt):
         v = v.value
@@ -216,7 +227,9 @@ def list_items(v) -> list[tuple[Any, Any]]:
         return v.items
     if isinstance(v, (list, tuple)):
         return [(True, x) for x in v]
-    if isinstance(v, TableView):
+    if isinstance(v, OverriddenTable) and container_kind(v) == "list":
+        return [(True, v.get(i)) for i in range(len(v))]
+    if isinstance(v, TableView) and v.kind == "list":
         return [(True, x) for x in v]
     raise Unsupported("iteration over a value that is not a list")
 
@@ -231,9 +244,20 @@ def get_field(obj, name: str):
     raise Unsupported(f"field {name} of a non-record value")
 
 
+def has_sym(v: Any) -> bool:
+    """Whether a value holds anything symbolic, at any depth."""
+    if is_sym(v):
+        return True
+    if isinstance(v, dict):
+        return any(has_sym(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return any(has_sym(x) for x in v)
+    return False
+
+
 def equal(a, b):
     """Equality as the runtime's ==, for concrete, symbolic and mixed values."""
-    if not is_sym(a) and not is_sym(b):
+    if not has_sym(a) and not has_sym(b):
         return a == b
     if a is None or b is None or isinstance(a, SymOpt) or isinstance(b, SymOpt):
         pa, va = presence(a)
@@ -243,11 +267,16 @@ def equal(a, b):
             return z3.And(z3.Not(to_bool(pa)), z3.Not(to_bool(pb)))
         return z3.Or(z3.And(z3.Not(to_bool(pa)), z3.Not(to_bool(pb))), z3.And(both, to_bool(equal(va, vb))))
     if isinstance(a, (dict, SymRecord, Merged, SymUnion)) or isinstance(b, (dict, SymRecord, Merged, SymUnion)):
-        names = set(a) if isinstance(a, dict) else set(b) if isinstance(b, dict) else None
+        names = list(a) if isinstance(a, dict) else list(b) if isinstance(b, dict) else None
         if names is None:
             raise Unsupported("comparing two unknown records")
+        if isinstance(a, dict) and isinstance(b, dict) and set(a) != set(b):
+            return z3.BoolVal(False)
         return z3.And([to_bool(equal(get_field(a, n), get_field(b, n))) for n in names])
     if isinstance(a, (list, SymList)) or isinstance(b, (list, SymList)):
+        for x, other in ((a, b), (b, a)):
+            if isinstance(x, SymList) and isinstance(other, list):
+                x.ensure(len(other))
         ia, ib = list_items(a), list_items(b)
         n = max(len(ia), len(ib))
         ia = ia + [(False, None)] * (n - len(ia))
@@ -320,22 +349,34 @@ class ConcreteWorld(World):
 
 
 class OverriddenTable:
+    """A table whose rows at some keys are replaced (ABSENT: as if the row were not there)."""
+
+    ABSENT: Any = type("Absent", (), {"__repr__": lambda self: "ABSENT"})()
+
     def __init__(self, view: TableView, name: str, override: dict):
         self.view, self.name, self.override = view, name, override
 
     def get(self, key, default=None):
         if (self.name, key) in self.override:
-            return self.override[(self.name, key)]
+            value = self.override[(self.name, key)]
+            return default if value is self.ABSENT else value
         return self.view.get(key, default)
 
     def __contains__(self, key):
-        return (self.name, key) in self.override or key in self.view
+        if (self.name, key) in self.override:
+            return self.override[(self.name, key)] is not self.ABSENT
+        return key in self.view
 
     def __iter__(self):
+        if self.view.kind == "list":
+            return (self.get(i) for i in range(len(self.view)))
         return iter(self.view)
 
     def __len__(self):
         return len(self.view)
+
+    def items(self):
+        return ((k, self.get(k)) for k in self.view.keys())
 
 
 # ---------------------------------------------------------------- the encoder
@@ -344,7 +385,7 @@ class OverriddenTable:
 class Encoder:
     """Evaluates IR functions to z3 formulas in a world; collects data-model axioms."""
 
-    def __init__(self, domain: ir.Domain, world_factory: Callable[["Encoder"], World] | None = None):
+    def __init__(self, domain: ir.Domain, world_factory: Callable[["Encoder"], World] | None = None, list_bound: int = LIST_BOUND):
         self.domain = domain
         self.records = {r.name: r for r in domain.records}
         self.unions = {u.name: u for u in domain.unions}
@@ -356,12 +397,14 @@ class Encoder:
         self.axioms: list = []
         self.failures: list = []
         self.pc: list = []
-        self.world: World = world_factory(self) if world_factory else SymbolicWorld(self)
         self.depth = 0
         # Over-approximate: a built-in the encoding cannot express returns an unconstrained
         # value. Sound when only unsatisfiability is reported (fewer constraints cannot create
         # a contradiction); callers that report satisfiable queries turn it off.
         self.approximate = False
+        self.list_bound = list_bound
+        self.used_lists = False  # whether an unsat answer may depend on the bound
+        self.world: World = world_factory(self) if world_factory else SymbolicWorld(self)
 
     # ------------------------------------------------------------ fresh values of a type
     def fresh(self, t: Type, hint: str, table: bool = False):
@@ -386,15 +429,18 @@ class Encoder:
         if isinstance(t, UnionType):
             return SymUnion(self, self.unions[t.name], t.variants, hint)
         if isinstance(t, ListType):
-            items = []
-            previous = None
-            for i in range(LIST_BOUND):
+            self.used_lists = True
+            items: list = []
+
+            def grow(i: int):
                 p = z3.Bool(fresh_name(f"{hint}[{i}]?"))
-                if previous is not None:
-                    self.axioms.append(z3.Implies(p, previous))
-                previous = p
-                items.append((p, self.fresh(t.elem, f"{hint}[{i}]")))
-            return SymList(items)
+                if items:
+                    self.axioms.append(z3.Implies(p, to_bool(items[-1][0])))
+                return p, self.fresh(t.elem, f"{hint}[{i}]")
+
+            lst = SymList(items, grow)
+            lst.ensure(self.list_bound)
+            return lst
         if isinstance(t, MapType):
             return SymMap(self, t.key, t.value, hint)
         raise Unsupported(f"unknown values of type {t}")
@@ -564,6 +610,11 @@ class Encoder:
         if isinstance(container, SymMap):
             entry = container.lookup(key)
             return entry.present, entry.value
+        if isinstance(container, (TableView, OverriddenTable)) and container_kind(container) == "list":
+            if is_sym(key):
+                raise Unsupported("indexing a list table with an unknown position")
+            if key < 0:
+                key += len(container)
         if isinstance(container, (dict, TableView, OverriddenTable)):
             if not is_sym(key):
                 value = container.get(key, _MISSING)
@@ -576,6 +627,8 @@ class Encoder:
                 value = v if value is None else merge(hit, v, value)
                 present = z3.Or(present, hit)
             return present, value
+        if isinstance(container, SymList) and not is_sym(key) and key >= 0:
+            container.ensure(key + 1)
         if isinstance(container, (list, SymList)):
             items = list_items(container)
             if not is_sym(key) and all(p is True for p, _ in items):
@@ -615,7 +668,7 @@ class Encoder:
 
     def e_CallBuiltin(self, e, slots):
         args = [self.expr(a, slots) for a in e.args]
-        if not any(is_sym(a) or isinstance(a, (TableView, OverriddenTable)) for a in args):
+        if not any(has_sym(a) or isinstance(a, (TableView, OverriddenTable)) for a in args):
             try:
                 return BUILTINS[e.name].impl(*args)
             except ToolFailure:
@@ -718,7 +771,7 @@ class Encoder:
             if op == "not in":
                 return (not result) if not is_sym(result) else z3.Not(result)
             return result
-        if not is_sym(a) and not is_sym(b) and not isinstance(a, (TableView, OverriddenTable)):
+        if not has_sym(a) and not has_sym(b) and not isinstance(a, (TableView, OverriddenTable)):
             if op in ("/", "//", "%") and b == 0:
                 self.fail_if(True)
                 return 0
@@ -751,7 +804,7 @@ class Encoder:
             present, _ = self.lookup(b, a, False)
             return present
         if isinstance(b, (list, SymList)):
-            if not is_sym(a) and isinstance(b, list) and not any(is_sym(x) for x in b):
+            if not has_sym(a) and isinstance(b, list) and not has_sym(b):
                 return a in b
             return z3.Or([z3.And(to_bool(p), to_bool(equal(a, x))) for p, x in list_items(b)]) if list_items(b) else False
         if isinstance(b, str) or isinstance(b, z3.SeqRef):
