@@ -11,7 +11,6 @@ import random
 import re
 import shutil
 import signal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
