@@ -125,3 +125,19 @@ def test_replay_reports_bad_inputs_clearly(in_root, tmp_path):
     result = run("replay", tmp_path, "--tau2-tasks", tasks, "--out", tmp_path / "o.jsonl")
     assert result.exit_code == 1 and "not a compiled domain folder" in result.output
     assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize("domain", ["airline", "telecom"])
+def test_compiled_bytes_do_not_depend_on_the_hash_seed(domain, in_root, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    source = domain_source(domain).relative_to(ROOT)
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-m", "eigendsl.cli", "compile", str(source), "-o", str(tmp_path / seed)],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    for path in (tmp_path / "1").iterdir():
+        assert path.read_bytes() == (tmp_path / "2" / path.name).read_bytes(), path.name
