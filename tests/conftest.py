@@ -32,19 +32,24 @@ def in_root(monkeypatch):
     return ROOT
 
 
+def cached(load):
+    """A session cache of domains by name."""
+    cache = {}
+
+    def get(name: str):
+        if name not in cache:
+            cache[name] = load(name)
+        return cache[name]
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def compiled_domains():
     """Domains compiled from source with the project's own data, one per name, cached."""
     from eigendsl.runtime.environment import CompiledDomain
 
-    cache = {}
-
-    def get(name: str):
-        if name not in cache:
-            cache[name] = CompiledDomain.load(domain_source(name))
-        return cache[name]
-
-    return get
+    return cached(lambda name: CompiledDomain.load(domain_source(name)))
 
 
 @pytest.fixture(scope="session")
@@ -52,16 +57,12 @@ def reference_domains():
     """Domains compiled with the benchmark's data from ../shared, one per name, cached."""
     from eigendsl.runtime.environment import CompiledDomain
 
-    cache = {}
+    def load(name: str):
+        shared = shared_dir(name)
+        user_db = shared / "user_db.json"
+        return CompiledDomain.load(domain_source(name), shared / "db.json", user_db if user_db.is_file() else None)
 
-    def get(name: str):
-        if name not in cache:
-            shared = shared_dir(name)
-            user_db = shared / "user_db.json"
-            cache[name] = CompiledDomain.load(domain_source(name), shared / "db.json", user_db if user_db.is_file() else None)
-        return cache[name]
-
-    return get
+    return cached(load)
 
 
 def train_ids(domain: str) -> set[str]:

@@ -402,9 +402,9 @@ class Environment:
             return self.domain.base_hash(side)
         return state_hash(self.domain, self.state, side)
 
-    def read(self, expr_root: str) -> Any:
+    def read(self, root: str) -> Any:
         """Read one state root (a table as a dict/list, or a record), e.g. for tests and goals."""
-        return self.state.materialize(expr_root)
+        return self.state.materialize(root)
 
 
 def _check_lengths(value: Any, name: str, depth: int = 0) -> None:

@@ -224,7 +224,14 @@ def is_scalar_type(t: Type | None) -> bool:
     return t is not None and not isinstance(t, (ListType, MapType, RecordType, UnionType))
 
 
-def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker | None = None) -> list[Finding]:
+def facts_read_by_policies(domain: ir.Domain) -> dict[str, set[str]]:
+    """For each policy, the facts its guards read."""
+    return {p.name: {x.name for g in p.guards for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact)}
+            for p in domain.policies}
+
+
+def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker | None = None,
+                  guard_facts: dict[str, set[str]] | None = None) -> list[Finding]:
     checker = checker or TaskChecker(domain, task)
     findings: list[Finding] = []
     tid = task.id
@@ -235,10 +242,7 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
     gold = checker.gold_env if task.gold is not None else None
     # ---- gold compliance and failing gold calls
     if gold is not None:
-        guard_facts = {}
-        for p in domain.ir.policies:
-            for g in p.guards:
-                guard_facts[p.name] = {x.name for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact)}
+        guard_facts = facts_read_by_policies(domain.ir) if guard_facts is None else guard_facts
         given = set(task.user.get("facts", {}))
         for call, entry in zip(task.gold, gold.trace):
             if not entry.ok:
@@ -470,10 +474,11 @@ class Report:
 def analyse(domain: CompiledDomain, mutate: bool = False) -> Report:
     started = time.perf_counter()
     domain_findings = guard_consistency(domain.ir)
+    guard_facts = facts_read_by_policies(domain.ir)
     tasks = []
     for task in domain.ir.tasks:
         checker = TaskChecker(domain, task)
-        report = TaskReport(task.id, gold_reward(checker), task_findings(domain, task, checker))
+        report = TaskReport(task.id, gold_reward(checker), task_findings(domain, task, checker, guard_facts))
         if mutate:
             from .mutate import mutation_score
 

@@ -177,6 +177,3 @@ class TaskChecker:
     def c_nl_assertion(self, env: Environment, messages):
         return None, {"not_evaluated": list(self.task.judge)}
 
-
-def checkers(domain: CompiledDomain) -> dict[str, TaskChecker]:
-    return {t.id: TaskChecker(domain, t) for t in domain.ir.tasks}
