@@ -1,5 +1,11 @@
 """JSON values against eig types: validation with exact paths, and the int-to-float widening.
 
+Two argument rules (a domain's `arguments` setting): `strict` checks every value against its
+type (integral floats become ints, ints widen to floats); `lax` is the benchmark's: a value
+outside any record reaches the tool as sent (a number stays the number it was, `2.0` included),
+and a record's fields are coerced as the benchmark's pydantic models coerce them (`"348"` and
+`2.0` become the int 348 and 2; `"2.5"` the float 2.5; `"yes"` true).
+
 Used wherever JSON comes in from outside: a domain's initial data, tool-call arguments from an
 agent, task data. A validator is built once per type and reused, so checking a large db is a
 tight loop rather than a tree of isinstance tests.
@@ -66,26 +72,30 @@ def join(path: str, part: str) -> str:
 class Validators:
     """Builds and caches one validator per type for a schema."""
 
-    def __init__(self, schema: Schema):
+    def __init__(self, schema: Schema, lax: bool = False):
         self.schema = schema
-        self.cache: dict[Type, Validator] = {}
+        self.lax = lax
+        self.cache: dict[tuple[Type, bool], Validator] = {}
 
     def validate(self, t: Type, value: Any, path: str = "") -> Any:
         return self.get(t)(value, path)
 
-    def get(self, t: Type) -> Validator:
-        v = self.cache.get(t)
+    def get(self, t: Type, in_record: bool = False) -> Validator:
+        key = (t, in_record)
+        v = self.cache.get(key)
         if v is None:
             # Placeholder first so recursive lookups during construction resolve lazily.
-            self.cache[t] = lambda value, path: self.cache[t](value, path)
-            v = self.cache[t] = self._build(t)
+            self.cache[key] = lambda value, path: self.cache[key](value, path)
+            v = self.cache[key] = self._build(t, in_record)
         return v
 
-    def _build(self, t: Type) -> Validator:
+    def _build(self, t: Type, in_record: bool) -> Validator:
         if isinstance(t, Prim):
+            if self.lax:
+                return (_LAX_FIELD if in_record else _LAX_RAW).get(t.name, _PRIM[t.name])
             return _PRIM[t.name]
         if isinstance(t, OptionalType):
-            inner = self.get(t.inner)
+            inner = self.get(t.inner, in_record)
 
             def v_opt(value, path):
                 return None if value is None else inner(value, path)
@@ -105,7 +115,7 @@ class Validators:
         if isinstance(t, ListType):
             if isinstance(t.elem, AnyElem):
                 return _v_empty_list
-            elem = self.get(t.elem)
+            elem = self.get(t.elem, in_record)
 
             def v_list(value, path):
                 if not isinstance(value, list):
@@ -114,8 +124,8 @@ class Validators:
 
             return v_list
         if isinstance(t, MapType):
-            key = self.get(t.key)
-            val = self.get(t.value)
+            key = self.get(t.key, in_record)
+            val = self.get(t.value, in_record)
 
             def v_map(value, path):
                 if not isinstance(value, dict):
@@ -153,7 +163,7 @@ class Validators:
         raise TypeError(f"no validator for {t}")
 
     def _fields_validator(self, name: str, fields, tag: tuple[str, str] | None) -> Validator:
-        specs = [(f.name, self.get(f.type), f.has_default, f.default, isinstance(f.type, OptionalType)) for f in fields]
+        specs = [(f.name, self.get(f.type, True), f.has_default, f.default, isinstance(f.type, OptionalType)) for f in fields]
         known = {f.name for f in fields}
         if tag is not None:
             known.add(tag[0])
@@ -243,3 +253,56 @@ _PRIM = {
     "datetime": _v_datetime,
     "none": _v_none,
 }
+
+
+# ---------------------------------------------------------------- the benchmark's lax rules
+
+def _raw_number(kind: str) -> Validator:
+    """A number outside any record, passed on as sent (the benchmark stores `2.0` as `2.0`)."""
+
+    def v(value, path):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InvalidValue(path, f"expected a finite number; got {value}")
+            return value
+        raise InvalidValue(path, f"expected {'an integer' if kind == 'int' else 'a number'}; got {describe(value)}")
+
+    return v
+
+
+_INT_TEXT = re.compile(r"^\s*[-+]?\d+(\.\d+)?\s*$")
+_NUMBER_TEXT = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_TRUE = frozenset({"true", "t", "yes", "y", "on", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "off", "0"})
+
+
+def _field_int(value, path):
+    """An int field of a pydantic model in lax mode: ints, integral floats and their texts, booleans."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and _INT_TEXT.match(value):
+        number = float(value)
+        if number.is_integer():
+            return int(number)
+        raise InvalidValue(path, f"expected an integer; got {describe(value)}")
+    return _v_int(value, path)
+
+
+def _field_float(value, path):
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and _NUMBER_TEXT.match(value):
+        return float(value)
+    return _v_float(value, path)
+
+
+def _field_bool(value, path):
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    return _v_bool(value, path)
+
+
+_LAX_RAW = {"int": _raw_number("int"), "float": _raw_number("float")}
+_LAX_FIELD = {"int": _field_int, "float": _field_float, "bool": _field_bool}

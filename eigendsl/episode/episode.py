@@ -5,7 +5,8 @@ calls; the agent's tool calls run on the agent's side and their results go back 
 the user's tool calls (dual-control domains) run on the user's side and their results go back
 to the user; the user ends the conversation with ###STOP###, ###TRANSFER### or
 ###OUT-OF-SCOPE###; limits on steps and on tool errors end it too. The reward is the task's
-compiled checker applied to the final state, the trace and the agent's messages.
+compiled checker applied to the final state, the trace and the agent's messages; a run cut by
+a limit or by a failing agent or user scores 0, as in the benchmark (verify/rules.py).
 
     episode = Episode(domain, task, ScriptedUser())
     messages = episode.reset()                    # OpenAI-style messages, up to the agent's turn
@@ -214,7 +215,7 @@ class Episode:
         return StepResult(self.agent_view(), self.done, reward, {"termination": self.termination, "steps": self.steps})
 
     def fail_agent(self, reason: str) -> None:
-        """The agent could not produce a message: end the episode (reward as it stands)."""
+        """The agent could not produce a message: end the episode (a premature end: reward 0)."""
         self.turns.append(Turn("assistant", None, usage={"error": reason}))
         self._finish("agent_error")
 
@@ -266,11 +267,15 @@ class Episode:
         self.termination = reason
 
     # ------------------------------------------------------------ outcome
+    def conversation(self) -> list[dict]:
+        """The spoken part of the conversation, as a judge reads it."""
+        return [{"role": t.role, "content": t.content} for t in self.turns if t.role in ("assistant", "user") and t.content]
+
     def agent_texts(self) -> list[str]:
         return [t.content for t in self.turns if t.role == "assistant" and t.content]
 
     def result(self) -> EpisodeResult:
-        breakdown = self.checker.score(self.env, self.agent_texts())
+        breakdown = self.checker.score(self.env, self.agent_texts(), self.termination, self.conversation())
         tokens: dict[str, dict[str, int]] = {"agent": {"prompt": 0, "completion": 0}, "user": {"prompt": 0, "completion": 0}}
         for t in self.turns:
             if t.usage and t.role in ("assistant", "user"):

@@ -115,6 +115,10 @@ class CompiledDomain:
         self.program = Program(domain)
         self.schema = Schema(domain)
         self.validators = Validators(self.schema)
+        # Tool arguments follow the domain's `arguments` rule (values.py): the benchmark's lax
+        # coercion, or strict types (the default).
+        self.arguments_rule = domain.settings.get("arguments", "strict")
+        self.argument_validators = Validators(self.schema, lax=self.arguments_rule == "lax")
         roots, kinds, sides = {}, {}, {}
         for sf in domain.state:
             source = data if sf.side == "agent" else user_data
@@ -130,7 +134,7 @@ class CompiledDomain:
         for kind, fns in (("tool", domain.tools), ("setup", domain.setups), ("assertion", domain.assertions)):
             for f in fns:
                 self.callables[(kind, f.actor, f.name)] = Callable_(
-                    f, self.program.function(f), [self.validators.get(p.type) for p in f.params]
+                    f, self.program.function(f), [self.argument_validators.get(p.type) for p in f.params]
                 )
         for policy in domain.policies:
             for g in policy.guards:

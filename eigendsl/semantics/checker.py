@@ -27,7 +27,7 @@ MUTATORS = {
     "list": {"append": 1, "extend": 1, "insert": 2, "remove": 1, "remove_at": 1, "clear": 0},
     "map": {"remove": 1, "clear": 0},
 }
-KNOWN_SETTINGS = {"now", "data", "user_data", "intro"}
+KNOWN_SETTINGS = {"now", "data", "user_data", "intro", "arguments"}
 RESERVED_NAMES = {"now", "fact", "state"}
 # Parameters may be called `state` (tool parameters mirror outside APIs, e.g. an address's
 # state); in such a body, `state.NAME` is that parameter's field and state is reached by name.
@@ -205,6 +205,9 @@ class Checker:
         for key in ("data", "user_data", "intro"):
             if key in seen and seen[key].value.kind != "str":
                 self.sink.error(f"`{key}` must be a string", seen[key].value.span)
+        rule = seen.get("arguments")
+        if rule is not None and rule.value.value not in ("lax", "strict"):
+            self.sink.error('`arguments` must be "lax" (the benchmark\'s coercion) or "strict"', rule.value.span)
 
     # ------------------------------------------------------------ pass 2: types
     def check_types(self, decls: list[ast.Decl]) -> None:

@@ -14,7 +14,11 @@ Components (a task's `reward { ... }` selects which count; the reward is their p
                  commas removed from the message)
   ACTION         every gold action was called with the same name and compared arguments
   POLICY         no policy guard was violated by any call of the episode
-  NL_ASSERTION   needs a judge; kept as text and reported as not evaluated (excluded)
+  NL_ASSERTION   every natural-language assertion judged met by the checker's judge (see
+                 judge.py); without a judge it is reported as not evaluated (excluded)
+
+`score(..., termination=...)` applies the benchmark's rule on how a run ended (rules.py): a run
+cut short scores 0 whatever its state. Matching and state equality follow rules.py too.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from .. import ir
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment, ToolResult
+from . import rules
 
 COMPONENTS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
 
@@ -46,13 +51,7 @@ class RewardBreakdown:
         return {"reward": self.reward, "components": self.components, "basis": list(self.basis), "details": self.details}
 
 
-def normalise_arguments(arguments: Any) -> dict:
-    if isinstance(arguments, str):
-        try:
-            arguments = json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            return {}
-    return arguments if isinstance(arguments, dict) else {}
+normalise_arguments = rules.call_arguments
 
 
 def communicated(info: str, messages: list[str]) -> bool:
@@ -61,19 +60,16 @@ def communicated(info: str, messages: list[str]) -> bool:
 
 
 def action_matches(gold: ir.CallSpec, entry) -> bool:
-    if entry.kind != "tool" or entry.name != gold.name:
-        return False
-    args = normalise_arguments(entry.arguments)
-    keys = gold.compare if gold.compare is not None else tuple(gold.args)
-    return all(k in args and args[k] == gold.args.get(k) for k in keys)
+    return entry.kind == "tool" and rules.action_matches(gold.name, gold.args, gold.compare, entry.name, entry.arguments)
 
 
 class TaskChecker:
     """Everything needed to start and score episodes of one task; create once, reuse."""
 
-    def __init__(self, domain: CompiledDomain, task: ir.TaskDef):
+    def __init__(self, domain: CompiledDomain, task: ir.TaskDef, judge=None):
         self.domain = domain
         self.task = task
+        self.judge = judge  # judges NL assertions: .judge(conversation, assertions) -> [(met, reason)]
         program = domain.program
         self.setup_steps = [step if isinstance(step, ir.CallSpec) else program.function(step) for step in task.setup]
         self.goals = [program.function(g) for g in task.goals]
@@ -108,12 +104,21 @@ class TaskChecker:
         return [" ".join(self.task.communicate)] if self.task.communicate else []
 
     # ------------------------------------------------------------ scoring
-    def score(self, env: Environment, messages: list[str] | None = None) -> RewardBreakdown:
+    def score(self, env: Environment, messages: list[str] | None = None, termination: str | None = None,
+              conversation: list[dict] | None = None) -> RewardBreakdown:
+        """The reward of a final state. `messages`: the agent's texts; `termination`: how the run
+        ended (a premature ending scores 0); `conversation`: [{"role", "content"}] for the judge."""
+        if rules.ended_prematurely(termination):
+            components = {name: None for name in self.task.reward}
+            return RewardBreakdown(0.0, components, self.task.reward, {"termination": rules.premature_note(termination)})
         messages = messages or []
         components: dict[str, float | None] = {}
         details: dict[str, Any] = {}
         for name in self.task.reward:
-            value, detail = getattr(self, "c_" + name.lower())(env, messages)
+            if name == "NL_ASSERTION":
+                value, detail = self.c_nl_assertion(env, messages, conversation)
+            else:
+                value, detail = getattr(self, "c_" + name.lower())(env, messages)
             components[name] = value
             if detail:
                 details[name] = detail
@@ -132,9 +137,9 @@ class TaskChecker:
             mine, theirs = env.diff(side=side), gold.diff(side=side)
             for table in sorted(set(mine) | set(theirs)):
                 a, b = mine.get(table, {}), theirs.get(table, {})
-                if a != b:
+                if not rules.same_json(a, b):
                     if isinstance(a, dict) and isinstance(b, dict):
-                        keys = sorted(k for k in set(a) | set(b) if a.get(k, "\0") != b.get(k, "\0"))
+                        keys = sorted(k for k in set(a) | set(b) if not rules.same_json(a.get(k, "\0"), b.get(k, "\0")))
                         differing += [f"{table}[{k}]" for k in keys]
                     else:
                         differing.append(table)
@@ -174,6 +179,14 @@ class TaskChecker:
         violated = [f"{e.name}: {g.policy}" for e in env.trace for g in e.guards if g.verdict == "violated"]
         return (0.0, {"violated": violated}) if violated else (1.0, None)
 
-    def c_nl_assertion(self, env: Environment, messages):
-        return None, {"not_evaluated": list(self.task.judge)}
+    def c_nl_assertion(self, env: Environment, messages, conversation: list[dict] | None = None):
+        if not self.task.judge:
+            return 1.0, None
+        if self.judge is None:
+            return None, {"not_evaluated": list(self.task.judge), "note": "no judge given (--judge openai:MODEL)"}
+        if conversation is None:
+            conversation = [{"role": "assistant", "content": m} for m in messages]
+        verdicts = self.judge.judge(conversation, list(self.task.judge))
+        failed = [{"assertion": a, "reason": why} for a, (met, why) in zip(self.task.judge, verdicts) if not met]
+        return (0.0, {"failed": failed}) if failed else (1.0, None)
 
