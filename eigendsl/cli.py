@@ -174,44 +174,20 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
 
 def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None):
     """The domain to run and its tasks: TARGET's own, or those of an .eig / tau2 JSON task file."""
+    from .interop.task_source import TaskSourceError, task_file_compilation
     from .runtime.environment import CompiledDomain
 
-    domain = CompiledDomain.load(target, db, user_db)
     if tasks_file is None:
+        domain = CompiledDomain.load(target, db, user_db)
         return domain, list(domain.ir.tasks)
-    folder = Path(target)
-    data = db or (str(folder / "db.json") if (folder / "db.json").is_file() else None)
-    udata = user_db or (str(folder / "user_db.json") if (folder / "user_db.json").is_file() else None)
-    path = Path(tasks_file)
-    if path.suffix == ".json":
-        from .interop.tau2 import TaskFileError, load_tasks
-        from .interop.tau2_tasks import to_eig
-
-        source = domain_source(folder)
-        try:
-            tasks = load_tasks(path)
-        except TaskFileError as e:
-            raise UsageProblem(str(e))
-        out_dir = Path(".eigendsl")
-        out_dir.mkdir(exist_ok=True)
-        converted = out_dir / f"{path.stem}.tasks.eig"
-        converted.write_text(to_eig(tasks, source, converted, path.name), encoding="utf-8")
-        path = converted
-    c = compile_or_exit(str(path), data, udata)
-    return CompiledDomain.from_compilation(c), list(c.domain.tasks)
-
-
-def domain_source(target: Path) -> Path:
-    if target.suffix == ".eig":
-        return target
     try:
-        manifest = json.loads((target / "manifest.json").read_text())
-    except (OSError, ValueError):
-        raise UsageProblem(f"{target} has no manifest.json; pass the domain's .eig file instead")
-    for name in manifest.get("sources", {}):
-        if Path(name).is_file() and Path(name).stem == manifest["domain"]:
-            return Path(name)
-    raise UsageProblem(f"cannot find the source of domain {manifest['domain']} to convert tau2 tasks; run from the project root")
+        c = task_file_compilation(target, tasks_file, db, user_db)
+    except TaskSourceError as e:
+        raise UsageProblem(str(e))
+    print_diagnostics(c.diagnostics, c.sources)
+    if not c.ok:
+        raise SystemExit(1)
+    return CompiledDomain.from_compilation(c), list(c.domain.tasks)
 
 
 @main.command("eval")
@@ -314,6 +290,41 @@ def print_summary(summary: dict, out_path: str) -> None:
     table.add_row("fidelity flags (episodes)", f"{summary['fidelity_flags']} ({summary['episodes_with_fidelity_flags']})")
     out.print(table)
     out.print(f"results: {out_path}")
+
+
+@main.command()
+@click.argument("target", type=click.Path())
+@click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="An .eig task file or tau2 tasks JSON (default: TARGET's own tasks).")
+@click.option("--simulations", required=True, type=click.Path(dir_okay=False), help="tau2 results JSON, or JSON lines of SimulationRun / OpenAI-message records.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Where to write one JSON line per simulation.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to replay on.")
+@click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to replay on.")
+@click.option("--judge", help="NL-assertion judge: openai:MODEL (default: none; such components are reported as not evaluated).")
+@click.option("--judge-base-url", help="The judge's OpenAI-compatible endpoint.")
+@click.option("--judge-api-key", help="The judge's API key (default: $OPENAI_API_KEY).")
+def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_base_url, judge_api_key) -> None:
+    """Score trajectories produced anywhere with the benchmark's reward rules."""
+    from .interop.score import ScoreInputError, Scorer, score_file
+    from .interop.task_source import TaskSourceError
+    from .runtime.environment import DomainLoadError
+    from .verify.judge import ChatJudge, JudgeError
+
+    started = time.perf_counter()
+    try:
+        judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
+        scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj)
+        scored, skipped = score_file(scorer, simulations, out_path, on_error=lambda m: err.print(f"skipped {m}", markup=False))
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (DomainLoadError, TaskSourceError, ScoreInputError, JudgeError) as e:
+        raise UsageProblem(str(e))
+    except OSError as e:
+        raise UsageProblem(f"cannot write {out_path}: {e.strerror}")
+    seconds = time.perf_counter() - started
+    out.print(f"scored {scored} simulation(s), skipped {skipped}, in {seconds:.2f}s -> {out_path}")
+    if skipped and not scored:
+        raise SystemExit(1)
 
 
 @main.command("import-tau2")

@@ -1,0 +1,289 @@
+"""The benchmark's reward for trajectories produced anywhere: `eigendsl score` and its Python API.
+
+    scorer = Scorer.load("compiled/airline", "tasks.json", db="db.json")   # or Scorer(domain, tasks)
+    for line in scorer.score_all(records):        # records: dicts, as read from a results file
+        ...                                       # {"id", "task_id", "reward", "components", ...}
+    scorer.score(record)                          # one record; RecordError when it is malformed
+
+A record is a tau2-bench `SimulationRun` (`task_id`, `messages` in tau2's format,
+`termination_reason`, optional `id`), or the same with OpenAI-format messages (tool calls as
+`{"id", "type": "function", "function": {"name", "arguments": "<json>"}}`, tool results as
+`{"role": "tool", "tool_call_id", "content"}`), or an episode of this project's `eval`
+(`termination` instead of `termination_reason`). A file is tau2-bench's results JSON (its
+`simulations` list), a JSON list of records, or JSON lines of records.
+
+Each record's tool calls are replayed in order on a fresh environment in the task's initial
+state: the assistant's on the agent side, the user's (a tool call in a user message) on the user
+side. The final state, the calls and the agent's messages are scored by the task's checker
+under the benchmark's rules (verify/rules.py). A recorded tool result that disagrees with the
+replay is reported in `details.replay`; where the call writes, the benchmark refuses the replay
+and so the reward is 0. Error results agree when both sides failed (the wording is each side's own).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from .. import ir
+from ..runtime.environment import CompiledDomain
+from ..verify import rules
+from ..verify.judge import JudgeError
+from ..verify.reward import TaskChecker
+from .tau2 import content_json
+
+ROLES = {"assistant": "agent", "user": "user"}
+
+
+class RecordError(Exception):
+    """A record that cannot be scored; the message says what is wrong with it."""
+
+
+class ScoreInputError(Exception):
+    """A simulations file that cannot be read at all."""
+
+
+@dataclass
+class ToolCallRecord:
+    id: str | None
+    name: str
+    arguments: Any
+    actor: str
+    recorded: dict | None = None  # the tool message that answered it, if any
+
+
+@dataclass
+class Trajectory:
+    """A record reduced to what scoring reads."""
+
+    id: Any
+    task_id: str
+    termination: str | None
+    calls: list[ToolCallRecord] = field(default_factory=list)
+    agent_texts: list[str] = field(default_factory=list)
+    conversation: list[dict] = field(default_factory=list)
+
+
+def read_simulations(path: str | Path) -> list[Any]:
+    """The records of a simulations file (tau2 results JSON, a JSON list, or JSON lines)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScoreInputError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScoreInputError(f"{path}: not UTF-8 text") from None
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None  # JSON lines start with "{" too
+        if isinstance(data, dict) and isinstance(data.get("simulations"), list):
+            return data["simulations"]
+        if isinstance(data, dict) and isinstance(data.get("episodes"), list):
+            return data["episodes"]  # this project's eval results
+        if isinstance(data, list):
+            return data
+        if isinstance(data, dict) and ("messages" in data or "task_id" in data):
+            return [data]
+    records: list[Any] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except ValueError as e:
+            records.append(RecordError(f"line {n} is not JSON ({e.msg} at column {e.colno})"))
+    return records
+
+
+def _tool_calls(message: dict, where: str) -> list[dict]:
+    raw = message.get("tool_calls") or []
+    if not isinstance(raw, list):
+        raise RecordError(f"{where}: tool_calls is not a list")
+    out = []
+    for i, call in enumerate(raw):
+        if not isinstance(call, dict):
+            raise RecordError(f"{where}: tool call {i} is not an object")
+        fn = call.get("function") if isinstance(call.get("function"), dict) else call
+        name = fn.get("name")
+        if not isinstance(name, str):
+            raise RecordError(f"{where}: tool call {i} has no name")
+        out.append({"id": call.get("id"), "name": name, "arguments": fn.get("arguments", {}),
+                    "requestor": call.get("requestor")})
+    return out
+
+
+def parse_record(record: Any) -> Trajectory:
+    """A record as a Trajectory; RecordError names what is missing or malformed."""
+    if isinstance(record, RecordError):
+        raise record
+    if not isinstance(record, dict):
+        raise RecordError("a record must be a JSON object")
+    task_id = record.get("task_id")
+    if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
+        raise RecordError("the record has no task_id")
+    messages = record.get("messages")
+    if not isinstance(messages, list):
+        raise RecordError("the record has no messages list")
+    termination = record.get("termination_reason", record.get("termination"))
+    if isinstance(termination, dict):  # an enum serialised with its value
+        termination = termination.get("value")
+    if termination is not None and not isinstance(termination, str):
+        raise RecordError("termination_reason must be a string")
+    t = Trajectory(record.get("id"), str(task_id), termination)
+    pending: dict[str, ToolCallRecord] = {}
+    unanswered: list[ToolCallRecord] = []
+    for i, m in enumerate(messages):
+        where = f"message {i}"
+        if not isinstance(m, dict):
+            raise RecordError(f"{where} is not an object")
+        role = m.get("role")
+        content = m.get("content")
+        if content is not None and not isinstance(content, str):
+            content = json.dumps(content) if role == "tool" else None
+        if role in ROLES:
+            for c in _tool_calls(m, where):
+                actor = ROLES.get(c["requestor"], ROLES[role])
+                call = ToolCallRecord(c["id"], c["name"], c["arguments"], actor)
+                t.calls.append(call)
+                if c["id"] is not None:
+                    pending[str(c["id"])] = call
+                unanswered.append(call)
+            if content:
+                t.conversation.append({"role": role, "content": content})
+                if role == "assistant":
+                    t.agent_texts.append(content)
+        elif role == "tool":
+            ident = m.get("tool_call_id", m.get("id"))
+            call = pending.pop(str(ident), None) if ident is not None else None
+            if call is None and ident is None and unanswered:
+                call = unanswered[0]  # results without ids answer the calls in order
+            if call is None:
+                raise RecordError(f"{where}: a tool result for no tool call (id {ident!r})")
+            unanswered = [c for c in unanswered if c is not call]
+            call.recorded = {"content": content, "error": bool(m.get("error", False))}
+        elif role not in ("system", None):
+            raise RecordError(f"{where}: unknown role {role!r}")
+    return t
+
+
+def recorded_value(recorded: dict) -> tuple[bool, Any]:
+    """(ok, content as JSON) of a recorded tool result."""
+    content = recorded.get("content")
+    ok = not recorded.get("error") and not (isinstance(content, str) and content.startswith("Error:"))
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            pass
+    return ok, content
+
+
+class Scorer:
+    """Scores trajectories against one domain's tasks; build once, score many (thread-compatible)."""
+
+    def __init__(self, domain: CompiledDomain, tasks: Iterable[ir.TaskDef], judge=None):
+        self.domain = domain
+        self.tasks = {t.id: t for t in tasks}
+        self.judge = judge
+        self.checkers: dict[str, TaskChecker] = {}
+        self.writes = {(f.actor, f.name) for f in domain.ir.tools if f.effect == "writes"}
+
+    @classmethod
+    def load(cls, target: str | Path, tasks_file: str | Path | None = None, db: str | None = None,
+             user_db: str | None = None, judge=None) -> "Scorer":
+        """A scorer for TARGET (compiled folder or .eig) and its own tasks or those of a task file."""
+        from ..syntax.diagnostics import CompileError
+        from .task_source import task_file_compilation
+
+        if tasks_file is None:
+            domain = CompiledDomain.load(target, db, user_db)
+            return cls(domain, domain.ir.tasks, judge)
+        c = task_file_compilation(target, tasks_file, db, user_db)
+        if not c.ok:
+            raise CompileError(c.diagnostics)
+        return cls(CompiledDomain.from_compilation(c), c.domain.tasks, judge)
+
+    def checker(self, task_id: str) -> TaskChecker:
+        checker = self.checkers.get(task_id)
+        if checker is None:
+            task = self.tasks.get(task_id)
+            if task is None:
+                raise RecordError(f"unknown task id {task_id!r}")
+            checker = self.checkers[task_id] = TaskChecker(self.domain, task, self.judge)
+        return checker
+
+    def score(self, record: Any) -> dict:
+        """One record's line: {"id", "task_id", "reward", "components", "termination_reason", "details"}."""
+        t = parse_record(record)
+        checker = self.checker(t.task_id)
+        details: dict[str, Any] = {}
+        termination = t.termination
+        if termination is None:
+            termination = "user_stop"
+            details["termination"] = "no termination reason recorded; taken as a normal ending"
+        if rules.ended_prematurely(termination):
+            breakdown = checker.score(None, termination=termination)
+            return self._line(t, termination, breakdown.reward, breakdown.components, {**details, **breakdown.details})
+        env = checker.start()
+        disagreements, refused = [], False
+        for i, call in enumerate(t.calls):
+            result = env.call(call.name, call.arguments, call.actor)
+            if call.recorded is None:
+                continue
+            ok, content = recorded_value(call.recorded)
+            mine = content_json(result)
+            if ok != result.ok or (ok and mine != content):
+                writes = (call.actor, call.name) in self.writes
+                refused |= writes
+                disagreements.append({"call": i, "name": call.name, "writes": writes,
+                                      "recorded": str(call.recorded.get("content"))[:200], "replayed": str(mine)[:200]})
+        try:
+            breakdown = checker.score(env, t.agent_texts, termination, t.conversation)
+        except JudgeError as e:
+            raise RecordError(f"the judge failed: {e}") from None
+        details.update(breakdown.details)
+        reward = breakdown.reward
+        if disagreements:
+            details["replay"] = disagreements[:20]
+            if refused:
+                details["replay_note"] = "a write's recorded result disagrees with the replay; the benchmark refuses such a trajectory (reward 0)"
+                reward = 0.0
+        return self._line(t, termination, reward, breakdown.components, details)
+
+    @staticmethod
+    def _line(t: Trajectory, termination: str, reward: float, components: dict, details: dict) -> dict:
+        return {"id": t.id, "task_id": t.task_id, "reward": reward, "components": components,
+                "termination_reason": termination, "details": details}
+
+    def score_all(self, records: Iterable[Any]) -> Iterator[dict | RecordError]:
+        """Every record's line, or the RecordError that says why it was skipped (with its number)."""
+        for n, record in enumerate(records, 1):
+            try:
+                yield self.score(record)
+            except RecordError as e:
+                ident = record.get("id") if isinstance(record, dict) else None
+                yield RecordError(f"record {n}" + (f" (id {ident})" if ident is not None else "") + f": {e}")
+
+
+def score_file(scorer: Scorer, simulations: str | Path, out: str | Path, on_error=None) -> tuple[int, int]:
+    """Score a simulations file into OUT (JSON lines, written atomically): (scored, skipped)."""
+    from .tau2 import write_jsonl_atomic
+
+    skipped = [0]
+
+    def lines():
+        for item in scorer.score_all(read_simulations(simulations)):
+            if isinstance(item, RecordError):
+                skipped[0] += 1
+                if on_error is not None:
+                    on_error(str(item))
+                continue
+            yield item
+
+    scored = write_jsonl_atomic(out, lines())
+    return scored, skipped[0]

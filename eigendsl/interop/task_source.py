@@ -1,0 +1,100 @@
+"""A domain and its tasks from any directory: TARGET's own tasks, an .eig task file or tau2 JSON.
+
+tau2 tasks are converted to eig once per (tasks file, domain source) and compiled from a user
+cache folder (`$EIGENDSL_CACHE`, else `$XDG_CACHE_HOME/eigendsl`, else `~/.cache/eigendsl`),
+never from the project tree: the converted file and a copy of the domain source sit side by
+side there, so the task file's import stays inside its own folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ..compiler import compile_file
+
+
+class TaskSourceError(Exception):
+    """Tasks or a domain that cannot be loaded; the message says which file and why."""
+
+
+def cache_root() -> Path:
+    if os.environ.get("EIGENDSL_CACHE"):
+        return Path(os.environ["EIGENDSL_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "eigendsl"
+
+
+def domain_source(target: Path) -> Path:
+    """The .eig source of a domain: TARGET itself, or the source its compiled folder names.
+
+    A compiled folder records its sources relative to where it was compiled; they are looked for
+    there, next to the folder's parent folders (compiled/NAME -> the project root), and in the
+    current directory, so the command works from any directory.
+    """
+    if target.suffix == ".eig":
+        return target
+    try:
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise TaskSourceError(f"{target} has no readable manifest.json; pass the domain's .eig file instead") from None
+    names = [n for n in manifest.get("sources", {}) if Path(n).stem == manifest.get("domain")]
+    bases = [*target.resolve().parents, Path.cwd()]
+    for name in names:
+        for base in bases:
+            candidate = base / name
+            if candidate.is_file():
+                return candidate
+    raise TaskSourceError(f"cannot find the source {names[0] if names else '(none recorded)'} of domain "
+                          f"{manifest.get('domain')} near {target}; pass the domain's .eig file as TARGET")
+
+
+def data_paths(target: Path, db: str | None, user_db: str | None) -> tuple[str | None, str | None]:
+    """The data to run on: the options, else a compiled folder's own db files (else the source's)."""
+    if target.suffix != ".eig":
+        db = db or (str(target / "db.json") if (target / "db.json").is_file() else None)
+        user_db = user_db or (str(target / "user_db.json") if (target / "user_db.json").is_file() else None)
+    return db, user_db
+
+
+def converted_tau2_tasks(tasks_file: Path, source: Path) -> Path:
+    """The tau2 tasks as an .eig task file in the cache (written once per content)."""
+    from .tau2 import TaskFileError, load_tasks
+    from .tau2_tasks import to_eig
+
+    try:
+        tasks = load_tasks(tasks_file)
+        text = source.read_text(encoding="utf-8")
+    except TaskFileError as e:
+        raise TaskSourceError(str(e)) from None
+    except OSError as e:
+        raise TaskSourceError(f"{source}: cannot read: {e.strerror}") from None
+    key = hashlib.sha256(tasks_file.read_bytes() + b"\0" + text.encode()).hexdigest()[:20]
+    folder = cache_root() / "tau2-tasks" / key
+    converted = folder / f"{tasks_file.stem}.tasks.eig"
+    if not converted.is_file():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / source.name).write_text(text, encoding="utf-8")
+            tmp = converted.with_suffix(".tmp")
+            tmp.write_text(to_eig(tasks, folder / source.name, converted, tasks_file.name), encoding="utf-8")
+            tmp.replace(converted)
+        except OSError as e:
+            raise TaskSourceError(f"cannot write the converted tasks under {folder}: {e.strerror}") from None
+    return converted
+
+
+def task_file_compilation(target: str | Path, tasks_file: str | Path, db: str | None = None, user_db: str | None = None):
+    """The compilation of an .eig or tau2 JSON task file against TARGET's domain and data."""
+    target, tasks_file = Path(target), Path(tasks_file)
+    db, user_db = data_paths(target, db, user_db)
+    if tasks_file.suffix == ".json":
+        tasks_file = converted_tau2_tasks(tasks_file, domain_source(target))
+        if target.suffix == ".eig" and (db is None or user_db is None):
+            # The copied source's relative data paths do not resolve in the cache: take them from the original.
+            paths = compile_file(target).data_paths
+            db = db or (str(paths["agent"]) if "agent" in paths else None)
+            user_db = user_db or (str(paths["user"]) if "user" in paths else None)
+    return compile_file(tasks_file, db, user_db)
