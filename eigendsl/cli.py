@@ -213,9 +213,10 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
 @click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to run on.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to run on.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--tau2-out", type=click.Path(dir_okay=False), help="Also write the results in tau2-bench's results format.")
 def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_url, agent_api_key, agent_temperature,
              agent_max_tokens, user_base_url, user_api_key, user_temperature, trials, concurrency, max_steps, max_errors,
-             out_path, overwrite, db, user_db, no_progress) -> None:
+             out_path, overwrite, db, user_db, no_progress, tau2_out=None) -> None:
     """Run agents on tasks with a simulated user: pass^k over trials, resumable results."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -270,6 +271,14 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             raise UsageProblem(str(e))
     run.finish()
     print_summary(json.loads(Path(out_path).read_text())["summary"], out_path)
+    if tau2_out:
+        from .interop.tau2_results import write_results
+
+        try:
+            write_results(tau2_out, run)
+        except OSError as e:
+            raise UsageProblem(f"cannot write {tau2_out}: {e.strerror}")
+        out.print(f"tau2-bench results: {tau2_out}")
 
 
 def print_summary(summary: dict, out_path: str) -> None:

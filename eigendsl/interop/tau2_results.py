@@ -111,3 +111,13 @@ def gold_simulation(checker: TaskChecker, termination: str = "user_stop", sim_id
     messages.append({"role": "assistant", "content": said})
     messages.append({"role": "user", "content": "Thanks. ###STOP###"})
     return {"id": sim_id or f"{task.id}:gold", "task_id": task.id, "termination_reason": termination, "messages": messages}
+
+
+def write_results(path, run) -> None:
+    """Write an Evaluation's finished episodes (eval/runner.py) as the benchmark's results file."""
+    from ..files import write_atomic
+
+    order = {t.id: i for i, t in enumerate(run.tasks)}
+    episodes = sorted(run.episodes, key=lambda e: (order.get(e["task_id"], 0), e["trial"]))
+    payload = results_json(run.domain, run.tasks, episodes, run.config)
+    write_atomic(path, [json.dumps(payload, ensure_ascii=False, indent=1)])
