@@ -311,7 +311,8 @@ def print_summary(summary: dict, out_path: str) -> None:
 @click.option("--judge", help="NL-assertion judge: openai:MODEL (default: none; such components are reported as not evaluated).")
 @click.option("--judge-base-url", help="The judge's OpenAI-compatible endpoint.")
 @click.option("--judge-api-key", help="The judge's API key (default: $OPENAI_API_KEY).")
-def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_base_url, judge_api_key) -> None:
+@click.option("--check-reads", is_flag=True, help="Also re-run read-only calls and flag recorded results that differ.")
+def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_base_url, judge_api_key, check_reads) -> None:
     """Score trajectories produced anywhere with the benchmark's reward rules."""
     from .interop.score import ScoreInputError, Scorer, score_file
     from .interop.task_source import TaskSourceError
@@ -321,7 +322,7 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     started = time.perf_counter()
     try:
         judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
-        scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj)
+        scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
         scored, skipped = score_file(scorer, simulations, out_path, on_error=lambda m: err.print(f"skipped {m}", markup=False))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})

@@ -269,6 +269,7 @@ def test_telecom_action_tasks():
 
 def test_a_recorded_write_that_disagrees_is_flagged_and_refused():
     scorer = scorer_for("airline")
+    scorer = Scorer(scorer.domain, scorer.tasks.values(), check_reads=True)
     record = gold_simulation(scorer.checker("12"))
     tool_messages = [m for m in record["messages"] if m["role"] == "tool"]
     read, write = tool_messages[0], tool_messages[-1]

@@ -14,10 +14,13 @@ A record is a tau2-bench `SimulationRun` (`task_id`, `messages` in tau2's format
 
 Each record's tool calls are replayed in order on a fresh environment in the task's initial
 state: the assistant's on the agent side, the user's (a tool call in a user message) on the user
-side. The final state, the calls and the agent's messages are scored by the task's checker
-under the benchmark's rules (verify/rules.py). A recorded tool result that disagrees with the
-replay is reported in `details.replay`; where the call writes, the benchmark refuses the replay
-and so the reward is 0. Error results agree when both sides failed (the wording is each side's own).
+side. As the benchmark does, calls of tools that only read are not re-run (they cannot change
+the state; they still count for ACTION), unless `check_reads` asks for every result to be
+checked, or the task's reward counts POLICY (a guard may watch a read). The final state, the
+calls and the agent's messages are scored by the task's checker under the benchmark's rules
+(verify/rules.py). A recorded tool result that disagrees with the replay is reported in
+`details.replay`; where the call writes, the benchmark refuses the replay and so the reward is
+0. Error results agree when both sides failed (the wording is each side's own).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .. import ir
-from ..runtime.environment import CompiledDomain
+from ..runtime.environment import CompiledDomain, TraceEntry
 from ..verify import rules
 from ..verify.judge import JudgeError
 from ..verify.reward import TaskChecker
@@ -186,27 +189,29 @@ def recorded_value(recorded: dict) -> tuple[bool, Any]:
 class Scorer:
     """Scores trajectories against one domain's tasks; build once, score many (thread-compatible)."""
 
-    def __init__(self, domain: CompiledDomain, tasks: Iterable[ir.TaskDef], judge=None):
+    def __init__(self, domain: CompiledDomain, tasks: Iterable[ir.TaskDef], judge=None, check_reads: bool = False):
         self.domain = domain
         self.tasks = {t.id: t for t in tasks}
         self.judge = judge
+        self.check_reads = check_reads
         self.checkers: dict[str, TaskChecker] = {}
         self.writes = {(f.actor, f.name) for f in domain.ir.tools if f.effect == "writes"}
+        self.reads = {(f.actor, f.name) for f in domain.ir.tools if f.effect != "writes"}
 
     @classmethod
     def load(cls, target: str | Path, tasks_file: str | Path | None = None, db: str | None = None,
-             user_db: str | None = None, judge=None) -> "Scorer":
+             user_db: str | None = None, judge=None, check_reads: bool = False) -> "Scorer":
         """A scorer for TARGET (compiled folder or .eig) and its own tasks or those of a task file."""
         from ..syntax.diagnostics import CompileError
         from .task_source import task_file_compilation
 
         if tasks_file is None:
             domain = CompiledDomain.load(target, db, user_db)
-            return cls(domain, domain.ir.tasks, judge)
+            return cls(domain, domain.ir.tasks, judge, check_reads)
         c = task_file_compilation(target, tasks_file, db, user_db)
         if not c.ok:
             raise CompileError(c.diagnostics)
-        return cls(CompiledDomain.from_compilation(c), c.domain.tasks, judge)
+        return cls(CompiledDomain.from_compilation(c), c.domain.tasks, judge, check_reads)
 
     def checker(self, task_id: str) -> TaskChecker:
         checker = self.checkers.get(task_id)
@@ -231,7 +236,11 @@ class Scorer:
             return self._line(t, termination, breakdown.reward, breakdown.components, {**details, **breakdown.details})
         env = checker.start()
         disagreements, refused = [], False
+        run_reads = self.check_reads or "POLICY" in checker.task.reward
         for i, call in enumerate(t.calls):
+            if not run_reads and (call.actor, call.name) in self.reads:
+                env.trace.append(TraceEntry(call.actor, "tool", call.name, call.arguments, True, None, None))
+                continue
             result = env.call(call.name, call.arguments, call.actor)
             if call.recorded is None:
                 continue

@@ -73,19 +73,31 @@ class TaskChecker:
         program = domain.program
         self.setup_steps = [step if isinstance(step, ir.CallSpec) else program.function(step) for step in task.setup]
         self.goals = [program.function(g) for g in task.goals]
+        self._initial = None  # (rows the setup wrote, its first failure), after the first start()
 
     # ------------------------------------------------------------ episodes
     def start(self, strict: bool = True) -> Environment:
-        """A fresh environment in the task's initial state (facts set, setup applied)."""
+        """A fresh environment in the task's initial state (facts set, setup applied).
+
+        The setup runs once per checker; later starts copy the rows it wrote (O(rows written)),
+        which is what makes scoring thousands of trajectories cheap."""
+        initial = self._initial
+        if initial is None:
+            env = self.domain.environment(self.task.user.get("facts") or {})
+            failure = None
+            for step in self.setup_steps:
+                if isinstance(step, ir.CallSpec):
+                    result = env.run_setup(step.name, step.args, step.actor)
+                else:
+                    result = env.apply(step)
+                if not result.ok and failure is None:
+                    failure = f"task {self.task.id}: setup step {getattr(step, 'name', '(assignment)')} failed: {result.error}"
+            initial = self._initial = (env.state.overlay.copy(), failure)
+        overlay, failure = initial
+        if failure is not None and strict:
+            raise TaskSetupError(failure)
         env = self.domain.environment(self.task.user.get("facts") or {})
-        for step in self.setup_steps:
-            if isinstance(step, ir.CallSpec):
-                result = env.run_setup(step.name, step.args, step.actor)
-            else:
-                result = env.apply(step)
-            if not result.ok and strict:
-                raise TaskSetupError(f"task {self.task.id}: setup step {getattr(step, 'name', '(assignment)')} failed: {result.error}")
-        env.trace = []
+        env.state.overlay = overlay.copy()
         return env
 
     def replay(self, calls: list[ir.CallSpec] | None = None) -> Environment:
