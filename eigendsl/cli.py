@@ -214,9 +214,11 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to run on.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--tau2-out", type=click.Path(dir_okay=False), help="Also write the results in tau2-bench's results format.")
+@click.option("--judge", help="NL-assertion judge: openai:MODEL (default: none; such components are reported as not evaluated).")
+@click.option("--judge-base-url", help="The judge's OpenAI-compatible endpoint.")
 def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_url, agent_api_key, agent_temperature,
              agent_max_tokens, user_base_url, user_api_key, user_temperature, trials, concurrency, max_steps, max_errors,
-             out_path, overwrite, db, user_db, no_progress, tau2_out=None) -> None:
+             out_path, overwrite, db, user_db, no_progress, tau2_out=None, judge=None, judge_base_url=None) -> None:
     """Run agents on tasks with a simulated user: pass^k over trials, resumable results."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -242,7 +244,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
         run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user),
                          public_config(s, domain.name, [t.id for t in tasks]), Path(out_path), s.trials, s.concurrency,
-                         {"max_steps": s.max_steps, "max_errors": s.max_errors})
+                         {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url))
         todo = run.prepare(overwrite)
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
@@ -279,6 +281,18 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         except OSError as e:
             raise UsageProblem(f"cannot write {tau2_out}: {e.strerror}")
         out.print(f"tau2-bench results: {tau2_out}")
+
+
+def judge_from(spec: str | None, base_url: str | None):
+    """The NL-assertion judge of --judge, or None."""
+    from .verify.judge import ChatJudge, JudgeError
+
+    if not spec:
+        return None
+    try:
+        return ChatJudge.from_spec(spec, base_url)
+    except JudgeError as e:
+        raise UsageProblem(str(e))
 
 
 def print_summary(summary: dict, out_path: str) -> None:

@@ -106,6 +106,7 @@ class Evaluation:
     trials: int = 1
     concurrency: int = 1
     limits: dict = field(default_factory=dict)
+    judge: Any = None  # grades NL assertions (verify/judge.py); None: reported as not evaluated
 
     def __post_init__(self):
         self.out = Path(self.out)
@@ -113,7 +114,7 @@ class Evaluation:
         self.lock = threading.Lock()
         self.episodes: list[dict] = []
         self.last_write = 0.0
-        self.checkers = {t.id: TaskChecker(self.domain, t) for t in self.tasks}
+        self.checkers = {t.id: TaskChecker(self.domain, t, self.judge) for t in self.tasks}
 
     # ------------------------------------------------------------ files
     def prepare(self, overwrite: bool = False) -> list[tuple[str, int]]:
