@@ -136,11 +136,13 @@ def perturbations(scorer: Scorer, task_id: str) -> list[tuple[str, dict]]:
     return out
 
 
-@pytest.mark.parametrize("domain", DOMAINS)
-def test_rewards_agree_with_the_benchmark_rules(domain):
+@pytest.mark.parametrize("domain, count", [*((d, 24) for d in DOMAINS),
+                                           *(pytest.param(d, None, marks=pytest.mark.slow) for d in DOMAINS)])
+def test_rewards_agree_with_the_benchmark_rules(domain, count):
+    """24 tasks per domain; the slow variant takes every task (278, about 3,600 trajectories)."""
     scorer = scorer_for(domain)
     tasks = tau2_tasks(domain)
-    ids = sorted(tasks)[:24]
+    ids = sorted(tasks)[:count]
     kinds: dict[str, set[float]] = {}
     for task_id in ids:
         for kind, record in perturbations(scorer, task_id):
@@ -341,6 +343,30 @@ def test_score_command_from_any_directory(tmp_path, monkeypatch):
     assert isinstance(read_simulations(tmp_path / "lines.jsonl")[0], RecordError)
     result = CliRunner().invoke(main, args[:-4] + ["--simulations", "missing.json", "--out", "x.jsonl"])
     assert result.exit_code == 1 and "cannot read" in result.output and "Traceback" not in result.output
+
+
+def test_eval_from_any_directory_writes_tau2_results_that_score_the_same(tmp_path, monkeypatch):
+    shared = shared_dir("airline")
+    monkeypatch.chdir(tmp_path)
+    args = ["eval", str(ROOT / "compiled" / "airline"), "--tasks", str(shared / "tasks.json"), "--db", str(shared / "db.json"),
+            "--task-ids", "0,12", "--out", "out/results.json", "--tau2-out", "out/tau2.json", "--no-progress"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no compiled cache in the working directory
+    tau2 = json.loads((tmp_path / "out" / "tau2.json").read_text())
+    assert set(tau2) == {"timestamp", "info", "tasks", "simulations"} and len(tau2["simulations"]) == 2
+    sim = tau2["simulations"][1]
+    assert sim["termination_reason"] == "user_stop" and sim["reward_info"]["reward"] == 1.0
+    calls = [c for m in sim["messages"] if m.get("tool_calls") for c in m["tool_calls"]]
+    assert calls and all(isinstance(c["arguments"], dict) and c["requestor"] == "assistant" for c in calls)
+    assert [t["id"] for t in tau2["tasks"]] == ["0", "12"]
+    result = CliRunner().invoke(main, ["score", str(ROOT / "compiled" / "airline"), "--tasks", str(shared / "tasks.json"),
+                                       "--db", str(shared / "db.json"), "--simulations", "out/tau2.json", "--out", "out/s.jsonl",
+                                       "--check-reads"])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in (tmp_path / "out" / "s.jsonl").read_text().splitlines()]
+    assert [(x["id"], x["reward"]) for x in lines] == [("0:0", 1.0), ("12:0", 1.0)]
+    assert all("replay" not in x["details"] for x in lines)
 
 
 # ---------------------------------------------------------------- the judge, over HTTP
