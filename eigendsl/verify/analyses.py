@@ -31,12 +31,13 @@ from ..syntax.diagnostics import Diagnostic
 from ..syntax.spans import Span
 from .reward import TaskChecker, TaskSetupError
 from .symbolic import (
-    LIST_BOUND, ConcreteWorld, Encoder, OverriddenTable, SymbolicWorld, Unsupported, equal, formula_of, reset_names,
-    to_bool,
+    LIST_BOUND, ConcreteWorld, Encoder, OverriddenTable, SymbolicWorld, SymList, Unsupported, equal, formula_of,
+    reset_names, to_bool,
 )
 
 TIMEOUT_MS = 5000
 WIDE_LIST_BOUND = 10  # lists of unknown contents, when an unsat answer may depend on LIST_BOUND
+LIST_CHANGE_BOUND = 16  # at most this many unknown elements stand in for what gold put in a list
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
     try:
         start = checker.start()
     except TaskSetupError as e:
-        return [Finding("setup_fails", "error", str(e).split(": ", 1)[-1], task.span, tid)]
+        return [Finding("setup_fails", "error", e.reason, e.span, tid)]
     gold = checker.gold_env if task.gold is not None else None
     # ---- gold compliance and failing gold calls
     if gold is not None:
@@ -356,7 +357,8 @@ def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskCh
                     t = row_type
                     for step in path:
                         t = leaf_type(domain.ir, t, step) if t is not None else None
-                    leaves.append((root, key, path, before_value, t if is_scalar_type(t) and before_value is not ABSENT else None, new))
+                    keep = (is_scalar_type(t) or list_elem(t) is not None and isinstance(value, list)) and before_value is not ABSENT
+                    leaves.append((root, key, path, before_value, t if keep else None, new))
     if not leaves:
         return []
     span = task.goals[0].span
@@ -364,29 +366,122 @@ def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskCh
     for root, key, path, before, t, row in leaves:
         value = get_in(row, path) if row is not ABSENT else ABSENT
         where = f"{root}" + (f"[{key!r}]" if key is not None else "") + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+        example = None
         try:
-            if t is not None:
+            if t is not None and list_elem(t) is None:
                 result, reason = other_value_allowed(domain, task, gold, root, key, path, t, row, value)
+                structural = False
             else:
-                # A list that grew, an entry or a row that appeared or went: would the goals
+                # A list that changed, an entry or a row that appeared or went: would the goals
                 # also hold if it had stayed as it was?
                 result, reason = stays_allowed(domain, task, gold, root, key, path, row, before)
+                structural = True
+                if result == z3.unsat and t is not None:
+                    # ... or with less, or something else, in place of what the gold actions put there?
+                    result, reason, example = other_list_allowed(domain, task, gold, root, key, path, list_elem(t), row, before, value)
+                    structural = False
         except Unsupported as e:
             return [Finding("underspecification_unknown", "info", f"could not analyse which fields the goals pin ({e.what})", span, tid)]
         if result == z3.sat:
-            loose.append((where, value, t is None))
+            loose.append((where, value, structural, example))
         elif result == z3.unsat:
             pinned.append(where)
         else:
             return [Finding("underspecification_unknown", "warning", f"could not decide whether the goals pin {where} ({reason})", span, tid)]
     if not pinned:
-        names = ", ".join(w for w, _, _ in loose[:3]) + (" ..." if len(loose) > 3 else "")
+        names = ", ".join(w for w, *_ in loose[:3]) + (" ..." if len(loose) > 3 else "")
         return [Finding("goal_pins_nothing", "error", f"the goals pin none of the {len(loose)} change(s) the gold actions make ({names})", span, tid)]
-    return [Finding("goal_underspecified", "warning",
-                    f"the goals do not pin {where}: " + (
-                        "they also hold if it stays as it was before the gold actions" if structural else
-                        f"the gold actions set it to {value!r}, and another value also satisfies the goals"), span, tid)
-            for where, value, structural in loose]
+    return [Finding("goal_underspecified", "warning", f"the goals do not pin {where}: " + loose_reason(value, structural, example), span, tid)
+            for where, value, structural, example in loose]
+
+
+def loose_reason(value, structural: bool, example) -> str:
+    if structural:
+        return "they also hold if it stays as it was before the gold actions"
+    if isinstance(value, list):
+        other = f" ({example!r})" if example is not None else ""
+        return f"the gold actions set it to {value!r}, and a list with less or other content{other} also satisfies the goals"
+    return f"the gold actions set it to {value!r}, and another value also satisfies the goals"
+
+
+def list_elem(t: Type | None) -> Type | None:
+    """The element type of a list (or optional list) type, else None."""
+    if isinstance(t, OptionalType):
+        t = t.inner
+    return t.elem if isinstance(t, ListType) else None
+
+
+def list_change(before, after: list) -> tuple[list, list, list]:
+    """(kept prefix, what the gold actions put in between, kept suffix) of a list that changed."""
+    before = before if isinstance(before, list) else []
+    start = 0
+    while start < min(len(before), len(after)) and before[start] == after[start]:
+        start += 1
+    end = 0
+    while end < min(len(before), len(after)) - start and before[-1 - end] == after[-1 - end]:
+        end += 1
+    return after[:start], after[start:len(after) - end], after[len(after) - end:]
+
+
+def other_list_allowed(domain, task, gold, root, key, path, elem: Type, row, before, value: list):
+    """Z3: do the goals also hold when the part of the list the gold actions changed holds fewer
+    elements, or other ones, than gold put there? Elements gold kept stay as they are; a list
+    that gains more than gold added is not asked about (goals need not forbid extra work)."""
+    reset_names()
+    prefix, middle, suffix = list_change(before, value)
+    holder: dict = {}
+
+    def world(enc):
+        holder["part"] = part = enc.fresh(ListType(elem), "part") if middle else SymList([])
+        part.grow = None  # no more than gold put there
+        items = [(True, x) for x in prefix] + part.items + [(True, x) for x in suffix]
+        return ConcreteWorld(gold, {(root, key): set_in(row, path, SymList(items))})
+
+    enc = Encoder(domain.ir, world, list_bound=min(len(middle), LIST_CHANGE_BOUND))
+    formulas = [formula_of(enc, g, []) for g in task.goals]
+    s = solver()
+    s.add(*enc.axioms, *formulas, z3.Not(same_elements(holder["part"], middle)))
+    # Fewer elements first: the likeliest slip (a partial return, one item missing) is the clearest example.
+    result = s.check(holder["part"].length() < len(middle)) if middle else z3.unsat
+    if result != z3.sat:
+        result = s.check()
+    example = None
+    if result == z3.sat:
+        example = concrete_list(s.model(), prefix, holder["part"], suffix)
+    return result, s.reason_unknown() if result == z3.unknown else None, example
+
+
+def same_elements(part: SymList, wanted: list):
+    """The unknown list holds the elements of `wanted`, in any order (order alone is not a finding)."""
+    distinct = []
+    for x in wanted:
+        if x not in distinct:
+            distinct.append(x)
+    counts = [z3.Sum([z3.If(z3.And(to_bool(p), to_bool(equal(x, v))), 1, 0) for p, x in part.items]) == wanted.count(v)
+              for v in distinct] if part.items else []
+    return z3.And(part.length() == len(wanted), *counts)
+
+
+def concrete_list(model, prefix: list, part, suffix: list) -> list | None:
+    """The list a model picks, where its elements are scalars; None where they are not."""
+    out = list(prefix)
+    for present, x in part.items:
+        if not z3.is_true(model.eval(to_bool(present), model_completion=True)):
+            break
+        if not isinstance(x, z3.ExprRef):
+            return None
+        v = model.eval(x, model_completion=True)
+        if z3.is_string_value(v):
+            out.append(v.as_string())
+        elif z3.is_int_value(v):
+            out.append(v.as_long())
+        elif z3.is_rational_value(v):
+            out.append(float(v.as_fraction()))
+        elif z3.is_true(v) or z3.is_false(v):
+            out.append(z3.is_true(v))
+        else:
+            return None
+    return out + list(suffix)
 
 
 def get_in(value, path):
@@ -422,6 +517,17 @@ def stays_allowed(domain, task, gold, root, key, path, row, before):
     s.add(*enc.axioms, *formulas)
     result = s.check()
     return result, s.reason_unknown() if result == z3.unknown else None
+
+
+def setup_failures(domain: CompiledDomain, tasks) -> list[Finding]:
+    """An error at the failing setup step of each task whose setup fails (what `eval` refuses)."""
+    found = []
+    for task in tasks:
+        try:
+            TaskChecker(domain, task).start()
+        except TaskSetupError as e:
+            found.append(Finding("setup_fails", "error", e.reason, e.span, task.id))
+    return found
 
 
 def gold_reward(checker: TaskChecker) -> float | None:

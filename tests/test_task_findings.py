@@ -1,0 +1,165 @@
+"""Task-level failures at their own span, in every command; underspecified goals over lists."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+from click.testing import CliRunner
+
+from conftest import ROOT
+from eigendsl.cli import main
+from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.verify.reward import TaskChecker
+
+BAD_SETUP = '''
+task "bad-setup" {
+  setup {
+    users["theo_gupta_8245"].membership = "gold"
+    reservations["NOPE"].status = "cancelled"
+  }
+  gold { cancel_reservation(reservation_id: "7D3OSK") }
+  reward { DB }
+}
+'''
+
+# In the project's own retail data, delivered order #W4873530 holds items 4833122934 and 4898139621.
+RETURN = '''
+task "return-two" {
+  gold { return_delivered_order_items(order_id: "#W4873530", item_ids: ["4833122934", "4898139621"], payment_method_id: "gift_card_1880893") }
+  goal {
+    orders["#W4873530"].status == "return requested"
+    <GOAL>
+    orders["#W4873530"].return_payment_method_id == "gift_card_1880893"
+  }
+  reward { GOAL }
+}
+'''
+ITEMS = 'orders["#W4873530"].return_items ?? []'
+
+# 7D3OSK's first passenger is Theo Gupta, born 1974-01-29.
+RENAME = '''
+task "rename" {
+  gold { update_reservation_passengers(reservation_id: "7D3OSK", passengers: [
+    {"first_name": "Theodore", "last_name": "Gupta", "dob": "1974-01-30"},
+    {"first_name": "Tara", "last_name": "Novak", "dob": "1959-04-02"},
+    {"first_name": "Hugo", "last_name": "Schmidt", "dob": "1950-03-14"},
+    {"first_name": "Priya", "last_name": "Bauer", "dob": "1973-02-17"}]) }
+  goal { <GOAL> }
+  reward { GOAL }
+}
+'''
+
+
+def domain_with(tmp_path, domain: str, extra: str):
+    for data in ROOT.glob(f"domains/{domain}.*data.json"):
+        shutil.copy(data, tmp_path / data.name)
+    text = (ROOT / "domains" / f"{domain}.eig").read_text() + "\n" + extra
+    (tmp_path / f"{domain}.eig").write_text(text)
+    lines = text.split("\n")
+    return tmp_path / f"{domain}.eig", lambda needle: next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result
+
+
+def task_findings(path, task_id, *extra):
+    report = json.loads(run("check", path, "--json", *extra).output)
+    return next(t for t in report["tasks"] if t["task_id"] == task_id)
+
+
+# ---------------------------------------------------------------- failing setup steps
+
+
+def test_failing_setup_step_is_reported_at_that_step_by_check_and_check_mutate(tmp_path):
+    path, line = domain_with(tmp_path, "airline", BAD_SETUP)
+    step = line('reservations["NOPE"].status')
+    for extra in ((), ("--mutate",)):
+        task = task_findings(path, "bad-setup", *extra)
+        assert [(f["kind"], f["line"], f["col"]) for f in task["findings"]] == [("setup_fails", step, 5)]
+        assert task["findings"][0]["message"] == "setup step 2 (assignment) failed: key 'NOPE' is not in reservations"
+        assert task["gold_reward"] is None and task["kill_rate"] is None
+    text = run("check", path, "--mutate")
+    assert text.exit_code == 1
+    assert f"{path}:{step}:5: error: task bad-setup: setup step 2 (assignment) failed" in text.output
+
+
+def test_failing_setup_step_is_reported_at_that_step_by_compile_and_eval(tmp_path, monkeypatch):
+    path, line = domain_with(tmp_path, "airline", BAD_SETUP)
+    step = line('reservations["NOPE"].status')
+    where = f"airline.eig:{step}:5: error: task bad-setup: setup step 2"
+    monkeypatch.chdir(tmp_path)
+    compiled = run("compile", "airline.eig", "-o", tmp_path / "out")
+    assert compiled.exit_code == 1 and where in compiled.output
+    evaluated = run("eval", "airline.eig", "--out", tmp_path / "results.json", "--no-progress")
+    assert evaluated.exit_code == 1 and where in evaluated.output
+    assert "1 task(s) cannot start" in evaluated.output and not (tmp_path / "results.json").exists()
+    fine = run("eval", "airline.eig", "--out", tmp_path / "results.json", "--no-progress", "--task-ids", "add-paid-bags")
+    assert fine.exit_code == 0, fine.output
+
+
+def test_failing_setup_call_names_the_call(tmp_path):
+    path, line = domain_with(tmp_path, "airline", BAD_SETUP.replace(
+        'reservations["NOPE"].status = "cancelled"', 'cancel_reservation(reservation_id: "NOPE")'))
+    task = task_findings(path, "bad-setup", "--mutate")
+    assert [(f["kind"], f["line"]) for f in task["findings"]] == [("setup_fails", line('cancel_reservation(reservation_id: "NOPE")'))]
+    assert task["findings"][0]["message"].startswith("setup step 2 (cancel_reservation) failed: ")
+
+
+# ---------------------------------------------------------------- goals over lists
+
+
+def test_membership_goal_that_lets_a_partial_return_pass_is_a_finding(tmp_path):
+    path, line = domain_with(tmp_path, "retail", RETURN.replace("<GOAL>", f'"4833122934" in ({ITEMS})'))
+    task = task_findings(path, "return-two")
+    assert [(f["kind"], f["severity"]) for f in task["findings"]] == [("goal_underspecified", "warning")]
+    message = task["findings"][0]["message"]
+    assert message.startswith("the goals do not pin orders['#W4873530'].return_items: the gold actions set it to ['4833122934', '4898139621']")
+    assert "(['4833122934']) also satisfies the goals" in message
+    # The finding is real: returning one item earns the task's full reward.
+    domain = CompiledDomain.load(path)
+    checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "return-two"))
+    env = checker.start()
+    env.call("return_delivered_order_items", {"order_id": "#W4873530", "item_ids": ["4833122934"], "payment_method_id": "gift_card_1880893"})
+    assert checker.score(env).reward == 1.0
+
+
+def test_goals_pinning_every_returned_item_in_any_order_are_clean(tmp_path):
+    both = f'"4898139621" in ({ITEMS}) and "4833122934" in ({ITEMS}) and len({ITEMS}) == 2'
+    path, _ = domain_with(tmp_path, "retail", RETURN.replace("<GOAL>", both))
+    assert task_findings(path, "return-two")["findings"] == []
+
+
+def test_goal_on_one_field_of_one_list_element_is_analysed(tmp_path):
+    path, line = domain_with(tmp_path, "airline", RENAME.replace("<GOAL>", 'reservations["7D3OSK"].passengers[0].first_name == "Theodore"'))
+    task = task_findings(path, "rename")
+    assert [(f["kind"], f["line"]) for f in task["findings"]] == [("goal_underspecified", line("goal { reservations"))]
+    assert task["findings"][0]["message"] == ("the goals do not pin reservations['7D3OSK'].passengers[0].dob: the gold actions set it "
+                                              "to '1974-01-30', and another value also satisfies the goals")
+    pinned = 'reservations["7D3OSK"].passengers[0] == {"first_name": "Theodore", "last_name": "Gupta", "dob": "1974-01-30"}'
+    path, _ = domain_with(tmp_path, "airline", RENAME.replace("<GOAL>", pinned))
+    assert task_findings(path, "rename")["findings"] == []
+
+
+def test_appended_element_must_be_pinned_whole(tmp_path):
+    bag = '''
+task "add-bag" {
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
+  goal {
+    reservations["7D3OSK"].total_baggages == 2
+    reservations["7D3OSK"].nonfree_baggages == 1
+    reservations["7D3OSK"].payment_history[-1].amount == 50
+  }
+  reward { GOAL }
+}
+'''
+    path, _ = domain_with(tmp_path, "airline", bag)
+    found = task_findings(path, "add-bag")["findings"]
+    assert [f["kind"] for f in found] == ["goal_underspecified"]
+    assert re.match(r"the goals do not pin reservations\['7D3OSK'\]\.payment_history: the gold actions set it to \[.*\], "
+                    r"and a list with less or other content also satisfies the goals$", found[0]["message"])
