@@ -163,3 +163,101 @@ task "add-bag" {
     assert [f["kind"] for f in found] == ["goal_underspecified"]
     assert re.match(r"the goals do not pin reservations\['7D3OSK'\]\.payment_history: the gold actions set it to \[.*\], "
                     r"and a list with less or other content also satisfies the goals$", found[0]["message"])
+
+
+# ---------------------------------------------------------------- bounded solver work
+
+PLANTED = '''
+task "bad-goals" {
+  gold { cancel_reservation(reservation_id: "7D3OSK") }
+  goal {
+    reservations["7D3OSK"].cabin == "basic_economy"
+    reservations["7D3OSK"].total_baggages > 3 and reservations["7D3OSK"].total_baggages < 2
+    reservations["7D3OSK"].status == none
+  }
+  reward { GOAL }
+}
+task "loose-goal" {
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
+  goal { reservations["7D3OSK"].total_baggages >= 2 }
+  reward { GOAL }
+}
+task "half-pinned" {
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
+  goal { reservations["7D3OSK"].total_baggages == 2 }
+  reward { GOAL }
+}
+policy never_on_mondays "Reservation MONDAY may never have its passengers changed."
+  guard update_reservation_passengers { reservation_id != "MONDAY" }
+''' + RENAME.replace("<GOAL>", 'reservations["7D3OSK"].passengers[0].first_name == "Theodore"')
+NOT_ANALYSED = {"guard_not_analysed", "goal_not_analysed", "underspecification_not_analysed"}
+
+
+def findings_under(domain, budget):
+    from eigendsl.verify.analyses import analyse
+
+    report = analyse(domain, budget=budget)
+    found = [(None, f.kind, f.span, f.message) for f in report.domain_findings]
+    return found + [(t.task_id, f.kind, f.span, f.message) for t in report.tasks for f in t.findings]
+
+
+def test_a_small_solver_budget_only_turns_answers_into_not_analysed_at_their_span(tmp_path):
+    from eigendsl.verify.budget import SolverBudget
+
+    path, _ = domain_with(tmp_path, "airline", PLANTED)
+    domain = CompiledDomain.load(path)
+    full = findings_under(domain, SolverBudget())
+    assert not any(kind in NOT_ANALYSED for _, kind, _, _ in full)
+    kinds = {kind for _, kind, _, _ in full}
+    assert {"goal_vacuous", "goal_unsatisfiable", "goal_pins_nothing", "goal_underspecified"} <= kinds
+    tasks = {t.id: t for t in domain.ir.tasks}
+    guard_spans = {g.span for p in domain.ir.policies for g in p.guards}
+    settled_somewhere = 0
+    for budget in (SolverBudget(per_query=1), SolverBudget(per_query=150), SolverBudget(per_query=5000), SolverBudget(per_file=3000)):
+        small = findings_under(domain, budget)
+        open_spots = {(task, span) for task, kind, span, _ in small if kind in NOT_ANALYSED}
+        assert budget.out_of_budget > 0 and open_spots
+        for task, kind, span, message in small:
+            if kind not in NOT_ANALYSED:
+                assert (task, kind, span, message) in full  # nothing new, nothing different
+            elif task is None:
+                assert span in guard_spans and "can allow a call of" in message
+            else:
+                assert span in {g.span for g in tasks[task].goals}
+        for task, kind, span, message in full:
+            if (task, kind, span, message) not in small:
+                assert (task, span) in open_spots, (task, kind, message)  # a lost answer is open at its own span
+            else:
+                settled_somewhere += kind not in ("goal_vacuous", "goal_fails_on_gold")  # solver answers kept
+    assert settled_somewhere > 0
+
+
+def test_added_guard_the_solver_cannot_settle_is_not_analysed_at_that_guard(tmp_path):
+    from eigendsl.verify.analyses import guard_consistency
+    from eigendsl.verify.budget import SolverBudget
+
+    hard = '''
+policy cubes "A hard identity no call can satisfy."
+  guard update_reservation_baggages {
+    total_baggages > 0 and nonfree_baggages > 0 and len(payment_id) > 0
+      and total_baggages * total_baggages * total_baggages + nonfree_baggages * nonfree_baggages * nonfree_baggages
+        == len(payment_id) * len(payment_id) * len(payment_id)
+  }
+policy few_bags "At most two bags."
+  guard update_reservation_baggages { total_baggages <= 2 }
+policy many_bags "At least three bags."
+  guard update_reservation_baggages { total_baggages >= 3 }
+'''
+    path, line = domain_with(tmp_path, "airline", hard)
+    domain = CompiledDomain.load(path)
+    budget = SolverBudget(per_query=200_000)
+    found = [(f.kind, f.span.line, f.message) for f in guard_consistency(domain.ir, budget)]
+    conflict = "policies 'few_bags', 'many_bags' contradict each other: no call of update_reservation_baggages satisfies all their guards"
+    assert found == [
+        ("guard_not_analysed", line("policy cubes") + 1,
+         "could not decide whether policy 'cubes' can allow a call of update_reservation_baggages "
+         "(the solver's budget ran out): its guard together with the ones declared before it is not analysed"),
+        # the guards after it are still analysed, with the domain's own
+        ("guard_conflict", line("policy few_bags") + 1, conflict),
+        ("guard_conflict", line("policy many_bags") + 1, conflict),
+    ]
