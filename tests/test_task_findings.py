@@ -168,23 +168,22 @@ task "add-bag" {
 # ---------------------------------------------------------------- bounded solver work
 
 PLANTED = '''
-task "bad-goals" {
+task "cancel-with-odd-goals" {
   gold { cancel_reservation(reservation_id: "7D3OSK") }
   goal {
-    reservations["7D3OSK"].cabin == "basic_economy"
-    reservations["7D3OSK"].total_baggages > 3 and reservations["7D3OSK"].total_baggages < 2
-    reservations["7D3OSK"].status == none
+    reservations["7D3OSK"].origin != ""
+    len(reservations["7D3OSK"].flights) > 2 and len(reservations["7D3OSK"].flights) < 1
   }
   reward { GOAL }
 }
-task "loose-goal" {
-  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
-  goal { reservations["7D3OSK"].total_baggages >= 2 }
+task "three-bags-loosely" {
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 3, nonfree_baggages: 2, payment_id: "credit_card_7380483") }
+  goal { reservations["7D3OSK"].nonfree_baggages > 0 }
   reward { GOAL }
 }
-task "half-pinned" {
-  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
-  goal { reservations["7D3OSK"].total_baggages == 2 }
+task "three-bags-half" {
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 3, nonfree_baggages: 2, payment_id: "credit_card_7380483") }
+  goal { reservations["7D3OSK"].nonfree_baggages == 2 }
   reward { GOAL }
 }
 policy never_on_mondays "Reservation MONDAY may never have its passengers changed."
@@ -213,10 +212,10 @@ def test_a_small_solver_budget_only_turns_answers_into_not_analysed_at_their_spa
     tasks = {t.id: t for t in domain.ir.tasks}
     guard_spans = {g.span for p in domain.ir.policies for g in p.guards}
     settled_somewhere = 0
-    for budget in (SolverBudget(per_query=1), SolverBudget(per_query=150), SolverBudget(per_query=5000), SolverBudget(per_file=3000)):
+    for budget in (SolverBudget(per_query=1), SolverBudget(per_query=100), SolverBudget(per_query=1000), SolverBudget(per_file=3000)):
         small = findings_under(domain, budget)
         open_spots = {(task, span) for task, kind, span, _ in small if kind in NOT_ANALYSED}
-        assert budget.out_of_budget > 0 and open_spots
+        assert budget.out_of_budget > 0 and open_spots, budget.to_json()
         for task, kind, span, message in small:
             if kind not in NOT_ANALYSED:
                 assert (task, kind, span, message) in full  # nothing new, nothing different
