@@ -260,3 +260,17 @@ policy many_bags "At least three bags."
         ("guard_conflict", line("policy few_bags") + 1, conflict),
         ("guard_conflict", line("policy many_bags") + 1, conflict),
     ]
+
+
+def test_env_assertion_false_after_gold_is_reported_at_the_assertion(tmp_path):
+    source = (ROOT / "domains" / "telecom.eig").read_text()
+    wrong = source.replace("    user assert_mobile_data_status(expected_status: true)\n  }\n  reward { GOAL, ENV_ASSERTION, ACTION, POLICY }",
+                           "    user assert_mobile_data_status(expected_status: false)\n  }\n  reward { GOAL, ENV_ASSERTION, ACTION, POLICY }", 1)
+    assert wrong != source
+    path, line = domain_with(tmp_path, "telecom", "")
+    path.write_text(wrong)
+    task = task_findings(path, "airplane-mode-blocks-data")
+    assert task["gold_reward"] == 0.0
+    assert [(f["kind"], f["severity"], f["line"], f["message"]) for f in task["findings"]] == [
+        ("assertion_fails_on_gold", "error", line("assert_mobile_data_status(expected_status: true)"),
+         "env assertion assert_mobile_data_status returns false after the gold actions, not true")]

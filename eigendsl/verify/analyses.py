@@ -266,6 +266,7 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
                 elif verdict.verdict == "error":
                     findings.append(Finding("guard_error", "info",
                                             f"the guard of policy '{verdict.policy}' could not be evaluated on gold action {call.name}: {verdict.detail}", call.span, tid))
+        findings += assertions_on_gold(task, gold)
     if not task.goals:
         return findings
     # ---- goals: satisfiable, not vacuous, true after gold
@@ -286,6 +287,24 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
     if gold is not None:
         findings += underspecification(domain, task, checker, start, gold, budget)
     return findings
+
+
+def assertions_on_gold(task: ir.TaskDef, gold) -> list[Finding]:
+    """Env assertions that do not return their expected value after the gold actions, at each assertion."""
+    found = []
+    severity = "error" if "ENV_ASSERTION" in task.reward else "warning"
+    for a in task.assertions:
+        result = gold.run_assertion(a.name, a.args, a.actor, record=False)
+        if not result.ok:
+            found.append(Finding("assertion_fails_on_gold", severity, f"env assertion {a.name} fails after the gold actions: {result.error}", a.span, task.id))
+        elif result.content != a.expected:
+            found.append(Finding("assertion_fails_on_gold", severity,
+                                 f"env assertion {a.name} returns {as_text(result.content)} after the gold actions, not {as_text(a.expected)}", a.span, task.id))
+    return found
+
+
+def as_text(value) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def facts_that_allow(domain: CompiledDomain, checker: TaskChecker, index: int, policy: str, missing: list[str]) -> str | None:
