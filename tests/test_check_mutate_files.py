@@ -35,9 +35,11 @@ def check_mutate(*args) -> str:
 
 
 def project_files() -> list:
-    """Every file in domains/ and examples/, and every .eig the tests keep as fixtures."""
+    """Every file in domains/ and examples/, and every .eig the tests keep as fixtures (slow:
+    hostile fixtures may take up to their time limit each)."""
     files = [p for folder in ("domains", "examples") for p in sorted((ROOT / folder).rglob("*")) if p.is_file()]
-    return files + sorted(p for p in (ROOT / "tests").rglob("*.eig") if p.is_file())
+    fixtures = [pytest.param(p, marks=pytest.mark.slow) for p in sorted((ROOT / "tests").rglob("*.eig")) if p.is_file()]
+    return files + fixtures
 
 
 @pytest.mark.parametrize("path", project_files(), ids=lambda p: str(p.relative_to(ROOT)))
