@@ -269,8 +269,11 @@ def test_env_assertion_false_after_gold_is_reported_at_the_assertion(tmp_path):
     assert wrong != source
     path, line = domain_with(tmp_path, "telecom", "")
     path.write_text(wrong)
-    task = task_findings(path, "airplane-mode-blocks-data")
-    assert task["gold_reward"] == 0.0
-    assert [(f["kind"], f["severity"], f["line"], f["message"]) for f in task["findings"]] == [
+    from eigendsl.verify.analyses import gold_reward, task_findings as findings_of
+
+    domain = CompiledDomain.load(path)
+    checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "airplane-mode-blocks-data"))
+    assert gold_reward(checker) == 0.0
+    assert [(f.kind, f.severity, f.span.line, f.message) for f in findings_of(domain, checker.task, checker)] == [
         ("assertion_fails_on_gold", "error", line("assert_mobile_data_status(expected_status: true)"),
          "env assertion assert_mobile_data_status returns false after the gold actions, not true")]
