@@ -277,3 +277,30 @@ def test_env_assertion_false_after_gold_is_reported_at_the_assertion(tmp_path):
     assert [(f.kind, f.severity, f.span.line, f.message) for f in findings_of(domain, checker.task, checker)] == [
         ("assertion_fails_on_gold", "error", line("assert_mobile_data_status(expected_status: true)"),
          "env assertion assert_mobile_data_status returns false after the gold actions, not true")]
+
+
+def test_a_change_outside_the_encoding_is_not_analysed_and_the_others_still_are(tmp_path):
+    text = '''
+fn bags_text(id: str) -> str {
+  let r = reservations[id]
+  return "{r.total_baggages} bags"
+}
+task "bags-in-words" {
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
+  goal {
+    bags_text("7D3OSK") == "2 bags"
+    reservations["7D3OSK"].payment_history[-1] == {"payment_id": "credit_card_7380483", "amount": 50}
+  }
+  reward { GOAL }
+}
+'''
+    path, line = domain_with(tmp_path, "airline", text)
+    found = [(f["kind"], f["line"], f["message"]) for f in task_findings(path, "bags-in-words")["findings"]]
+    first, second = line('bags_text("7D3OSK") =='), line("payment_history[-1] ==")
+    assert found == [
+        ("goal_not_analysed", first, "this goal is outside the Z3 encoding (string interpolation of unknown values); satisfiability not checked"),
+        ("goal_underspecified", first, "the goals do not pin reservations['7D3OSK'].nonfree_baggages: the gold actions set it to 1, and another value also satisfies the goals"),
+        ("underspecification_not_analysed", first, "could not decide whether the goals pin reservations['7D3OSK'].total_baggages "
+                                                   "(outside the Z3 encoding: string interpolation of unknown values); not analysed"),
+    ]
+    assert second == first + 1

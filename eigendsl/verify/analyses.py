@@ -413,15 +413,19 @@ def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskCh
                     result, reason, example = other_list_allowed(domain, task, gold, root, key, path, list_elem(t), row, before, value, budget)
                     structural = False
         except Unsupported as e:
-            return [Finding("underspecification_unknown", "info", f"could not analyse which fields the goals pin ({e.what})", span, tid)]
+            result, reason = z3.unknown, f"outside the Z3 encoding: {e.what}"
         if result == z3.sat:
             loose.append((where, value, structural, example))
         elif result == z3.unsat:
             pinned.append(where)
         else:
             unsettled.append((where, reason))
-    not_analysed = [Finding("underspecification_not_analysed", "info", f"could not decide whether the goals pin {where} ({reason}); not analysed", span, tid)
-                    for where, reason in unsettled]
+    by_reason: dict[str, list[str]] = {}
+    for where, reason in unsettled:
+        by_reason.setdefault(reason, []).append(where)
+    not_analysed = [Finding("underspecification_not_analysed", "info",
+                            f"could not decide whether the goals pin {', '.join(spots[:3])}{' ...' if len(spots) > 3 else ''} ({reason}); not analysed", span, tid)
+                    for reason, spots in by_reason.items()]
     if not pinned and unsettled:
         return not_analysed  # whether the goals pin nothing at all stays open
     if not pinned:
