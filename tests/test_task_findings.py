@@ -304,3 +304,22 @@ task "bags-in-words" {
                                                    "(outside the Z3 encoding: string interpolation of unknown values); not analysed"),
     ]
     assert second == first + 1
+
+
+def test_a_fault_of_the_encoding_is_not_analysed_at_its_span_not_a_traceback(tmp_path, monkeypatch):
+    """The Z3 encoding is a second evaluator of the IR; where it breaks on some construct, the
+    question is left open at its span and the other analyses go on."""
+    from eigendsl.verify.symbolic import Encoder
+
+    def broken_member(self, a, b):
+        raise TypeError("'<' not supported between instances of 'str' and 'int'")
+
+    monkeypatch.setattr(Encoder, "member", broken_member)
+    path, line = domain_with(tmp_path, "retail", RETURN.replace("<GOAL>", f'"4833122934" in ({ITEMS})'))
+    result = run("check", path)
+    assert result.exit_code == 0, result.output
+    member = line('"4833122934" in')
+    fault = "the encoding failed: TypeError: '<' not supported between instances of 'str' and 'int'"
+    assert f"{path}:{member}:5: note: task return-two: this goal is outside the Z3 encoding ({fault}); satisfiability not checked" in result.output
+    changes = "orders['#W4873530'].status, orders['#W4873530'].return_items, orders['#W4873530'].return_payment_method_id"
+    assert f"could not decide whether the goals pin {changes} (outside the Z3 encoding: {fault}); not analysed" in result.output

@@ -41,6 +41,13 @@ from .symbolic import (
 
 WIDE_LIST_BOUND = 10  # lists of unknown contents, when an unsat answer may depend on LIST_BOUND
 LIST_CHANGE_BOUND = 16  # at most this many unknown elements stand in for what gold put in a list
+# A construct the encoding does not cover, or a fault of the encoding itself: either way the
+# question is not analysed (at its span), and the run goes on.
+ENCODING_ERRORS = (Unsupported, z3.Z3Exception, *INTERNAL_ERRORS)
+
+
+def outside(e: Exception) -> str:
+    return e.what if isinstance(e, Unsupported) else f"the encoding failed: {type(e).__name__}: {e}"
 
 
 @dataclass(frozen=True)
@@ -143,8 +150,8 @@ def decide_guards(domain: ir.Domain, tool: ir.Function, guards, budget: SolverBu
     for index, (policy, g) in enumerate(guards):
         try:
             formulas.append((index, formula_of(enc, g.function, args)))
-        except Unsupported as e:
-            skipped.append((index, e.what))
+        except ENCODING_ERRORS as e:
+            skipped.append((index, outside(e)))
     s = budget.solver()
     s.add(*enc.axioms)
     labels, unknown = {}, []
@@ -277,8 +284,8 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
                 findings.append(Finding("goal_unsatisfiable", "error", "this goal can never hold, in any state the data model allows", goal.span, tid))
             elif result == z3.unknown:
                 findings.append(Finding("goal_not_analysed", "info", f"could not decide whether this goal can hold ({reason}); satisfiability not checked", goal.span, tid))
-        except Unsupported as e:
-            findings.append(Finding("goal_not_analysed", "info", f"this goal is outside the Z3 encoding ({e.what}); satisfiability not checked", goal.span, tid))
+        except ENCODING_ERRORS as e:
+            findings.append(Finding("goal_not_analysed", "info", f"this goal is outside the Z3 encoding ({outside(e)}); satisfiability not checked", goal.span, tid))
         if holds(start, fn):
             findings.append(Finding("goal_vacuous", "error", "this goal already holds in the task's initial state, so it checks nothing", goal.span, tid))
         if gold is not None and not holds(gold, fn):
@@ -412,8 +419,8 @@ def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskCh
                     # ... or with less, or something else, in place of what the gold actions put there?
                     result, reason, example = other_list_allowed(domain, task, gold, root, key, path, list_elem(t), row, before, value, budget)
                     structural = False
-        except Unsupported as e:
-            result, reason = z3.unknown, f"outside the Z3 encoding: {e.what}"
+        except ENCODING_ERRORS as e:
+            result, reason = z3.unknown, f"outside the Z3 encoding: {outside(e)}"
         if result == z3.sat:
             loose.append((where, value, structural, example))
         elif result == z3.unsat:
