@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import z3
 
 QUERY_RLIMIT = 50_000_000  # one question: about five seconds (the costliest shipped guard set needs 12 million)
-FILE_RLIMIT = 500_000_000  # everything one `check` or `compile` asks: about fifty seconds
+FILE_RLIMIT = 250_000_000  # everything one `check` or `compile` asks: about twenty-five seconds
 WALL_BACKSTOP_MS = 60_000
 SPENT = "the solver's budget ran out"
 FILE_SPENT = "the file's solver budget is spent"
