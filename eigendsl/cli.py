@@ -225,6 +225,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
     from .eval.config import ConfigProblem, agent_factory, public_config, settings, user_factory
     from .eval.runner import EvalError, Evaluation
     from .runtime.environment import DomainLoadError
+    from .verify.analyses import setup_failures
 
     try:
         s = settings(config_file, agent, user, {
@@ -242,6 +243,10 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             tasks = [t for t in tasks if t.id in set(s.task_ids)]
         if not tasks:
             raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
+        broken = setup_failures(domain, tasks)
+        if broken:
+            print_diagnostics([f.diagnostic() for f in broken], {})
+            raise UsageProblem(f"{len(broken)} task(s) cannot start; fix them or leave them out with --task-ids")
         run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user),
                          public_config(s, domain.name, [t.id for t in tasks]), Path(out_path), s.trials, s.concurrency,
                          {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from .. import ir
 from ..runtime.environment import CompiledDomain
 from ..semantics.types import EnumType, OptionalType
-from .reward import TaskChecker
+from .reward import TaskChecker, TaskSetupError
 
 WEAK = 0.5  # below this kill rate a checker is flagged
 
@@ -150,12 +150,17 @@ def contains_all(calls: list, wanted: list) -> bool:
 
 
 def mutation_score(domain: CompiledDomain, checker: TaskChecker, pool: ValuePool | None = None) -> MutationScore:
+    """The checker's kill rate over perturbed gold trajectories; no perturbations (kill rate None)
+    for a task without gold or whose setup fails (the analyses report that at the failing step)."""
     score = MutationScore()
     if checker.task.gold is None:
         return score
+    try:
+        gold_env = checker.gold_env
+    except TaskSetupError:
+        return score
     pool = pool or ValuePool(domain)
     donors = [c for t in domain.ir.tasks if t.id != checker.task.id for c in t.gold or () if is_write(domain, c)]
-    gold_env = checker.gold_env
     gold_state = (gold_env.diff(side="agent"), gold_env.diff(side="user"))
     messages = checker.oracle_messages()
     gold_calls = list(checker.task.gold)

@@ -37,7 +37,16 @@ COMPONENTS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", 
 
 
 class TaskSetupError(Exception):
-    """A task whose setup step fails: the task itself is broken."""
+    """A task whose setup step fails: the task itself is broken. Carries the failing step's span."""
+
+    def __init__(self, task_id: str, index: int, step: str, error: str, span):
+        self.task_id, self.index, self.step, self.error, self.span = task_id, index, step, error, span
+        super().__init__(f"task {task_id}: {self.reason}")
+
+    @property
+    def reason(self) -> str:
+        """What failed, without the task's name: `setup step 2 (assignment) failed: ...`."""
+        return f"setup step {self.index + 1} ({self.step}) failed: {self.error}"
 
 
 @dataclass
@@ -85,17 +94,18 @@ class TaskChecker:
         if initial is None:
             env = self.domain.environment(self.task.user.get("facts") or {})
             failure = None
-            for step in self.setup_steps:
+            for index, (step, source) in enumerate(zip(self.setup_steps, self.task.setup)):
                 if isinstance(step, ir.CallSpec):
                     result = env.run_setup(step.name, step.args, step.actor)
                 else:
                     result = env.apply(step)
                 if not result.ok and failure is None:
-                    failure = f"task {self.task.id}: setup step {getattr(step, 'name', '(assignment)')} failed: {result.error}"
+                    name = step.name if isinstance(step, ir.CallSpec) else "assignment"
+                    failure = TaskSetupError(self.task.id, index, name, result.error, source.span)
             initial = self._initial = (env.state.overlay.copy(), failure)
         overlay, failure = initial
         if failure is not None and strict:
-            raise TaskSetupError(failure)
+            raise failure
         env = self.domain.environment(self.task.user.get("facts") or {})
         env.state.overlay = overlay.copy()
         return env

@@ -632,7 +632,7 @@ class Encoder:
         if isinstance(container, (list, SymList)):
             items = list_items(container)
             if not is_sym(key) and all(p is True for p, _ in items):
-                return (True, items[key]) if -len(items) <= key < len(items) else (False, None)
+                return (True, items[key][1]) if -len(items) <= key < len(items) else (False, None)
             if not is_sym(key) and 0 <= key < len(items):
                 return items[key]
             if not is_sym(key) and -len(items) <= key < 0:
