@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ir
-from .semantics.checker import Checker
+from .semantics.check import Checker
 from .syntax import ast
 from .syntax.diagnostics import CompileError, Diagnostic, DiagnosticSink
 from .syntax.parser import parse_text

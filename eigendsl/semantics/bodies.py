@@ -1,0 +1,141 @@
+"""Pass 3, bodies: functions, tools, setups, assertions, policies' guards and derived values to IR."""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .. import ir
+from ..syntax import ast
+from ..syntax.spans import Span
+from .context import Body, Context, suggest
+from .statements import always_exits
+from .types import BOOL, ERROR, RecordType, Type, is_error
+
+
+class BodiesPass(Context):
+    """Produces one `ir.Function` per body; checks that results are returned on every path and
+    that function calls form no cycle."""
+
+    def new_body(self, kind, name, effect, actor, ret, params) -> Body:
+        body = Body(kind, name, effect, actor, ret)
+        for p in params:
+            body.declare(p.name, p.type, p.span)
+        return body
+
+    def finish(self, body: Body, stmts: tuple, span: Span, params, doc=None) -> ir.Function:
+        if body.ret is not None and body.kind in ("fn", "tool", "setup") and not always_exits(stmts):
+            self.sink.error(f"{body.kind} '{body.name}' must end with `return` or `fail` on every path (it returns {body.ret})", span)
+        return ir.Function(body.kind, body.name, params, body.ret, body.effect, stmts, body.nslots, body.actor, doc, span)
+
+    def check_fn(self, d: ast.FnDecl) -> ir.Function:
+        params, ret, effect = self.fn_sigs[d.name]
+        body = self.new_body("fn", d.name, effect, "agent", ret, params)
+        stmts = self.block(d.body, body)
+        for callee in body.calls:
+            self.call_graph.add_edge(d.name, callee)
+        return self.finish(body, stmts, d.span, params)
+
+    def check_tool(self, d: ast.ToolDecl) -> ir.Function:
+        params = self.tool_params[(d.actor, d.name)]
+        ret = self.resolve_type(d.ret) if d.ret else None
+        body = self.new_body("tool", d.name, d.effect, d.actor, ret, params)
+        stmts = self.block(d.body, body)
+        if d.effect == "writes" and not body.writes and not body.calls:
+            self.sink.warning(f"tool '{d.name}' is declared `writes` but never writes state", d.span)
+        return self.finish(body, stmts, d.span, params, d.doc)
+
+    def check_setups(self, decls) -> list[ir.Function]:
+        out, seen = [], {}
+        for d in decls:
+            if not isinstance(d, ast.SetupDecl):
+                continue
+            if (d.actor, d.name) in seen:
+                self.sink.error(f"setup '{d.name}' is declared twice", d.span, ("first declared here", seen[(d.actor, d.name)]))
+                continue
+            seen[(d.actor, d.name)] = d.span
+            params = self.params(d.params, f"setup {d.name}")
+            ret = self.resolve_type(d.ret) if d.ret else None
+            body = self.new_body("setup", d.name, "writes", d.actor, ret, params)
+            stmts = self.block(d.body, body)
+            out.append(self.finish(body, stmts, d.span, params))
+        return out
+
+    def expr_block_function(self, kind, name, actor, params, block: ast.ExprBlock, span) -> ir.Function:
+        body = self.new_body(kind, name, "reads", actor, BOOL, params)
+        stmts = [self.let(s, body) for s in block.lets]
+        result = self.coerce(self.expr(block.result, body, BOOL), BOOL, block.result.span)
+        stmts.append(ir.Return(block.result.span, result))
+        return ir.Function(kind, name, params, BOOL, "reads", tuple(stmts), body.nslots, actor, None, span)
+
+    def check_assertions(self, decls) -> list[ir.Function]:
+        out, seen = [], {}
+        for d in decls:
+            if not isinstance(d, ast.AssertionDecl):
+                continue
+            if (d.actor, d.name) in seen:
+                self.sink.error(f"assertion '{d.name}' is declared twice", d.span)
+                continue
+            seen[(d.actor, d.name)] = d.span
+            params = self.params(d.params, f"assertion {d.name}")
+            out.append(self.expr_block_function("assertion", d.name, d.actor, params, d.body, d.span))
+        return out
+
+    def check_policy(self, d: ast.PolicyDecl) -> ir.PolicyDef:
+        guards = []
+        for g in d.guards:
+            candidates = [k for k in self.tool_decls if k[1] == g.tool]
+            if not candidates:
+                names = sorted({k[1] for k in self.tool_decls})
+                self.sink.error(f"guard names unknown tool '{g.tool}'{suggest(g.tool, names)}", g.tool_span)
+                continue
+            key = ("agent", g.tool) if ("agent", g.tool) in self.tool_decls else candidates[0]
+            params = self.tool_params[key]
+            fn = self.expr_block_function("guard", f"{d.name}:{g.tool}", key[0], params, g.body, g.span)
+            guards.append(ir.GuardDef(d.name, g.tool, g.enforce, fn, g.span))
+        return ir.PolicyDef(d.name, d.text, tuple(guards), d.span)
+
+    def check_derives(self, decls) -> list[ir.DeriveDef]:
+        out = []
+        for d in decls:
+            if not isinstance(d, ast.DeriveDecl):
+                continue
+            path = []
+            node = d.target
+            while isinstance(node, ast.Attribute):
+                path.append(node.name)
+                node = node.obj
+            if not isinstance(node, ast.Name) or node.id not in self.state or not path:
+                self.sink.error("`derive` names a field of a record in state, e.g. `derive surroundings.line_active = ...`", d.target.span)
+                continue
+            root = self.state[node.id]
+            path.reverse()
+            t: Type = root.type
+            for name in path:
+                if not isinstance(t, RecordType):
+                    self.sink.error(f"cannot derive '{name}': {t} has no fields", d.target.span)
+                    t = ERROR
+                    break
+                f = self.records[t.name].field(name)
+                if f is None:
+                    self.sink.error(f"{t} has no field '{name}'", d.target.span)
+                    t = ERROR
+                    break
+                t = f.type
+            if is_error(t):
+                continue
+            key = (node.id, tuple(path))
+            if key in self.derived_paths:
+                self.sink.error("this field is already derived", d.span, ("derived here", self.derived_paths[key]))
+                continue
+            self.derived_paths[key] = d.span
+            body = Body("derive", ".".join((node.id, *path)), "reads", "agent", t)
+            value = self.coerce(self.expr(d.value, body, t), t, d.value.span)
+            fn = ir.Function("derive", body.name, (), t, "reads", (ir.Return(d.value.span, value),), body.nslots, span=d.span)
+            out.append(ir.DeriveDef(root.side, node.id, tuple(path), fn, d.span))
+        return out
+
+    def check_recursion(self) -> None:
+        for cycle in nx.simple_cycles(self.call_graph):
+            d = self.fn_decls[cycle[0]]
+            self.sink.error(f"recursion is not allowed (bodies must be total): {' -> '.join(cycle + [cycle[0]])}", d.span)
+            break
