@@ -24,7 +24,7 @@ class BodiesPass(Context):
 
     def finish(self, body: Body, stmts: tuple, span: Span, params, doc=None) -> ir.Function:
         if body.ret is not None and body.kind in ("fn", "tool", "setup") and not always_exits(stmts):
-            self.sink.error(f"{body.kind} '{body.name}' must end with `return` or `fail` on every path (it returns {body.ret})", span)
+            self.sink.error(f"{body.kind} '{body.name}' must end with `return` or `fail` on every path (it returns {body.ret})", span, code="E045")
         return ir.Function(body.kind, body.name, params, body.ret, body.effect, stmts, body.nslots, body.actor, doc, span)
 
     def check_fn(self, d: ast.FnDecl) -> ir.Function:
@@ -41,7 +41,7 @@ class BodiesPass(Context):
         body = self.new_body("tool", d.name, d.effect, d.actor, ret, params)
         stmts = self.block(d.body, body)
         if d.effect == "writes" and not body.writes and not body.calls:
-            self.sink.warning(f"tool '{d.name}' is declared `writes` but never writes state", d.span)
+            self.sink.warning(f"tool '{d.name}' is declared `writes` but never writes state", d.span, code="W001")
         return self.finish(body, stmts, d.span, params, d.doc)
 
     def check_setups(self, decls) -> list[ir.Function]:
@@ -50,7 +50,7 @@ class BodiesPass(Context):
             if not isinstance(d, ast.SetupDecl):
                 continue
             if (d.actor, d.name) in seen:
-                self.sink.error(f"setup '{d.name}' is declared twice", d.span, ("first declared here", seen[(d.actor, d.name)]))
+                self.sink.error(f"setup '{d.name}' is declared twice", d.span, ("first declared here", seen[(d.actor, d.name)]), code="E046")
                 continue
             seen[(d.actor, d.name)] = d.span
             params = self.params(d.params, f"setup {d.name}")
@@ -73,7 +73,7 @@ class BodiesPass(Context):
             if not isinstance(d, ast.AssertionDecl):
                 continue
             if (d.actor, d.name) in seen:
-                self.sink.error(f"assertion '{d.name}' is declared twice", d.span)
+                self.sink.error(f"assertion '{d.name}' is declared twice", d.span, code="E047")
                 continue
             seen[(d.actor, d.name)] = d.span
             params = self.params(d.params, f"assertion {d.name}")
@@ -86,7 +86,7 @@ class BodiesPass(Context):
             candidates = [k for k in self.tool_decls if k[1] == g.tool]
             if not candidates:
                 names = sorted({k[1] for k in self.tool_decls})
-                self.sink.error(f"guard names unknown tool '{g.tool}'{suggest(g.tool, names)}", g.tool_span)
+                self.sink.error(f"guard names unknown tool '{g.tool}'{suggest(g.tool, names)}", g.tool_span, code="E048")
                 continue
             key = ("agent", g.tool) if ("agent", g.tool) in self.tool_decls else candidates[0]
             params = self.tool_params[key]
@@ -105,19 +105,19 @@ class BodiesPass(Context):
                 path.append(node.name)
                 node = node.obj
             if not isinstance(node, ast.Name) or node.id not in self.state or not path:
-                self.sink.error("`derive` names a field of a record in state, e.g. `derive surroundings.line_active = ...`", d.target.span)
+                self.sink.error("`derive` names a field of a record in state, e.g. `derive surroundings.line_active = ...`", d.target.span, code="E049")
                 continue
             root = self.state[node.id]
             path.reverse()
             t: Type = root.type
             for name in path:
                 if not isinstance(t, RecordType):
-                    self.sink.error(f"cannot derive '{name}': {t} has no fields", d.target.span)
+                    self.sink.error(f"cannot derive '{name}': {t} has no fields", d.target.span, code="E050")
                     t = ERROR
                     break
                 f = self.records[t.name].field(name)
                 if f is None:
-                    self.sink.error(f"{t} has no field '{name}'", d.target.span)
+                    self.sink.error(f"{t} has no field '{name}'", d.target.span, code="E051")
                     t = ERROR
                     break
                 t = f.type
@@ -125,7 +125,7 @@ class BodiesPass(Context):
                 continue
             key = (node.id, tuple(path))
             if key in self.derived_paths:
-                self.sink.error("this field is already derived", d.span, ("derived here", self.derived_paths[key]))
+                self.sink.error("this field is already derived", d.span, ("derived here", self.derived_paths[key]), code="E052")
                 continue
             self.derived_paths[key] = d.span
             body = Body("derive", ".".join((node.id, *path)), "reads", "agent", t)
@@ -137,5 +137,5 @@ class BodiesPass(Context):
     def check_recursion(self) -> None:
         for cycle in nx.simple_cycles(self.call_graph):
             d = self.fn_decls[cycle[0]]
-            self.sink.error(f"recursion is not allowed (bodies must be total): {' -> '.join(cycle + [cycle[0]])}", d.span)
+            self.sink.error(f"recursion is not allowed (bodies must be total): {' -> '.join(cycle + [cycle[0]])}", d.span, code="E053")
             break

@@ -76,7 +76,7 @@ class Checker(NamesPass, DeclarationsPass, BodiesPass, TasksPass, StatementsPass
         self.check_recursion()
         if self.domain_decl is None:
             span = self.modules[0].span if self.modules else Span("<input>", 1, 1, 1, 1)
-            self.sink.error("no `domain` declaration: a domain file starts with `domain NAME { ... }`", span)
+            self.sink.error("no `domain` declaration: a domain file starts with `domain NAME { ... }`", span, code="E019")
             return None
         d = self.domain_decl
         return ir.Domain(

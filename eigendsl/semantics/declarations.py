@@ -25,12 +25,12 @@ class DeclarationsPass(Context):
                 members, seen = [], {}
                 for m in d.members:
                     if m.name in seen or m.value in seen.values():
-                        self.sink.error(f"enum member '{m.name}' is repeated", m.span)
+                        self.sink.error(f"enum member '{m.name}' is repeated", m.span, code="E020")
                         continue
                     seen[m.name] = m.value
                     members.append((m.name, m.value))
                 if not members:
-                    self.sink.error(f"enum '{name}' has no members", d.span)
+                    self.sink.error(f"enum '{name}' has no members", d.span, code="E021")
                 self.enums[name] = ir.EnumDef(name, tuple(members), d.doc, d.span)
         for name, d in self.type_decls.items():
             if isinstance(d, ast.RecordDecl):
@@ -39,16 +39,16 @@ class DeclarationsPass(Context):
                 variants, seen = [], set()
                 for v in d.variants:
                     if v.name in seen or v.tag in seen:
-                        self.sink.error(f"variant '{v.name}' is repeated", v.span)
+                        self.sink.error(f"variant '{v.name}' is repeated", v.span, code="E022")
                         continue
                     seen.update((v.name, v.tag))
                     fields = self.field_defs(v.fields, f"variant {name}.{v.name}")
                     for f in fields:
                         if f.name == d.tag_field:
-                            self.sink.error(f"'{d.tag_field}' is the tag of union {name}; a variant cannot declare it", f.span)
+                            self.sink.error(f"'{d.tag_field}' is the tag of union {name}; a variant cannot declare it", f.span, code="E023")
                     variants.append(ir.VariantDef(v.name, v.tag, tuple(f for f in fields if f.name != d.tag_field), v.span))
                 if not variants:
-                    self.sink.error(f"union '{name}' has no variants", d.span)
+                    self.sink.error(f"union '{name}' has no variants", d.span, code="E024")
                 self.unions[name] = ir.UnionDef(name, d.tag_field, tuple(variants), d.doc, d.span)
         self.check_type_cycles()
 
@@ -56,7 +56,7 @@ class DeclarationsPass(Context):
         out, seen = [], {}
         for f in fields:
             if f.name in seen:
-                self.sink.error(f"field '{f.name}' is declared twice in {owner}", f.span, ("first declared here", seen[f.name]))
+                self.sink.error(f"field '{f.name}' is declared twice in {owner}", f.span, ("first declared here", seen[f.name]), code="E025")
                 continue
             seen[f.name] = f.span
             t = self.resolve_type(f.type)
@@ -75,17 +75,17 @@ class DeclarationsPass(Context):
         if name in ("list", "map"):
             want = 1 if name == "list" else 2
             if len(ref.args) != want:
-                self.sink.error(f"{name} takes {want} type argument(s), e.g. {'list<str>' if want == 1 else 'map<str, int>'}", ref.span)
+                self.sink.error(f"{name} takes {want} type argument(s), e.g. {'list<str>' if want == 1 else 'map<str, int>'}", ref.span, code="E026")
                 return ERROR
             args = [self.resolve_type(a) for a in ref.args]
             if name == "list":
                 return ListType(args[0])
             if not (args[0] == STR or isinstance(args[0], EnumType) or is_error(args[0])):
-                self.sink.error(f"map keys must be str or an enum, not {args[0]}", ref.args[0].span)
+                self.sink.error(f"map keys must be str or an enum, not {args[0]}", ref.args[0].span, code="E027")
                 return ERROR
             return MapType(args[0], args[1])
         if ref.args:
-            self.sink.error(f"type '{name}' takes no type arguments", ref.span)
+            self.sink.error(f"type '{name}' takes no type arguments", ref.span, code="E028")
             return ERROR
         if name in PRIMITIVES:
             return PRIMITIVES[name]
@@ -100,13 +100,13 @@ class DeclarationsPass(Context):
             u = self.unions.get(name)
             v = u.variant(ref.variant) if u else None
             if v is None:
-                self.sink.error(f"union {name} has no variant '{ref.variant}'", ref.span)
+                self.sink.error(f"union {name} has no variant '{ref.variant}'", ref.span, code="E029")
                 return ERROR
             return UnionType(name, (v.name,))
         if ref.variant is not None:
-            self.sink.error(f"'{name}' is not a union, so '{name}.{ref.variant}' is not a type", ref.span)
+            self.sink.error(f"'{name}' is not a union, so '{name}.{ref.variant}' is not a type", ref.span, code="E030")
             return ERROR
-        self.sink.error(f"unknown type '{name}'{suggest(name, list(PRIMITIVES) + list(self.type_decls))}", ref.span)
+        self.sink.error(f"unknown type '{name}'{suggest(name, list(PRIMITIVES) + list(self.type_decls))}", ref.span, code="E031")
         return ERROR
 
     def check_type_cycles(self) -> None:
@@ -136,7 +136,7 @@ class DeclarationsPass(Context):
         for cycle in nx.simple_cycles(graph):
             first = cycle[0]
             span = self.type_decls[first].span
-            self.sink.error(f"recursive types are not allowed: {' -> '.join(cycle + [first])}", span)
+            self.sink.error(f"recursive types are not allowed: {' -> '.join(cycle + [first])}", span, code="E032")
             break
 
     def constant(self, e: ast.Expr, t: Type):
@@ -145,7 +145,7 @@ class DeclarationsPass(Context):
         x = self.coerce(self.expr(e, body, t), t, e.span)
         value = self.fold(x)
         if value is NOT_CONST:
-            self.sink.error("a default or const must be a literal value", e.span)
+            self.sink.error("a default or const must be a literal value", e.span, code="E033")
             return None
         return value
 
@@ -157,18 +157,18 @@ class DeclarationsPass(Context):
             if isinstance(d, ast.StateDecl):
                 for f in d.fields:
                     if f.name in self.state or f.name in RESERVED_NAMES:
-                        self.sink.error(f"state '{f.name}' is declared twice" if f.name in self.state else f"'{f.name}' is reserved", f.span)
+                        self.sink.error(f"state '{f.name}' is declared twice" if f.name in self.state else f"'{f.name}' is reserved", f.span, code="E034" if f.name in self.state else "E041")
                         continue
                     if f.default is not None:
-                        self.sink.error("state fields take their values from the domain's data, not defaults", f.default.span)
+                        self.sink.error("state fields take their values from the domain's data, not defaults", f.default.span, code="E035")
                     t = self.resolve_type(f.type)
                     if isinstance(t, OptionalType) or (isinstance(t, Prim) and not is_error(t)):
-                        self.sink.error("a state field is a table (map or list) or a record", f.type.span)
+                        self.sink.error("a state field is a table (map or list) or a record", f.type.span, code="E036")
                     self.state[f.name] = ir.StateField(d.actor, f.name, t, f.doc, f.span)
             elif isinstance(d, ast.FactsDecl):
                 for fd in self.field_defs(d.fields, "facts"):
                     if fd.name in self.facts:
-                        self.sink.error(f"fact '{fd.name}' is declared twice", fd.span)
+                        self.sink.error(f"fact '{fd.name}' is declared twice", fd.span, code="E037")
                     self.facts[fd.name] = fd
 
     def check_consts(self, decls: list[ast.Decl]) -> None:
@@ -176,7 +176,7 @@ class DeclarationsPass(Context):
             if not isinstance(d, ast.ConstDecl):
                 continue
             if d.name in self.consts or d.name in self.state or d.name in RESERVED_NAMES:
-                self.sink.error(f"'{d.name}' is already defined", d.span)
+                self.sink.error(f"'{d.name}' is already defined", d.span, code="E038")
                 continue
             t = self.resolve_type(d.type) if d.type else None
             body = Body("const", d.name, "pure", "agent", None)
@@ -185,7 +185,7 @@ class DeclarationsPass(Context):
                 x = self.coerce(x, t, d.value.span)
             value = self.fold(x)
             if value is NOT_CONST:
-                self.sink.error("a const must be a literal value (number, string, list or map of literals)", d.value.span)
+                self.sink.error("a const must be a literal value (number, string, list or map of literals)", d.value.span, code="E039")
                 continue
             self.consts[d.name] = ir.Const(x.type, d.span, value)
 
@@ -193,7 +193,7 @@ class DeclarationsPass(Context):
         out, seen = [], {}
         for p in params:
             if p.name in seen or p.name in RESERVED_PARAM_NAMES:
-                self.sink.error(f"parameter '{p.name}' is declared twice in {owner}" if p.name in seen else f"'{p.name}' is reserved", p.span)
+                self.sink.error(f"parameter '{p.name}' is declared twice in {owner}" if p.name in seen else f"'{p.name}' is reserved", p.span, code="E040" if p.name in seen else "E042")
                 continue
             seen[p.name] = p.span
             t = self.resolve_type(p.type)

@@ -53,25 +53,25 @@ class ExpressionsPass(Context):
         if e.id in self.state:
             sf = self.state[e.id]
             if body.kind == "const":
-                self.sink.error("a constant cannot read state", e.span)
+                self.sink.error("a constant cannot read state", e.span, code="E100")
             elif body.effect == "pure":
                 self.require_effect(body, "reads", f"read state '{e.id}'", e.span)
             return ir.StateRoot(sf.type, e.span, sf.side, e.id)
         if e.id == "now":
             return ir.Const(DATETIME, e.span, self.now)
         if e.id == "fact":
-            self.sink.error("read a fact as `fact.NAME`", e.span)
+            self.sink.error("read a fact as `fact.NAME`", e.span, code="E101")
             return ir.Const(ERROR, e.span, None)
         if e.id in self.type_decls:
-            self.sink.error(f"'{e.id}' is a type, not a value" + (" (construct it with named fields: `{e.id}(field: value, ...)`)" if e.id in self.records else ""), e.span)
+            self.sink.error(f"'{e.id}' is a type, not a value" + (" (construct it with named fields: `{e.id}(field: value, ...)`)" if e.id in self.records else ""), e.span, code="E102")
             return ir.Const(ERROR, e.span, None)
         if e.id in self.fn_decls or e.id in BUILTINS:
-            self.sink.error(f"'{e.id}' is a function; call it with `{e.id}(...)`", e.span)
+            self.sink.error(f"'{e.id}' is a function; call it with `{e.id}(...)`", e.span, code="E103")
             return ir.Const(ERROR, e.span, None)
         if any(k[1] == e.id for k in self.tool_decls):
-            self.sink.error(f"'{e.id}' is a tool; tools are called by agents, not by code (move shared logic into a `fn`)", e.span)
+            self.sink.error(f"'{e.id}' is a tool; tools are called by agents, not by code (move shared logic into a `fn`)", e.span, code="E104")
             return ir.Const(ERROR, e.span, None)
-        self.sink.error(f"unknown name '{e.id}'{suggest(e.id, self.visible_names(body))}", e.span)
+        self.sink.error(f"unknown name '{e.id}'{suggest(e.id, self.visible_names(body))}", e.span, code="E105")
         return ir.Const(ERROR, e.span, None)
 
     def visible_names(self, body: Body) -> list[str]:
@@ -83,13 +83,13 @@ class ExpressionsPass(Context):
             name = e.obj.id
             if name == "state":
                 if e.name not in self.state:
-                    self.sink.error(f"unknown state '{e.name}'{suggest(e.name, list(self.state))}", e.name_span)
+                    self.sink.error(f"unknown state '{e.name}'{suggest(e.name, list(self.state))}", e.name_span, code="E106")
                     return ir.Const(ERROR, e.span, None)
                 return self.e_Name(ast.Name(e.span, e.name), StateOnly(body), expected)
             if name == "fact":
                 f = self.facts.get(e.name)
                 if f is None:
-                    self.sink.error(f"unknown fact '{e.name}'{suggest(e.name, list(self.facts))} (declare it in `facts {{ ... }}`)", e.name_span)
+                    self.sink.error(f"unknown fact '{e.name}'{suggest(e.name, list(self.facts))} (declare it in `facts {{ ... }}`)", e.name_span, code="E107")
                     return ir.Const(ERROR, e.span, None)
                 return ir.Fact(optional(f.type), e.span, e.name)
             if name in self.enums:
@@ -97,10 +97,10 @@ class ExpressionsPass(Context):
                 for mname, value in enum.members:
                     if mname == e.name:
                         return ir.Const(EnumType(name), e.span, value)
-                self.sink.error(f"enum {name} has no member '{e.name}'{suggest(e.name, [m for m, _ in enum.members])}", e.name_span)
+                self.sink.error(f"enum {name} has no member '{e.name}'{suggest(e.name, [m for m, _ in enum.members])}", e.name_span, code="E108")
                 return ir.Const(ERROR, e.span, None)
             if name in self.unions:
-                self.sink.error(f"construct a variant with fields: `{name}.{e.name}(field: value, ...)`", e.span)
+                self.sink.error(f"construct a variant with fields: `{name}.{e.name}(field: value, ...)`", e.span, code="E109")
                 return ir.Const(ERROR, e.span, None)
         obj = self.expr(e.obj, body)
         t = self.field_type(obj.type, e.name, e.name_span)
@@ -121,9 +121,9 @@ class ExpressionsPass(Context):
             key = self.coerce(self.expr(e.key, body, INT), INT, e.key.span)
             return ir.GetIndex(STR, e.span, obj, key)
         if isinstance(t, OptionalType):
-            self.sink.error(f"this value may be none ({t}); unwrap it before indexing", e.obj.span)
+            self.sink.error(f"this value may be none ({t}); unwrap it before indexing", e.obj.span, code="E110")
         elif not is_error(t):
-            self.sink.error(f"cannot index into {t}", e.span)
+            self.sink.error(f"cannot index into {t}", e.span, code="E111")
         self.expr(e.key, body)
         return ir.GetIndex(ERROR, e.span, obj, ir.Const(ERROR, e.key.span, None))
 
@@ -133,7 +133,7 @@ class ExpressionsPass(Context):
         hi = self.coerce(self.expr(e.hi, body, INT), INT, e.hi.span) if e.hi else None
         t = obj.type
         if not (t == STR or isinstance(t, ListType) or is_error(t)):
-            self.sink.error(f"cannot slice {t}; slices work on str and lists", e.span)
+            self.sink.error(f"cannot slice {t}; slices work on str and lists", e.span, code="E112")
             t = ERROR
         return ir.GetSlice(t, e.span, obj, lo, hi)
 
@@ -143,7 +143,7 @@ class ExpressionsPass(Context):
             return ir.UnaryOp(BOOL, e.span, "not", x)
         x = self.expr(e.operand, body, expected)
         if not (is_numeric(x.type) or is_error(x.type)):
-            self.sink.error(f"cannot negate {x.type}", e.span)
+            self.sink.error(f"cannot negate {x.type}", e.span, code="E113")
             return ir.UnaryOp(ERROR, e.span, "neg", x)
         if isinstance(x, ir.Const):
             return ir.Const(x.type, e.span, -x.value)
@@ -169,14 +169,14 @@ class ExpressionsPass(Context):
             return ir.BinaryOp(BOOL if op in ("==", "!=", "<", "<=", ">", ">=") else ERROR, e.span, op, left, right)
         if op in ("==", "!="):
             if not comparable(lt, rt):
-                self.sink.error(f"cannot compare {lt} with {rt}", e.span)
+                self.sink.error(f"cannot compare {lt} with {rt}", e.span, code="E114")
             if lt == INT and rt == FLOAT:
                 left = self.coerce(left, FLOAT, e.left.span)
             return ir.BinaryOp(BOOL, e.span, op, left, right)
         if op in ("<", "<=", ">", ">="):
             if is_numeric(lt) and is_numeric(rt) or (lt == rt and is_stringlike(lt)) or (is_stringlike(lt) and is_stringlike(rt) and STR in (lt, rt)):
                 return ir.BinaryOp(BOOL, e.span, op, left, right)
-            self.sink.error(f"cannot order {lt} and {rt}", e.span)
+            self.sink.error(f"cannot order {lt} and {rt}", e.span, code="E115")
             return ir.BinaryOp(BOOL, e.span, op, left, right)
         # arithmetic
         if op == "+" and lt == STR and rt == STR:
@@ -192,7 +192,7 @@ class ExpressionsPass(Context):
             else:
                 t = FLOAT if FLOAT in (lt, rt) else INT
             return ir.BinaryOp(t, e.span, op, left, right)
-        self.sink.error(f"cannot apply '{op}' to {lt} and {rt}", e.span)
+        self.sink.error(f"cannot apply '{op}' to {lt} and {rt}", e.span, code="E116")
         return ir.BinaryOp(ERROR, e.span, op, left, right)
 
     def membership(self, e: ast.Binary, body) -> ir.Expr:
@@ -201,26 +201,26 @@ class ExpressionsPass(Context):
             elem = strip_optional(left.type)
             right = self.expr(e.right, body, ListType(elem) if not is_error(elem) else None)
             if not is_error(right.type) and not comparable(left.type, right.type.elem):
-                self.sink.error(f"cannot look for {left.type} in {right.type}", e.span)
+                self.sink.error(f"cannot look for {left.type} in {right.type}", e.span, code="E117")
             return ir.BinaryOp(BOOL, e.span, e.op, left, right)
         right = self.expr(e.right, body)
         rt = right.type
         if isinstance(rt, ListType):
             left = self.expr(e.left, body, rt.elem)
             if not (is_error(left.type) or comparable(left.type, rt.elem) or isinstance(rt.elem, AnyElem)):
-                self.sink.error(f"cannot look for {left.type} in {rt}", e.span)
+                self.sink.error(f"cannot look for {left.type} in {rt}", e.span, code="E118")
         elif isinstance(rt, MapType):
             left = self.expr(e.left, body, rt.key)
             if not (is_error(left.type) or comparable(left.type, rt.key)):
-                self.sink.error(f"keys of {rt} are {rt.key}, not {left.type}", e.span)
+                self.sink.error(f"keys of {rt} are {rt.key}, not {left.type}", e.span, code="E119")
         elif rt == STR or is_stringlike(rt):
             left = self.expr(e.left, body, STR)
             if not (is_stringlike(left.type) or is_error(left.type)):
-                self.sink.error(f"`in` on a string looks for a substring, not {left.type}", e.span)
+                self.sink.error(f"`in` on a string looks for a substring, not {left.type}", e.span, code="E120")
         else:
             left = self.expr(e.left, body)
             if not is_error(rt):
-                self.sink.error(f"`{e.op}` needs a list, map or string on the right, got {rt}", e.right.span)
+                self.sink.error(f"`{e.op}` needs a list, map or string on the right, got {rt}", e.right.span, code="E121")
         return ir.BinaryOp(BOOL, e.span, e.op, left, right)
 
     def e_Is(self, e: ast.Is, body, expected):
@@ -228,12 +228,12 @@ class ExpressionsPass(Context):
         t = obj.type
         if not isinstance(t, UnionType):
             if not is_error(t):
-                self.sink.error(f"`is` tests the variant of a union value; this is {t}", e.obj.span)
+                self.sink.error(f"`is` tests the variant of a union value; this is {t}", e.obj.span, code="E122")
             return ir.IsVariant(BOOL, e.span, obj, (), e.negated)
         u = self.unions[t.name]
         v = u.variant(e.variant)
         if v is None:
-            self.sink.error(f"{u.name} has no variant '{e.variant}'{suggest(e.variant, [x.name for x in u.variants])}", e.variant_span)
+            self.sink.error(f"{u.name} has no variant '{e.variant}'{suggest(e.variant, [x.name for x in u.variants])}", e.variant_span, code="E123")
             return ir.IsVariant(BOOL, e.span, obj, (), e.negated)
         return ir.IsVariant(BOOL, e.span, obj, (v.tag,), e.negated)
 
@@ -261,7 +261,7 @@ class ExpressionsPass(Context):
         how = self.unwrappable(left)
         if how is None:
             if not is_error(left.type):
-                self.sink.error(f"`??` gives a default for a map lookup or an optional value; this is {left.type}", e.left.span)
+                self.sink.error(f"`??` gives a default for a map lookup or an optional value; this is {left.type}", e.left.span, code="E124")
             return ir.Coalesce(ERROR, e.span, left, self.expr(e.right, body))
         _, t = how
         right = self.coerce(self.expr(e.right, body, t), t, e.right.span)
@@ -277,7 +277,7 @@ class ExpressionsPass(Context):
         if x.type == BOOL:
             return ir.OrFail(BOOL, e.span, x, msg, "check")
         if not is_error(x.type):
-            self.sink.error(f"`or fail` needs a map lookup, an optional value or a condition; this is {x.type}", e.expr.span)
+            self.sink.error(f"`or fail` needs a map lookup, an optional value or a condition; this is {x.type}", e.expr.span, code="E125")
         return ir.OrFail(ERROR, e.span, x, msg, "check")
 
     def e_ListLit(self, e: ast.ListLit, body, expected):
@@ -307,7 +307,7 @@ class ExpressionsPass(Context):
         if kt is None:
             kt = entries[0][0].type if entries else STR
             if not (kt == STR or isinstance(kt, EnumType) or is_error(kt)):
-                self.sink.error(f"map keys must be str or an enum, not {kt}", e.span)
+                self.sink.error(f"map keys must be str or an enum, not {kt}", e.span, code="E027")
         if vt is None:
             vt = AnyElem()
             for _, vx in entries:
@@ -321,11 +321,11 @@ class ExpressionsPass(Context):
         if isinstance(t, ListType):
             elem = t.elem
         elif isinstance(t, MapType):
-            self.sink.error("iterate keys(m) or values(m) here", iter_expr.span)
+            self.sink.error("iterate keys(m) or values(m) here", iter_expr.span, code="E127")
             elem = ERROR
         else:
             if not is_error(t):
-                self.sink.error(f"cannot iterate over {t}", iter_expr.span)
+                self.sink.error(f"cannot iterate over {t}", iter_expr.span, code="E128")
             elem = ERROR
         body.scopes.append({})
         self.check_new_name(var, span, body)
@@ -351,7 +351,7 @@ class ExpressionsPass(Context):
         if e.kind == "sum":
             x = self.expr(e.body, body)
             if not (is_numeric(x.type) or is_error(x.type)):
-                self.sink.error(f"sum() adds numbers, not {x.type}", e.body.span)
+                self.sink.error(f"sum() adds numbers, not {x.type}", e.body.span, code="E129")
             t = x.type if is_numeric(x.type) else ERROR
         else:
             x = self.condition(e.body, body)

@@ -18,15 +18,15 @@ class NamesPass(Context):
         for d in decls:
             if isinstance(d, ast.DomainDecl):
                 if self.domain_decl is not None:
-                    self.sink.error("a file declares one domain", d.span, ("the domain is declared here", self.domain_decl.span))
+                    self.sink.error("a file declares one domain", d.span, ("the domain is declared here", self.domain_decl.span), code="E010")
                     continue
                 self.domain_decl = d
                 self.check_settings(d)
             elif isinstance(d, (ast.EnumDecl, ast.RecordDecl, ast.UnionDecl)):
                 if d.name in PRIMITIVES or d.name in ("list", "map"):
-                    self.sink.error(f"'{d.name}' is a built-in type name", d.span)
+                    self.sink.error(f"'{d.name}' is a built-in type name", d.span, code="E011")
                 elif d.name in seen_types:
-                    self.sink.error(f"type '{d.name}' is declared twice", d.span, ("first declared here", seen_types[d.name]))
+                    self.sink.error(f"type '{d.name}' is declared twice", d.span, ("first declared here", seen_types[d.name]), code="E012")
                 else:
                     seen_types[d.name] = d.span
                     self.type_decls[d.name] = d
@@ -35,7 +35,7 @@ class NamesPass(Context):
                     where = seen_fns.get(d.name)
                     self.sink.error(
                         f"function '{d.name}' is declared twice" if where else f"'{d.name}' is a built-in function",
-                        d.span, *([("first declared here", where)] if where else []),
+                        d.span, *([("first declared here", where)] if where else []), code="E013" if where else "E043"
                     )
                 else:
                     seen_fns[d.name] = d.span
@@ -43,7 +43,7 @@ class NamesPass(Context):
             elif isinstance(d, ast.ToolDecl):
                 key = (d.actor, d.name)
                 if key in self.tool_decls:
-                    self.sink.error(f"{d.actor} tool '{d.name}' is declared twice", d.span, ("first declared here", self.tool_decls[key].span))
+                    self.sink.error(f"{d.actor} tool '{d.name}' is declared twice", d.span, ("first declared here", self.tool_decls[key].span), code="E014")
                 else:
                     self.tool_decls[key] = d
 
@@ -51,16 +51,16 @@ class NamesPass(Context):
         seen = {}
         for s in d.settings:
             if s.name not in KNOWN_SETTINGS:
-                self.sink.error(f"unknown domain setting '{s.name}' (known: {', '.join(sorted(KNOWN_SETTINGS))})", s.span)
+                self.sink.error(f"unknown domain setting '{s.name}' (known: {', '.join(sorted(KNOWN_SETTINGS))})", s.span, code="E015")
             elif s.name in seen:
-                self.sink.error(f"domain setting '{s.name}' is given twice", s.span)
+                self.sink.error(f"domain setting '{s.name}' is given twice", s.span, code="E016")
             seen[s.name] = s
         now = seen.get("now")
         if now is not None:
             if now.value.kind != "datetime":
-                self.sink.error("`now` must be a datetime such as 2024-05-15T15:00:00", now.value.span)
+                self.sink.error("`now` must be a datetime such as 2024-05-15T15:00:00", now.value.span, code="E017")
             else:
                 self.now = now.value.value
         for key in ("data", "user_data", "intro"):
             if key in seen and seen[key].value.kind != "str":
-                self.sink.error(f"`{key}` must be a string", seen[key].value.span)
+                self.sink.error(f"`{key}` must be a string", seen[key].value.span, code="E018")

@@ -14,7 +14,7 @@ class NarrowingPass(Context):
     def condition(self, e: ast.Expr, body: Body) -> ir.Expr:
         c = self.expr(e, body, BOOL)
         if c.type != BOOL and not is_error(c.type):
-            self.sink.error(f"a condition must be bool, got {c.type}", e.span)
+            self.sink.error(f"a condition must be bool, got {c.type}", e.span, code="E170")
         return c
 
     def facts_of(self, c: ir.Expr) -> tuple[dict[str, Type], dict[str, Type]]:

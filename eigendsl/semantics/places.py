@@ -30,7 +30,7 @@ class PlacesPass(Context):
             qualified = True
         if not isinstance(node, ast.Name):
             if not quiet:
-                self.sink.error("only variables, state, and their fields and elements can be assigned", e.span)
+                self.sink.error("only variables, state, and their fields and elements can be assigned", e.span, code="E080")
             return None if quiet else ir.Place("local", 0, None, "?", (), ERROR, e.span)
         var = None if qualified else body.lookup(node.id)
         if var is not None:
@@ -41,10 +41,10 @@ class PlacesPass(Context):
             if not quiet:
                 self.require_effect(body, "writes", f"write state '{node.id}'", e.span)
                 if not chain and isinstance(t, (MapType, ListType)) and not whole_table:
-                    self.sink.error(f"assign rows of table '{node.id}' (e.g. `{node.id}[key] = row`), not the whole table", e.span)
+                    self.sink.error(f"assign rows of table '{node.id}' (e.g. `{node.id}[key] = row`), not the whole table", e.span, code="E081")
         else:
             if not quiet:
-                self.sink.error(f"cannot assign to '{node.id}': not a variable or state{suggest(node.id, self.visible_names(body))}", node.span)
+                self.sink.error(f"cannot assign to '{node.id}': not a variable or state{suggest(node.id, self.visible_names(body))}", node.span, code="E082")
             return None if quiet else ir.Place("local", 0, None, node.id, (), ERROR, e.span)
         steps = []
         path = []
@@ -69,12 +69,12 @@ class PlacesPass(Context):
                     t = t.value
                 else:
                     if not quiet:
-                        self.sink.error(f"cannot index into {t}", link.span)
+                        self.sink.error(f"cannot index into {t}", link.span, code="E111")
                     return None if quiet else ir.Place(root, slot, side, node.id, tuple(steps), ERROR, e.span)
         if root == "state" and not quiet:
             for i in range(1, len(path) + 1):
                 if (node.id, tuple(path[:i])) in self.derived_paths:
-                    self.sink.error(f"'{node.id}.{'.'.join(path[:i])}' is derived from other state and cannot be written", e.span)
+                    self.sink.error(f"'{node.id}.{'.'.join(path[:i])}' is derived from other state and cannot be written", e.span, code="E084")
         return ir.Place(root, slot, side, node.id, tuple(steps), t, e.span)
 
     def field_type(self, t: Type, name: str, span: Span, quiet=False, for_write=False) -> Type | None:
@@ -83,7 +83,7 @@ class PlacesPass(Context):
             if f is None:
                 if not quiet:
                     names = [x.name for x in self.records[t.name].fields]
-                    self.sink.error(f"{t.name} has no field '{name}'{suggest(name, names)}", span)
+                    self.sink.error(f"{t.name} has no field '{name}'{suggest(name, names)}", span, code="E085")
                 return None
             return f.type
         if isinstance(t, UnionType):
@@ -91,7 +91,7 @@ class PlacesPass(Context):
             if name == u.tag_field:
                 if for_write:
                     if not quiet:
-                        self.sink.error(f"the tag '{name}' of {t.name} cannot be assigned; construct another variant", span)
+                        self.sink.error(f"the tag '{name}' of {t.name} cannot be assigned; construct another variant", span, code="E086")
                     return None
                 return STR
             variants = [v for v in u.variants if t.variants is None or v.name in t.variants]
@@ -105,26 +105,26 @@ class PlacesPass(Context):
                     self.sink.error(
                         f"'{name}' exists only in variant(s) {', '.join(having)} of {t.name}; narrow first, e.g. `if x is {having[0]} {{ ... }}`"
                         + (" (state paths cannot be narrowed: copy into a local with `let`, check it, store it back)" if for_write else ""),
-                        span)
+                        span, code="E087")
                 else:
-                    self.sink.error(f"no variant of {t.name} has a field '{name}'", span)
+                    self.sink.error(f"no variant of {t.name} has a field '{name}'", span, code="E088")
             return None
         if isinstance(t, OptionalType):
             if not quiet:
-                self.sink.error(f"this value may be none ({t}); unwrap it first with `or fail \"...\"`, `??`, or `if x != none`", span)
+                self.sink.error(f"this value may be none ({t}); unwrap it first with `or fail \"...\"`, `??`, or `if x != none`", span, code="E089")
             return None
         if not is_error(t) and not quiet:
-            self.sink.error(f"{t} has no field '{name}'", span)
+            self.sink.error(f"{t} has no field '{name}'", span, code="E090")
         return None
 
     def require_effect(self, body: Body, need: str, what: str, span: Span) -> None:
         order = {"pure": 0, "reads": 1, "writes": 2}
         if body.kind == "const":
-            self.sink.error(f"a constant cannot {what}", span)
+            self.sink.error(f"a constant cannot {what}", span, code="E091")
             return
         if order[body.effect] < order[need]:
             kind = {"guard": "a guard", "assertion": "an assertion", "derive": "a derived value"}.get(body.kind, f"{body.kind} '{body.name}' ({body.effect})")
             hint = "" if body.kind in ("guard", "assertion", "derive") else f"; declare it `{need}`"
-            self.sink.error(f"{kind} cannot {what}{hint}", span)
+            self.sink.error(f"{kind} cannot {what}{hint}", span, code="E092")
         if need == "writes":
             body.writes = True

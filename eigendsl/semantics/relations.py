@@ -33,13 +33,13 @@ class RelationsPass(Context):
             if is_error(coerced.type) and not is_error(inner):
                 return coerced
             if isinstance(coerced, ir.ToFloat) and isinstance(src, OptionalType):
-                self.sink.error(f"expected {target}, got {src}", span)
+                self.sink.error(f"expected {target}, got {src}", span, code="E172")
             return replace(coerced, type=target) if not isinstance(coerced, ir.ToFloat) else coerced
         if isinstance(target, EnumType) and isinstance(x, ir.Const) and src == STR:
             values = self.enums[target.name].values
             if x.value in values:
                 return ir.Const(target, x.span, x.value)
-            self.sink.error(f"'{x.value}' is not a member of enum {target.name} ({', '.join(values)})", span)
+            self.sink.error(f"'{x.value}' is not a member of enum {target.name} ({', '.join(values)})", span, code="E173")
             return ir.Const(ERROR, x.span, x.value)
         if target == STR and is_stringlike(src):
             return x
@@ -54,7 +54,7 @@ class RelationsPass(Context):
             isinstance(src.value, AnyElem) or same(src.value, target.value)
         ):
             return replace(x, type=target)
-        self.sink.error(f"expected {target}, got {src}", span)
+        self.sink.error(f"expected {target}, got {src}", span, code="E172")
         return replace(x, type=ERROR) if not isinstance(x, ir.Place) else x
 
     def unify(self, a: Type, b: Type, span: Span) -> Type:
@@ -82,7 +82,7 @@ class RelationsPass(Context):
             return ListType(self.unify(a.elem, b.elem, span))
         if isinstance(a, EnumType) and b == STR or isinstance(b, EnumType) and a == STR:
             return STR
-        self.sink.error(f"mixed types {a} and {b}", span)
+        self.sink.error(f"mixed types {a} and {b}", span, code="E175")
         return ERROR
 
 

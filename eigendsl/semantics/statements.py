@@ -21,7 +21,7 @@ class StatementsPass(Context):
         out = []
         for s in block.stmts:
             if out and always_exits(out):
-                self.sink.warning("this statement is never reached", s.span)
+                self.sink.warning("this statement is never reached", s.span, code="W002")
             out.extend(self.stmt(s, body))
         del body.scopes[depth:]
         return tuple(out)
@@ -42,10 +42,10 @@ class StatementsPass(Context):
             value = self.coerce(value, declared, s.value.span)
         t = declared or value.type
         if t == NONE:
-            self.sink.error(f"cannot infer the type of `{s.name}` from `none`; write `let {s.name}: T? = none`", s.span)
+            self.sink.error(f"cannot infer the type of `{s.name}` from `none`; write `let {s.name}: T? = none`", s.span, code="E060")
             t = ERROR
         if isinstance(t, ListType) and isinstance(t.elem, AnyElem) or isinstance(t, MapType) and isinstance(t.value, AnyElem):
-            self.sink.error(f"cannot infer the element type of `{s.name}`; write e.g. `let {s.name}: list<T> = []`", s.span)
+            self.sink.error(f"cannot infer the element type of `{s.name}`; write e.g. `let {s.name}: list<T> = []`", s.span, code="E061")
             t = ERROR
         self.check_new_name(s.name, s.span, body)
         var = body.declare(s.name, t, s.span)
@@ -54,9 +54,9 @@ class StatementsPass(Context):
     def check_new_name(self, name: str, span: Span, body: Body) -> None:
         existing = body.lookup(name)
         if existing is not None:
-            self.sink.error(f"'{name}' is already defined in this body (line {existing.span.line}); assign to it with `{name} = ...`", span)
+            self.sink.error(f"'{name}' is already defined in this body (line {existing.span.line}); assign to it with `{name} = ...`", span, code="E062")
         elif name in self.state or name in self.consts or name in RESERVED_NAMES:
-            self.sink.error(f"'{name}' would hide the {'state' if name in self.state else 'name'} '{name}'; pick another name", span)
+            self.sink.error(f"'{name}' would hide the {'state' if name in self.state else 'name'} '{name}'; pick another name", span, code="E063")
 
     def assign(self, s: ast.Assign, body: Body) -> ir.Assign:
         place = self.place(s.target, body)
@@ -67,15 +67,15 @@ class StatementsPass(Context):
             pt = place.type
             if is_numeric(pt) or is_error(pt):
                 if not (is_numeric(value.type) or is_error(value.type)):
-                    self.sink.error(f"`{s.op}` needs a number, got {value.type}", s.value.span)
+                    self.sink.error(f"`{s.op}` needs a number, got {value.type}", s.value.span, code="E064")
                 elif pt == INT and value.type == FLOAT:
-                    self.sink.error("adding a float to an int place would change its type; convert with int() or round()", s.value.span)
+                    self.sink.error("adding a float to an int place would change its type; convert with int() or round()", s.value.span, code="E065")
                 elif pt == FLOAT:
                     value = self.coerce(value, FLOAT, s.value.span)
             elif pt == STR and s.op == "+=":
                 value = self.coerce(value, STR, s.value.span)
             else:
-                self.sink.error(f"`{s.op}` works on numbers (and `+=` on strings), not {pt}", s.target.span)
+                self.sink.error(f"`{s.op}` works on numbers (and `+=` on strings), not {pt}", s.target.span, code="E066")
         if place.root == "local":
             var = body.lookup(place.name)
             if var is not None and not place.steps:
@@ -110,15 +110,15 @@ class StatementsPass(Context):
         body.scopes.append({})
         if isinstance(t, ListType):
             if s.var2 is not None:
-                self.sink.error("`for a, b in xs` iterates a map; a list gives one value per step", s.span)
+                self.sink.error("`for a, b in xs` iterates a map; a list gives one value per step", s.span, code="E067")
             mode, types = "list", [t.elem]
         elif isinstance(t, MapType):
             if s.var2 is None:
-                self.sink.error("iterate a map with `for key, value in m`, or use keys(m) / values(m)", s.iter.span)
+                self.sink.error("iterate a map with `for key, value in m`, or use keys(m) / values(m)", s.iter.span, code="E068")
             mode, types = "items", [t.key, t.value]
         else:
             if not is_error(t):
-                self.sink.error(f"cannot iterate over {t}; `for` takes a list or a map", s.iter.span)
+                self.sink.error(f"cannot iterate over {t}; `for` takes a list or a map", s.iter.span, code="E069")
             mode, types = "list", [ERROR, ERROR]
         names = [s.var] + ([s.var2] if s.var2 else [])
         slots = []
@@ -133,7 +133,7 @@ class StatementsPass(Context):
         if body.ret is None:
             value = self.expr(s.value, body)
             if value.type != NONE and not is_error(value.type):
-                self.sink.error(f"{body.kind} '{body.name}' declares no result type; add `-> {value.type}` or `return none`", s.value.span)
+                self.sink.error(f"{body.kind} '{body.name}' declares no result type; add `-> {value.type}` or `return none`", s.value.span, code="E070")
             return ir.Return(s.span, None)
         value = self.coerce(self.expr(s.value, body, body.ret), body.ret, s.value.span)
         return ir.Return(s.span, value)
@@ -141,7 +141,7 @@ class StatementsPass(Context):
     def message(self, e: ast.Expr, body: Body) -> ir.Expr:
         m = self.expr(e, body, STR)
         if not (is_stringlike(m.type) or is_error(m.type)):
-            self.sink.error(f"a failure message must be a string, got {m.type}", e.span)
+            self.sink.error(f"a failure message must be a string, got {m.type}", e.span, code="E071")
         return m
 
     def expr_stmt(self, s: ast.ExprStmt, body: Body) -> ir.Stmt:
@@ -158,7 +158,7 @@ class StatementsPass(Context):
             return ir.Eval(s.span, x)
         if isinstance(x, ir.CallFn) or is_error(x.type):
             return ir.Eval(s.span, x)
-        self.sink.error("this expression does nothing; did you mean an assignment, a call, or `cond or fail \"...\"`?", s.span)
+        self.sink.error("this expression does nothing; did you mean an assignment, a call, or `cond or fail \"...\"`?", s.span, code="E072")
         return ir.Eval(s.span, x)
 
     def is_place_expr(self, e: ast.Expr, body: Body) -> bool:
@@ -176,15 +176,15 @@ class StatementsPass(Context):
         if kind is None or method not in MUTATORS[kind]:
             if method in MUTATORS["list"] or method in MUTATORS["map"]:
                 what = kind or str(t)
-                self.sink.error(f"'{method}' is not an update of {what}", e.func.name_span)
+                self.sink.error(f"'{method}' is not an update of {what}", e.func.name_span, code="E073")
                 return ir.Mutate(e.span, place, method, ())
             return None
         place = self.place(e.func.obj, body, whole_table=True)  # now report problems with the place itself
         if any(a.name for a in e.args):
-            self.sink.error(f"'{method}' takes positional arguments", e.span)
+            self.sink.error(f"'{method}' takes positional arguments", e.span, code="E074")
         want = MUTATORS[kind][method]
         if len(e.args) != want:
-            self.sink.error(f"'{method}' takes {want} argument(s), got {len(e.args)}", e.span)
+            self.sink.error(f"'{method}' takes {want} argument(s), got {len(e.args)}", e.span, code="E075")
             return ir.Mutate(e.span, place, method, ())
         args = []
         if kind == "list":

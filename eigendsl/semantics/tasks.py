@@ -24,7 +24,7 @@ class TasksPass(Context):
             if not isinstance(d, ast.TaskDecl):
                 continue
             if d.name in seen:
-                self.sink.error(f"task '{d.name}' is declared twice", d.span, ("first declared here", seen[d.name]))
+                self.sink.error(f"task '{d.name}' is declared twice", d.span, ("first declared here", seen[d.name]), code="E180")
                 continue
             seen[d.name] = d.span
             out.append(self.check_task(d))
@@ -34,22 +34,22 @@ class TasksPass(Context):
         texts = {}
         for key, text, span in d.texts:
             if key not in TASK_TEXTS:
-                self.sink.error(f"unknown task text '{key}' (known: {', '.join(TASK_TEXTS)})", span)
+                self.sink.error(f"unknown task text '{key}' (known: {', '.join(TASK_TEXTS)})", span, code="E181")
             elif key in texts:
-                self.sink.error(f"'{key}' is given twice", span)
+                self.sink.error(f"'{key}' is given twice", span, code="E182")
             texts[key] = text
         user = {"texts": {}, "knows": {}, "facts": {}}
         if d.user is not None:
             for key, text in d.user.texts:
                 if key not in USER_TEXTS:
-                    self.sink.error(f"unknown user text '{key}' (known: {', '.join(USER_TEXTS)})", d.user.span)
+                    self.sink.error(f"unknown user text '{key}' (known: {', '.join(USER_TEXTS)})", d.user.span, code="E183")
                 user["texts"][key] = text
             for key, e in d.user.knows:
                 user["knows"][key] = self.literal_value(e, None)
             for key, e in d.user.facts:
                 f = self.facts.get(key)
                 if f is None:
-                    self.sink.error(f"unknown fact '{key}'{suggest(key, list(self.facts))} (declare it in `facts {{ ... }}`)", e.span)
+                    self.sink.error(f"unknown fact '{key}'{suggest(key, list(self.facts))} (declare it in `facts {{ ... }}`)", e.span, code="E107")
                     continue
                 user["facts"][key] = self.literal_value(e, f.type)
         setup = []
@@ -80,12 +80,12 @@ class TasksPass(Context):
         if d.reward is not None:
             for name, span in d.reward:
                 if name not in REWARDS:
-                    self.sink.error(f"unknown reward component '{name}' (known: {', '.join(REWARDS)})", span)
+                    self.sink.error(f"unknown reward component '{name}' (known: {', '.join(REWARDS)})", span, code="E185")
                     continue
                 needs = {"DB": gold is not None, "ACTION": bool(gold), "GOAL": bool(goals), "ENV_ASSERTION": bool(assertions)}
                 if not needs.get(name, True):
                     what = {"DB": "gold actions", "ACTION": "gold actions", "GOAL": "goals", "ENV_ASSERTION": "env assertions"}[name]
-                    self.sink.error(f"reward component {name} needs {what}, and this task has none", span)
+                    self.sink.error(f"reward component {name} needs {what}, and this task has none", span, code="E186")
                 reward.append(name)
         else:
             reward = [name for name, present in (
@@ -113,7 +113,7 @@ class TasksPass(Context):
         if target is None:
             names = [n for (a, n) in list(self.tool_decls) + list(self.setups_by_key) + list(self.assertions_by_key) if a == g.actor]
             what = " or ".join(kinds)
-            self.sink.error(f"unknown {g.actor} {what} '{g.name}'{suggest(g.name, names)}", g.name_span)
+            self.sink.error(f"unknown {g.actor} {what} '{g.name}'{suggest(g.name, names)}", g.name_span, code="E187")
             return None
         body = Body("task", g.name, "pure", g.actor, None)
         args = self.bind_args(g, target, body, f"{kind} {g.name}")
@@ -123,7 +123,7 @@ class TasksPass(Context):
         for index, (p, a) in enumerate(zip(target, args)):
             value = self.fold(a)
             if value is NOT_CONST:
-                self.sink.error(f"argument '{p.name}' of a task call must be a literal value", a.span)
+                self.sink.error(f"argument '{p.name}' of a task call must be a literal value", a.span, code="E188")
                 continue
             if index < positional or p.name in named:
                 values[p.name] = value
@@ -132,7 +132,7 @@ class TasksPass(Context):
             names = {p.name for p in target}
             for c in g.compare:
                 if c not in names:
-                    self.sink.error(f"compare names '{c}', which is not a parameter of {g.name}", g.span)
+                    self.sink.error(f"compare names '{c}', which is not a parameter of {g.name}", g.span, code="E189")
             compare = tuple(g.compare)
         return ir.CallSpec(g.actor, kind, g.name, values, compare, True, None, g.span)
 
@@ -143,6 +143,6 @@ class TasksPass(Context):
             x = self.coerce(x, t, e.span)
         value = self.fold(x)
         if value is NOT_CONST:
-            self.sink.error("this must be a literal value", e.span)
+            self.sink.error("this must be a literal value", e.span, code="E190")
             return None
         return value

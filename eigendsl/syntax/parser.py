@@ -66,10 +66,11 @@ def token_span(file: str, tok: Token) -> Span:
 
 
 class SyntaxProblem(Exception):
-    def __init__(self, message: str, span: Span):
+    def __init__(self, message: str, span: Span, code: str):
         super().__init__(message)
         self.message = message
         self.span = span
+        self.code = code
 
 
 def unescape(raw: str, span: Span) -> str:
@@ -80,7 +81,7 @@ def unescape(raw: str, span: Span) -> str:
         if c == "\\" and i + 1 < len(raw):
             nxt = raw[i + 1]
             if nxt not in table:
-                raise SyntaxProblem(f"unknown escape '\\{nxt}' in string", span)
+                raise SyntaxProblem(f"unknown escape '\\{nxt}' in string", span, "E004")
             out.append(table[nxt])
             i += 2
         else:
@@ -236,7 +237,7 @@ class ToAst(Transformer):
         kinds: dict[str, list] = {}
         for kind, value, span in items:
             if kind in kinds and kind not in ("text", "goal", "communicate", "assert", "judge"):
-                raise SyntaxProblem(f"a task has one '{kind}' section", span)
+                raise SyntaxProblem(f"a task has one '{kind}' section", span, "E009")
             kinds.setdefault(kind, []).append(value)
         one = lambda kind: (kinds.get(kind) or [None])[0]  # noqa: E731
         flat = lambda kind: tuple(x for group in kinds.get(kind, []) for x in group)  # noqa: E731
@@ -507,11 +508,11 @@ class ToAst(Transformer):
                 i += 2
                 continue
             if ch == "}":
-                raise SyntaxProblem("unmatched '}' in string (write \\} for a brace)", span)
+                raise SyntaxProblem("unmatched '}' in string (write \\} for a brace)", span, "E005")
             if ch == "{":
                 end = body.find("}", i)
                 if end < 0:
-                    raise SyntaxProblem("unclosed '{' in string (write \\{ for a brace)", span)
+                    raise SyntaxProblem("unclosed '{' in string (write \\{ for a brace)", span, "E006")
                 if buf:
                     parts.append(unescape("".join(buf), span))
                     buf = []
@@ -535,13 +536,13 @@ class ToAst(Transformer):
 
 def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Expr:
     if not text.strip():
-        raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1))
+        raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1), "E007")
     padded = "\n" * (line - 1) + " " * (col - 1) + text
     try:
         tree = lark_parser().parse(padded, start="expr")
         return ToAst(file, source).transform(tree)
     except UnexpectedInput as e:
-        raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)))
+        raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)), "E008")
     except VisitError as e:
         if isinstance(e.orig_exc, SyntaxProblem):
             raise e.orig_exc
@@ -563,6 +564,13 @@ def describe(e: UnexpectedInput) -> str:
         expected = describe_expected(set(e.expected))
         return f"unexpected {got}" + (f", expected {', '.join(expected)}" if expected else "")
     return str(e).splitlines()[0]
+
+
+def syntax_code(e: UnexpectedInput) -> str:
+    """E003 for an unterminated string, E002 for a stray character, E001 for a misplaced token."""
+    if isinstance(e, UnexpectedCharacters):
+        return "E003" if e.char == '"' else "E002"
+    return "E001"
 
 
 EXPRESSION_STARTS = {"NAME", "INT", "FLOAT", "STRING", "LPAR", "LSQB", "LBRACE", "MINUS", "NOT", "TRUE", "FALSE", "NONE", "IF", "DATE", "DATETIME"}
@@ -647,9 +655,9 @@ def parse_text(file: str, source: str) -> ast.Module:
                 if message.startswith("unexpected end of file") and i + 1 < len(pieces):
                     next_line = pieces[i + 1][0]
                     message = message.replace("end of file", f"end of this declaration (the next one starts on line {next_line})", 1)
-                diagnostics.append(Diagnostic("error", message, p.span))
+                diagnostics.append(Diagnostic("error", message, p.span, code=p.code))
         if not diagnostics:
-            diagnostics.append(Diagnostic("error", first.message, first.span))
+            diagnostics.append(Diagnostic("error", first.message, first.span, code=first.code))
         raise CompileError(diagnostics)
 
 
@@ -657,7 +665,7 @@ def _parse_one(file: str, text: str, source: str) -> ast.Module:
     try:
         tree = lark_parser().parse(text, start="start")
     except UnexpectedInput as e:
-        raise SyntaxProblem(describe(e), problem_span(file, e, text))
+        raise SyntaxProblem(describe(e), problem_span(file, e, text), syntax_code(e))
     try:
         return ToAst(file, source).transform(tree)
     except VisitError as e:
@@ -665,7 +673,7 @@ def _parse_one(file: str, text: str, source: str) -> ast.Module:
             raise e.orig_exc
         raise
     except RecursionError:
-        raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2))
+        raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2), "E202")
 
 
 def parse_file(path: str | Path, display: str | None = None) -> tuple[ast.Module, str]:

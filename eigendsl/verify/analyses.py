@@ -27,6 +27,7 @@ from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
 from ..runtime.store import MISSING
 from ..semantics.types import BOOL, EnumType, ListType, MapType, OptionalType, RecordType, Type, UnionType
+from ..syntax.codes import finding_code
 from ..syntax.diagnostics import Diagnostic
 from ..syntax.spans import Span
 from .reward import TaskChecker, TaskSetupError
@@ -48,12 +49,13 @@ class Finding:
     task_id: str | None = None
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "severity": self.severity, "message": self.message, "file": self.span.file,
+        return {"kind": self.kind, "code": finding_code(self.kind, self.severity), "severity": self.severity, "message": self.message, "file": self.span.file,
                 "line": self.span.line, "col": self.span.col}
 
     def diagnostic(self) -> Diagnostic:
         prefix = f"task {self.task_id}: " if self.task_id is not None else ""
-        return Diagnostic(self.severity if self.severity != "info" else "note", prefix + self.message, self.span)
+        return Diagnostic(self.severity if self.severity != "info" else "note", prefix + self.message, self.span,
+                          code=finding_code(self.kind, self.severity))
 
 
 def solver() -> z3.Solver:
