@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import networkx as nx
 
 from .. import ir
 from ..syntax import ast
 from ..syntax.spans import Span
-from .context import Body, Context, suggest
+from .context import Body, Context, first_cycle, suggest
 from .statements import always_exits
 from .types import BOOL, ERROR, RecordType, Type, is_error
 
@@ -135,7 +134,7 @@ class BodiesPass(Context):
         return out
 
     def check_recursion(self) -> None:
-        for cycle in nx.simple_cycles(self.call_graph):
+        cycle = first_cycle(self.call_graph)
+        if cycle is not None:
             d = self.fn_decls[cycle[0]]
             self.sink.error(f"recursion is not allowed (bodies must be total): {' -> '.join(cycle + [cycle[0]])}", d.span, code="E053")
-            break

@@ -119,6 +119,10 @@ class CallsPass(Context):
         return tuple(out)
 
     def call_fn(self, e: ast.Call, name: str, body: Body) -> ir.Expr:
+        if body.kind == "const":
+            # Consts and defaults are checked before signatures, and are literals anyway.
+            self.require_effect(body, "reads", f"call fn '{name}'", e.span)
+            return ir.Const(ERROR, e.span, None)
         params, ret, effect = self.fn_sigs[name]
         args = self.bind_args(e, params, body, f"fn {name}")
         if effect != "pure":
@@ -171,7 +175,7 @@ class CallsPass(Context):
         if isinstance(target, RecordType):
             return self.build_record(e.span, target.name, None, self.records[target.name].fields, pairs, body)
         u = self.unions[target.name]
-        tag = next((v for k, v in pairs if k == u.tag_field), None)
+        tag = next((v for k, v, _ in pairs if k == u.tag_field), None)
         if not (isinstance(tag, ast.Literal) and tag.kind == "str"):
             self.sink.error(f"a {u.name} object needs its tag '{u.tag_field}' as a string", e.span, code="E159")
             return ir.Const(ERROR, e.span, None)

@@ -94,6 +94,18 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
+def first_cycle(graph: nx.DiGraph) -> list | None:
+    """One cycle of the graph, starting at its earliest-added node (the same one on every run)."""
+    try:
+        edges = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return None
+    cycle = [u for u, _ in edges]
+    order = {node: i for i, node in enumerate(graph)}
+    start = min(range(len(cycle)), key=lambda i: order[cycle[i]])
+    return cycle[start:] + cycle[:start]
+
+
 class Context:
     """The tables the passes fill, in the order they fill them."""
 

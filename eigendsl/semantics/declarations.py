@@ -8,7 +8,7 @@ import networkx as nx
 
 from .. import ir
 from ..syntax import ast
-from .context import NOT_CONST, RESERVED_NAMES, RESERVED_PARAM_NAMES, Body, Context, suggest
+from .context import Body, Context, NOT_CONST, RESERVED_NAMES, RESERVED_PARAM_NAMES, first_cycle, suggest
 from .types import (
     ERROR, PRIMITIVES, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type,
     UnionType, is_error, optional,
@@ -87,9 +87,12 @@ class DeclarationsPass(Context):
         if ref.args:
             self.sink.error(f"type '{name}' takes no type arguments", ref.span, code="E028")
             return ERROR
+        d = self.type_decls.get(name)
+        if ref.variant is not None and not isinstance(d, ast.UnionDecl):
+            self.sink.error(f"'{name}' is not a union, so '{name}.{ref.variant}' is not a type", ref.span, code="E030")
+            return ERROR
         if name in PRIMITIVES:
             return PRIMITIVES[name]
-        d = self.type_decls.get(name)
         if isinstance(d, ast.EnumDecl):
             return EnumType(name)
         if isinstance(d, ast.RecordDecl):
@@ -103,9 +106,6 @@ class DeclarationsPass(Context):
                 self.sink.error(f"union {name} has no variant '{ref.variant}'", ref.span, code="E029")
                 return ERROR
             return UnionType(name, (v.name,))
-        if ref.variant is not None:
-            self.sink.error(f"'{name}' is not a union, so '{name}.{ref.variant}' is not a type", ref.span, code="E030")
-            return ERROR
         self.sink.error(f"unknown type '{name}'{suggest(name, list(PRIMITIVES) + list(self.type_decls))}", ref.span, code="E031")
         return ERROR
 
@@ -133,11 +133,11 @@ class DeclarationsPass(Context):
                 for f in v.fields:
                     for target in refs(f.type):
                         graph.add_edge(u.name, target)
-        for cycle in nx.simple_cycles(graph):
+        cycle = first_cycle(graph)
+        if cycle is not None:
             first = cycle[0]
             span = self.type_decls[first].span
             self.sink.error(f"recursive types are not allowed: {' -> '.join(cycle + [first])}", span, code="E032")
-            break
 
     def constant(self, e: ast.Expr, t: Type):
         """A literal default or const value as JSON, checked against t."""

@@ -63,7 +63,7 @@ class ExpressionsPass(Context):
             self.sink.error("read a fact as `fact.NAME`", e.span, code="E101")
             return ir.Const(ERROR, e.span, None)
         if e.id in self.type_decls:
-            self.sink.error(f"'{e.id}' is a type, not a value" + (" (construct it with named fields: `{e.id}(field: value, ...)`)" if e.id in self.records else ""), e.span, code="E102")
+            self.sink.error(f"'{e.id}' is a type, not a value" + (f" (construct it with named fields: `{e.id}(field: value, ...)`)" if e.id in self.records else ""), e.span, code="E102")
             return ir.Const(ERROR, e.span, None)
         if e.id in self.fn_decls or e.id in BUILTINS:
             self.sink.error(f"'{e.id}' is a function; call it with `{e.id}(...)`", e.span, code="E103")
@@ -199,9 +199,8 @@ class ExpressionsPass(Context):
         if isinstance(e.right, ast.ListLit) and e.right.items:
             left = self.expr(e.left, body)
             elem = strip_optional(left.type)
+            # The literal's items are coerced to the element type, so a mismatch is reported there.
             right = self.expr(e.right, body, ListType(elem) if not is_error(elem) else None)
-            if not is_error(right.type) and not comparable(left.type, right.type.elem):
-                self.sink.error(f"cannot look for {left.type} in {right.type}", e.span, code="E117")
             return ir.BinaryOp(BOOL, e.span, e.op, left, right)
         right = self.expr(e.right, body)
         rt = right.type

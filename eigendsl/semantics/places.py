@@ -123,8 +123,9 @@ class PlacesPass(Context):
             self.sink.error(f"a constant cannot {what}", span, code="E091")
             return
         if order[body.effect] < order[need]:
-            kind = {"guard": "a guard", "assertion": "an assertion", "derive": "a derived value"}.get(body.kind, f"{body.kind} '{body.name}' ({body.effect})")
-            hint = "" if body.kind in ("guard", "assertion", "derive") else f"; declare it `{need}`"
+            fixed = {"guard": "a guard", "assertion": "an assertion", "derive": "a derived value", "task": "a value in a task"}
+            kind = fixed.get(body.kind, f"{body.kind} '{body.name}' ({body.effect})")
+            hint = "" if body.kind in fixed else f"; declare it `{need}`"
             self.sink.error(f"{kind} cannot {what}{hint}", span, code="E092")
         if need == "writes":
             body.writes = True

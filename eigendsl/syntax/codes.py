@@ -130,7 +130,6 @@ E113 bad-negation | unary minus on something that is not a number
 E114 incomparable | `==` or `!=` between values that can never be equal
 E115 unorderable | `<`, `<=`, `>` or `>=` between values with no order
 E116 bad-operands | an arithmetic operator applied to values it does not take
-E117 bad-list-membership | `in` a list literal with an element of another type
 E118 bad-membership | `in` a list with an element of another type
 E119 bad-key-membership | `in` a map with a key of another type
 E120 bad-substring | `in` a string with something that is not a string
