@@ -153,3 +153,41 @@ def test_diagnostics_doc_is_current():
     if os.environ.get("EIG_UPDATE_CASES"):
         DOC.write_text(text, encoding="utf-8")
     assert DOC.read_text(encoding="utf-8") == text, "run EIG_UPDATE_CASES=1 pytest tests/test_diagnostic_cases.py"
+
+
+def diagnostic_sites(path: Path):
+    """(line, call text) for each `sink.error(...)`, `sink.warning(...)` and `SyntaxProblem(...)` call."""
+    import io
+    import tokenize
+
+    toks = list(tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline))
+    for i, t in enumerate(toks):
+        sink_call = t.string == "sink" and toks[i + 1].string == "." and toks[i + 2].string in ("error", "warning")
+        problem = t.string == "SyntaxProblem" and toks[i + 1].string == "(" and toks[i - 1].string == "raise"
+        if not (sink_call or problem):
+            continue
+        j = i + (3 if sink_call else 1)
+        depth, parts = 0, []
+        while True:
+            parts.append(toks[j].string)
+            if toks[j].string in "([{":
+                depth += 1
+            elif toks[j].string in ")]}":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        yield t.start[0], " ".join(parts)
+
+
+def test_every_diagnostic_site_passes_a_registered_code():
+    package = Path(__file__).parents[1] / "eigendsl"
+    sites = 0
+    for path in sorted(package.rglob("*.py")):
+        for line, call in diagnostic_sites(path):
+            sites += 1
+            codes = re.findall(r'"([EWN]\d{3})"', call)
+            where = f"{path.relative_to(package.parent)}:{line}"
+            assert codes or "syntax_code" in call, f"{where} reports a diagnostic without a code"
+            assert set(codes) <= set(CODES), f"{where} uses an unregistered code"
+    assert sites > 150
