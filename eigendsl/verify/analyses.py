@@ -13,9 +13,7 @@ A solver timeout, or a construct outside the encoding, is reported as unknown, n
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import z3
 
 from .. import ir
+from ..digest import json_sha256
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
 from ..runtime.store import MISSING
@@ -78,8 +77,7 @@ def without_spans(value):
 
 
 def ir_key(*parts) -> str:
-    text = json.dumps(without_spans(ir.to_json(parts)), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json_sha256(without_spans(ir.to_json(parts)))
 
 
 def guard_consistency(domain: ir.Domain) -> list[Finding]:
