@@ -12,6 +12,7 @@ expectations with `EIG_UPDATE_CASES=1 pytest tests/test_diagnostic_cases.py` and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -141,7 +142,8 @@ def diagnostics_doc() -> str:
         if case is None:
             out += ["", "No example: only a solver timeout produces this finding."]
             continue
-        out += ["", f"`{case.name}`:", "", "```", case.read_text(encoding="utf-8").rstrip("\n"), "```"]
+        lines = [line if len(line) <= 150 else f"{line[:90]} ... {line[-40:]}" for line in case.read_text(encoding="utf-8").splitlines()]
+        out += ["", f"`{case.name}`:", "", "```", *lines, "```"]
         data = case.with_suffix(".json")
         if data.is_file():
             out += ["", f"with `{data.name}`: `{data.read_text(encoding='utf-8').strip()}`"]
@@ -178,6 +180,21 @@ def diagnostic_sites(path: Path):
                     break
             j += 1
         yield t.start[0], " ".join(parts)
+
+
+def test_check_json_carries_the_codes(monkeypatch):
+    from click.testing import CliRunner
+
+    from eigendsl.cli import main
+
+    monkeypatch.chdir(CASES)
+    result = CliRunner().invoke(main, ["check", "--json", "E105_unknown_name.eig"])
+    payload = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert [(d["code"], d["line"]) for d in payload["diagnostics"]] == [("E105", 2)]
+    result = CliRunner().invoke(main, ["check", "--json", "E303_goal_vacuous.eig"])
+    found = [f for task in json.loads(result.stdout)["tasks"] for f in task["findings"]]
+    assert [(f["kind"], f["code"]) for f in found] == [("goal_vacuous", "E303")]
 
 
 def test_every_diagnostic_site_passes_a_registered_code():
