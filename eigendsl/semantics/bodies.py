@@ -44,14 +44,8 @@ class BodiesPass(Context):
         return self.finish(body, stmts, d.span, params, d.doc)
 
     def check_setups(self, decls) -> list[ir.Function]:
-        out, seen = [], {}
-        for d in decls:
-            if not isinstance(d, ast.SetupDecl):
-                continue
-            if (d.actor, d.name) in seen:
-                self.sink.error(f"setup '{d.name}' is declared twice", d.span, ("first declared here", seen[(d.actor, d.name)]), code="E046")
-                continue
-            seen[(d.actor, d.name)] = d.span
+        out = []
+        for d in self.each_once(decls, ast.SetupDecl, lambda d: (d.actor, d.name), "setup", "E046"):
             params = self.params(d.params, f"setup {d.name}")
             ret = self.resolve_type(d.ret) if d.ret else None
             body = self.new_body("setup", d.name, "writes", d.actor, ret, params)
@@ -67,17 +61,8 @@ class BodiesPass(Context):
         return ir.Function(kind, name, params, BOOL, "reads", tuple(stmts), body.nslots, actor, None, span)
 
     def check_assertions(self, decls) -> list[ir.Function]:
-        out, seen = [], {}
-        for d in decls:
-            if not isinstance(d, ast.AssertionDecl):
-                continue
-            if (d.actor, d.name) in seen:
-                self.sink.error(f"assertion '{d.name}' is declared twice", d.span, code="E047")
-                continue
-            seen[(d.actor, d.name)] = d.span
-            params = self.params(d.params, f"assertion {d.name}")
-            out.append(self.expr_block_function("assertion", d.name, d.actor, params, d.body, d.span))
-        return out
+        return [self.expr_block_function("assertion", d.name, d.actor, self.params(d.params, f"assertion {d.name}"), d.body, d.span)
+                for d in self.each_once(decls, ast.AssertionDecl, lambda d: (d.actor, d.name), "assertion", "E047")]
 
     def check_policy(self, d: ast.PolicyDecl) -> ir.PolicyDef:
         guards = []

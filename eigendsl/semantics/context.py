@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import networkx as nx
 
@@ -132,3 +132,16 @@ class Context:
         self.call_graph = nx.DiGraph()
         self.setups_by_key: dict[tuple[str, str], ir.Function] = {}
         self.assertions_by_key: dict[tuple[str, str], ir.Function] = {}
+
+    def each_once(self, decls: Iterable[ast.Decl], cls: type, key: Callable, what: str, code: str) -> list:
+        """The declarations of class `cls`, each key once; a repeat is reported, at its span."""
+        out, seen = [], {}
+        for d in decls:
+            if not isinstance(d, cls):
+                continue
+            if key(d) in seen:
+                self.sink.error(f"{what} '{d.name}' is declared twice", d.span, ("first declared here", seen[key(d)]), code=code)
+                continue
+            seen[key(d)] = d.span
+            out.append(d)
+        return out

@@ -19,16 +19,7 @@ class TasksPass(Context):
     whose arguments are literal values."""
 
     def check_tasks(self, decls) -> list[ir.TaskDef]:
-        out, seen = [], {}
-        for d in decls:
-            if not isinstance(d, ast.TaskDecl):
-                continue
-            if d.name in seen:
-                self.sink.error(f"task '{d.name}' is declared twice", d.span, ("first declared here", seen[d.name]), code="E180")
-                continue
-            seen[d.name] = d.span
-            out.append(self.check_task(d))
-        return out
+        return [self.check_task(d) for d in self.each_once(decls, ast.TaskDecl, lambda d: d.name, "task", "E180")]
 
     def check_task(self, d: ast.TaskDecl) -> ir.TaskDef:
         texts = {}
