@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ir
-from .semantics.checker import Checker
+from .semantics.check import Checker
 from .syntax import ast
 from .syntax.diagnostics import CompileError, Diagnostic, DiagnosticSink
 from .syntax.parser import parse_text
@@ -76,7 +76,7 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], file
             text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             where = from_span or Span(name, 1, 1, 1, 1)
-            sink.error(f"cannot read {name}: {getattr(e, 'strerror', None) or e}", where)
+            sink.error(f"cannot read {name}: {getattr(e, 'strerror', None) or e}", where, code="E200")
             return
         sources[name] = text
         files[name] = p
@@ -101,7 +101,7 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
     result = Compilation(path)
     sink = DiagnosticSink()
     if not path.is_file():
-        sink.error(f"no such file: {path}", Span(str(path), 1, 1, 1, 1))
+        sink.error(f"no such file: {path}", Span(str(path), 1, 1, 1, 1), code="E201")
         result.diagnostics = sink.sorted()
         return result
     modules = read_modules(path, sink, result.sources, result.files)
@@ -112,7 +112,7 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
     try:
         domain = checker.check()
     except RecursionError:
-        sink.error("the program is nested too deeply to check", modules[-1].span)
+        sink.error("the program is nested too deeply to check", modules[-1].span, code="E202")
         domain = None
     if domain is not None and not sink.has_errors:
         result.domain = domain
@@ -133,7 +133,7 @@ def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, u
         fields = [f for f in domain.state if f.side == side]
         if not fields:
             if override is not None:
-                sink.error(f"the domain has no {side}-side state for {override}", checker.domain_decl.span)
+                sink.error(f"the domain has no {side}-side state for {override}", checker.domain_decl.span, code="E203")
             continue
         if override is not None:
             file = Path(override)
@@ -142,7 +142,7 @@ def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, u
             file = base_dir / settings[key].value.value
             span = settings[key].value.span
         else:
-            sink.error(f"the domain declares {side}-side state but no `{key} = \"FILE.json\"` setting", checker.domain_decl.span)
+            sink.error(f"the domain declares {side}-side state but no `{key} = \"FILE.json\"` setting", checker.domain_decl.span, code="E204")
             continue
         data = read_json(file, span, sink)
         if data is None:
@@ -174,10 +174,10 @@ def read_json(file: Path, span: Span, sink: DiagnosticSink):
         _JSON_CACHE[key] = data
         return data
     except OSError as e:
-        sink.error(f"cannot read data file {display_path(file)}: {e.strerror}", span)
+        sink.error(f"cannot read data file {display_path(file)}: {e.strerror}", span, code="E205")
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
-        sink.error(f"data file {display_path(file)} is not valid JSON{where}: {getattr(e, 'msg', e)}", span)
+        sink.error(f"data file {display_path(file)} is not valid JSON{where}: {getattr(e, 'msg', e)}", span, code="E206")
     return None
 
 
@@ -212,24 +212,24 @@ def validate_state(domain: ir.Domain, fields, data, span: Span, sink: Diagnostic
 
 def _validate_state(domain: ir.Domain, fields, data, span: Span, sink: DiagnosticSink, name: str) -> dict | None:
     if not isinstance(data, dict):
-        sink.error(f"{name}: the data must be a JSON object with one entry per state field", span)
+        sink.error(f"{name}: the data must be a JSON object with one entry per state field", span, code="E207")
         return None
     validators = Validators(Schema(domain))
     out = {}
     ok = True
     for f in fields:
         if f.name not in data:
-            sink.error(f"{name}: no entry for state '{f.name}'", span)
+            sink.error(f"{name}: no entry for state '{f.name}'", span, code="E208")
             ok = False
             continue
         try:
             out[f.name] = validators.validate(f.type, data[f.name], f.name)
         except InvalidValue as e:
-            sink.error(f"{name}: {e}", span)
+            sink.error(f"{name}: {e}", span, code="E209")
             ok = False
     extra = [k for k in data if k not in {f.name for f in fields}]
     if extra:
-        sink.error(f"{name}: '{extra[0]}' is not declared in state", span)
+        sink.error(f"{name}: '{extra[0]}' is not declared in state", span, code="E210")
         ok = False
     return out if ok else None
 

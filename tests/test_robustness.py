@@ -18,7 +18,11 @@ from click.testing import CliRunner
 from conftest import DOMAINS, ROOT, domain_source
 from eigendsl.cli import main
 
-MUTANTS = 500
+MUTANTS = 500  # per domain in the deep run (slow), through the analyses as well
+# The fast slice always runs: other mutants, through the front end only (`check --no-data`),
+# since the analyses of the mutants that check clean take most of the deep run's time.
+FAST = pytest.param(40, ["--no-data"], id="fast")
+DEEP = pytest.param(MUTANTS, [], id="deep", marks=pytest.mark.slow)
 TIME_LIMIT_S = 10
 DIAGNOSTIC = re.compile(r"^\S+:\d+:\d+: error: .+", re.M)
 ODD_LITERALS = [
@@ -84,25 +88,26 @@ def alarm(signum, frame):
     raise Hang()
 
 
+@pytest.mark.parametrize("count, flags", [FAST, DEEP])
 @pytest.mark.parametrize("domain", DOMAINS)
-def test_random_mutants_get_diagnostics_not_tracebacks(domain, tmp_path):
+def test_random_mutants_get_diagnostics_not_tracebacks(domain, count, flags, tmp_path):
     source = domain_source(domain)
     text = source.read_text()
     for data in ROOT.glob(f"domains/{domain}.*.json"):
         shutil.copy(data, tmp_path / data.name)
     target = tmp_path / source.name
-    rng = random.Random(f"eig-mutants-{domain}")
+    rng = random.Random(f"eig-mutants-{domain}" + ("" if count == MUTANTS else f"-{count}"))
     runner = CliRunner()
     outcomes = {"clean": 0, "diagnosed": 0}
     failures = []
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
-        for i in range(MUTANTS):
+        for i in range(count):
             kind, mutant = mutate(text, rng)
             target.write_text(mutant, encoding="utf-8")
             signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)
             try:
-                result = runner.invoke(main, ["check", str(target)])
+                result = runner.invoke(main, ["check", *flags, str(target)])
             except Hang:
                 failures.append((i, kind, "hang"))
                 continue
@@ -123,8 +128,8 @@ def test_random_mutants_get_diagnostics_not_tracebacks(domain, tmp_path):
         signal.signal(signal.SIGALRM, previous)
     print(domain, outcomes)
     assert not failures, failures[:10]
-    assert outcomes["clean"] + outcomes["diagnosed"] == MUTANTS
-    assert outcomes["diagnosed"] > MUTANTS // 2  # the mutants are mostly broken, and each was caught
+    assert outcomes["clean"] + outcomes["diagnosed"] == count
+    assert outcomes["diagnosed"] > count // 2  # the mutants are mostly broken, and each was caught
 
 
 def test_diagnostic_points_at_the_mistake(tmp_path):

@@ -13,6 +13,7 @@ class Diagnostic:
     message: str
     span: Span
     notes: tuple[tuple[str, Span | None], ...] = ()
+    code: str | None = None  # stable code from syntax/codes.py, e.g. "E105"
 
     @property
     def is_error(self) -> bool:
@@ -21,6 +22,7 @@ class Diagnostic:
     def to_json(self) -> dict:
         return {
             "severity": self.severity,
+            "code": self.code,
             "message": self.message,
             "file": self.span.file,
             "line": self.span.line,
@@ -48,11 +50,11 @@ class DiagnosticSink:
 
     items: list[Diagnostic] = field(default_factory=list)
 
-    def error(self, message: str, span: Span, *notes: tuple[str, Span | None]) -> None:
-        self.items.append(Diagnostic("error", message, span, tuple(notes)))
+    def error(self, message: str, span: Span, *notes: tuple[str, Span | None], code: str | None = None) -> None:
+        self.items.append(Diagnostic("error", message, span, tuple(notes), code))
 
-    def warning(self, message: str, span: Span, *notes: tuple[str, Span | None]) -> None:
-        self.items.append(Diagnostic("warning", message, span, tuple(notes)))
+    def warning(self, message: str, span: Span, *notes: tuple[str, Span | None], code: str | None = None) -> None:
+        self.items.append(Diagnostic("warning", message, span, tuple(notes), code))
 
     @property
     def has_errors(self) -> bool:
@@ -73,9 +75,10 @@ class DiagnosticSink:
 
 
 def render(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
-    """`path:line:col: error: message`, the source line, and a caret under the span."""
+    """`path:line:col: error: message [E012]`, the source line, and a caret under the span."""
     s = diagnostic.span
-    lines = [f"{s.file}:{s.line}:{s.col}: {diagnostic.severity}: {diagnostic.message}"]
+    code = f" [{diagnostic.code}]" if diagnostic.code else ""
+    lines = [f"{s.file}:{s.line}:{s.col}: {diagnostic.severity}: {diagnostic.message}{code}"]
     text = sources.get(s.file)
     if text is not None:
         src_lines = text.splitlines()

@@ -5,54 +5,21 @@ from __future__ import annotations
 import re
 import textwrap
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
 
 from . import ast
 from .diagnostics import CompileError, Diagnostic
+from .grammar import describe, keywords, lark_parser, problem_span, syntax_code, token_span
 from .spans import Span
-
-TOP_LEVEL = re.compile(
-    r"^(domain|enum|record|union|state|user|agent|facts|const|fn|tool|setup|assertion|derive|policy|task|import)\b"
-)
-
-# Readable names for grammar terminals in "expected ..." messages.
-TERMINAL_NAMES = {
-    "NAME": "a name",
-    "STRING": "a string",
-    "INT": "an integer",
-    "FLOAT": "a number",
-    "DATE": "a date",
-    "DATETIME": "a datetime",
-    "$END": "end of file",
-    "NOT_IN": "'not in'",
-    "IS_NOT": "'is not'",
-    "OPTIONAL": "'?'",
-    "ENFORCE": "'enforce'",
-}
-
-
-def grammar_text() -> str:
-    packaged = resources.files("eigendsl").joinpath("grammars/eig.lark")
-    if packaged.is_file():
-        return packaged.read_text()
-    return (Path(__file__).resolve().parents[2] / "grammars" / "eig.lark").read_text()
 
 
 @lru_cache(maxsize=1)
-def lark_parser() -> Lark:
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        start=["start", "expr"],
-        cache=False,
-    )
+def top_level() -> re.Pattern:
+    """A line that starts a declaration in column 1 (where recovery after a syntax error resumes)."""
+    return re.compile(rf"^({'|'.join(sorted(keywords().declaration_starts))})\b")
 
 
 def span_of(file: str, meta) -> Span:
@@ -61,15 +28,12 @@ def span_of(file: str, meta) -> Span:
     return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
 
 
-def token_span(file: str, tok: Token) -> Span:
-    return Span(file, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + 1)
-
-
 class SyntaxProblem(Exception):
-    def __init__(self, message: str, span: Span):
+    def __init__(self, message: str, span: Span, code: str):
         super().__init__(message)
         self.message = message
         self.span = span
+        self.code = code
 
 
 def unescape(raw: str, span: Span) -> str:
@@ -80,7 +44,7 @@ def unescape(raw: str, span: Span) -> str:
         if c == "\\" and i + 1 < len(raw):
             nxt = raw[i + 1]
             if nxt not in table:
-                raise SyntaxProblem(f"unknown escape '\\{nxt}' in string", span)
+                raise SyntaxProblem(f"unknown escape '\\{nxt}' in string", span, "E004")
             out.append(table[nxt])
             i += 2
         else:
@@ -236,7 +200,7 @@ class ToAst(Transformer):
         kinds: dict[str, list] = {}
         for kind, value, span in items:
             if kind in kinds and kind not in ("text", "goal", "communicate", "assert", "judge"):
-                raise SyntaxProblem(f"a task has one '{kind}' section", span)
+                raise SyntaxProblem(f"a task has one '{kind}' section", span, "E009")
             kinds.setdefault(kind, []).append(value)
         one = lambda kind: (kinds.get(kind) or [None])[0]  # noqa: E731
         flat = lambda kind: tuple(x for group in kinds.get(kind, []) for x in group)  # noqa: E731
@@ -507,11 +471,11 @@ class ToAst(Transformer):
                 i += 2
                 continue
             if ch == "}":
-                raise SyntaxProblem("unmatched '}' in string (write \\} for a brace)", span)
+                raise SyntaxProblem("unmatched '}' in string (write \\} for a brace)", span, "E005")
             if ch == "{":
                 end = body.find("}", i)
                 if end < 0:
-                    raise SyntaxProblem("unclosed '{' in string (write \\{ for a brace)", span)
+                    raise SyntaxProblem("unclosed '{' in string (write \\{ for a brace)", span, "E006")
                 if buf:
                     parts.append(unescape("".join(buf), span))
                     buf = []
@@ -535,93 +499,23 @@ class ToAst(Transformer):
 
 def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Expr:
     if not text.strip():
-        raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1))
+        raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1), "E007")
     padded = "\n" * (line - 1) + " " * (col - 1) + text
     try:
         tree = lark_parser().parse(padded, start="expr")
         return ToAst(file, source).transform(tree)
     except UnexpectedInput as e:
-        raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)))
+        raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)), "E008")
     except VisitError as e:
         if isinstance(e.orig_exc, SyntaxProblem):
             raise e.orig_exc
         raise
 
 
-def describe(e: UnexpectedInput) -> str:
-    if isinstance(e, UnexpectedCharacters):
-        ch = e.char
-        if ch == '"':
-            return "unterminated string"
-        return f"unexpected character {ch!r}"
-    if isinstance(e, UnexpectedToken):
-        tok = e.token
-        if tok.type == "$END":
-            got = "end of file"
-        else:
-            got = repr(str(tok))[:40]
-        expected = describe_expected(set(e.expected))
-        return f"unexpected {got}" + (f", expected {', '.join(expected)}" if expected else "")
-    return str(e).splitlines()[0]
-
-
-EXPRESSION_STARTS = {"NAME", "INT", "FLOAT", "STRING", "LPAR", "LSQB", "LBRACE", "MINUS", "NOT", "TRUE", "FALSE", "NONE", "IF", "DATE", "DATETIME"}
-
-
-def describe_expected(expected: set[str]) -> list[str]:
-    """Readable alternatives: soft keywords fold into 'a name', expression starts into 'an expression'."""
-    if {"DOMAIN", "RECORD", "TOOL", "POLICY"} <= expected:
-        return ["a declaration (domain, enum, record, union, state, facts, const, fn, tool, setup, assertion, derive, policy, task, import)"]
-    if "NAME" in expected:
-        soft = {t for t in expected if _is_soft_keyword(t)}
-        expected -= soft
-    if {"NAME", "INT", "STRING"} <= expected:
-        expected = {t for t in expected if t not in EXPRESSION_STARTS and not _is_soft_keyword(t)}
-        words = sorted({readable_terminal(t) for t in expected})
-        return ["an expression"] + words[:7]
-    words = sorted({readable_terminal(t) for t in expected})
-    return words[:8] + (["..."] if len(words) > 8 else [])
-
-
-def _is_soft_keyword(name: str) -> bool:
-    try:
-        pattern = lark_parser().get_terminal(name).pattern
-    except KeyError:
-        return False
-    return pattern.type == "str" and pattern.value.isidentifier() and pattern.value not in HARD_KEYWORDS
-
-
-HARD_KEYWORDS = {"let", "if", "then", "else", "for", "in", "return", "fail", "and", "or", "not", "is",
-                 "true", "false", "none", "fn", "any", "all", "count", "find", "sum"}
-
-
-def readable_terminal(name: str) -> str:
-    if name in TERMINAL_NAMES:
-        return TERMINAL_NAMES[name]
-    try:
-        pattern = lark_parser().get_terminal(name).pattern
-    except KeyError:
-        return name
-    if pattern.type == "str":
-        return repr(pattern.value)
-    return name.lower()
-
-
-def problem_span(file: str, e: UnexpectedInput, source: str) -> Span:
-    line = getattr(e, "line", None)
-    col = getattr(e, "column", None)
-    if isinstance(e, UnexpectedToken) and e.token.type != "$END":
-        return token_span(file, e.token)
-    if not isinstance(line, int) or line < 1 or not isinstance(col, int) or col < 1:
-        lines = source.splitlines() or [""]
-        return Span(file, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
-    return Span(file, line, col, line, col + 1)
-
-
 def chunks(source: str) -> list[tuple[int, str]]:
     """Split at lines that start a top-level declaration in column 1: (first line, text)."""
     lines = source.split("\n")
-    starts = [i for i, line in enumerate(lines) if TOP_LEVEL.match(line)]
+    starts = [i for i, line in enumerate(lines) if top_level().match(line)]
     if not starts or starts[0] != 0:
         starts = [0] + starts
     out = []
@@ -647,9 +541,9 @@ def parse_text(file: str, source: str) -> ast.Module:
                 if message.startswith("unexpected end of file") and i + 1 < len(pieces):
                     next_line = pieces[i + 1][0]
                     message = message.replace("end of file", f"end of this declaration (the next one starts on line {next_line})", 1)
-                diagnostics.append(Diagnostic("error", message, p.span))
+                diagnostics.append(Diagnostic("error", message, p.span, code=p.code))
         if not diagnostics:
-            diagnostics.append(Diagnostic("error", first.message, first.span))
+            diagnostics.append(Diagnostic("error", first.message, first.span, code=first.code))
         raise CompileError(diagnostics)
 
 
@@ -657,7 +551,7 @@ def _parse_one(file: str, text: str, source: str) -> ast.Module:
     try:
         tree = lark_parser().parse(text, start="start")
     except UnexpectedInput as e:
-        raise SyntaxProblem(describe(e), problem_span(file, e, text))
+        raise SyntaxProblem(describe(e), problem_span(file, e, text), syntax_code(e))
     try:
         return ToAst(file, source).transform(tree)
     except VisitError as e:
@@ -665,7 +559,7 @@ def _parse_one(file: str, text: str, source: str) -> ast.Module:
             raise e.orig_exc
         raise
     except RecursionError:
-        raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2))
+        raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2), "E202")
 
 
 def parse_file(path: str | Path, display: str | None = None) -> tuple[ast.Module, str]:

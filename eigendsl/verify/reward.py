@@ -23,7 +23,6 @@ cut short scores 0 whatever its state. Matching and state equality follow rules.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any

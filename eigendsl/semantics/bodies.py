@@ -1,0 +1,125 @@
+"""Pass 3, bodies: functions, tools, setups, assertions, policies' guards and derived values to IR."""
+
+from __future__ import annotations
+
+
+from .. import ir
+from ..syntax import ast
+from ..syntax.spans import Span
+from .context import Body, Context, first_cycle, suggest
+from .statements import always_exits
+from .types import BOOL, ERROR, RecordType, Type, is_error
+
+
+class BodiesPass(Context):
+    """Produces one `ir.Function` per body; checks that results are returned on every path and
+    that function calls form no cycle."""
+
+    def new_body(self, kind, name, effect, actor, ret, params) -> Body:
+        body = Body(kind, name, effect, actor, ret)
+        for p in params:
+            body.declare(p.name, p.type, p.span)
+        return body
+
+    def finish(self, body: Body, stmts: tuple, span: Span, params, doc=None) -> ir.Function:
+        if body.ret is not None and body.kind in ("fn", "tool", "setup") and not always_exits(stmts):
+            self.sink.error(f"{body.kind} '{body.name}' must end with `return` or `fail` on every path (it returns {body.ret})", span, code="E045")
+        return ir.Function(body.kind, body.name, params, body.ret, body.effect, stmts, body.nslots, body.actor, doc, span)
+
+    def check_fn(self, d: ast.FnDecl) -> ir.Function:
+        params, ret, effect = self.fn_sigs[d.name]
+        body = self.new_body("fn", d.name, effect, "agent", ret, params)
+        stmts = self.block(d.body, body)
+        for callee in body.calls:
+            self.call_graph.add_edge(d.name, callee)
+        return self.finish(body, stmts, d.span, params)
+
+    def check_tool(self, d: ast.ToolDecl) -> ir.Function:
+        params = self.tool_params[(d.actor, d.name)]
+        ret = self.resolve_type(d.ret) if d.ret else None
+        body = self.new_body("tool", d.name, d.effect, d.actor, ret, params)
+        stmts = self.block(d.body, body)
+        if d.effect == "writes" and not body.writes and not body.calls:
+            self.sink.warning(f"tool '{d.name}' is declared `writes` but never writes state", d.span, code="W001")
+        return self.finish(body, stmts, d.span, params, d.doc)
+
+    def check_setups(self, decls) -> list[ir.Function]:
+        out = []
+        for d in self.each_once(decls, ast.SetupDecl, lambda d: (d.actor, d.name), "setup", "E046"):
+            params = self.params(d.params, f"setup {d.name}")
+            ret = self.resolve_type(d.ret) if d.ret else None
+            body = self.new_body("setup", d.name, "writes", d.actor, ret, params)
+            stmts = self.block(d.body, body)
+            out.append(self.finish(body, stmts, d.span, params))
+        return out
+
+    def expr_block_function(self, kind, name, actor, params, block: ast.ExprBlock, span) -> ir.Function:
+        body = self.new_body(kind, name, "reads", actor, BOOL, params)
+        stmts = [self.let(s, body) for s in block.lets]
+        result = self.coerce(self.expr(block.result, body, BOOL), BOOL, block.result.span)
+        stmts.append(ir.Return(block.result.span, result))
+        return ir.Function(kind, name, params, BOOL, "reads", tuple(stmts), body.nslots, actor, None, span)
+
+    def check_assertions(self, decls) -> list[ir.Function]:
+        return [self.expr_block_function("assertion", d.name, d.actor, self.params(d.params, f"assertion {d.name}"), d.body, d.span)
+                for d in self.each_once(decls, ast.AssertionDecl, lambda d: (d.actor, d.name), "assertion", "E047")]
+
+    def check_policy(self, d: ast.PolicyDecl) -> ir.PolicyDef:
+        guards = []
+        for g in d.guards:
+            candidates = [k for k in self.tool_decls if k[1] == g.tool]
+            if not candidates:
+                names = sorted({k[1] for k in self.tool_decls})
+                self.sink.error(f"guard names unknown tool '{g.tool}'{suggest(g.tool, names)}", g.tool_span, code="E048")
+                continue
+            key = ("agent", g.tool) if ("agent", g.tool) in self.tool_decls else candidates[0]
+            params = self.tool_params[key]
+            fn = self.expr_block_function("guard", f"{d.name}:{g.tool}", key[0], params, g.body, g.span)
+            guards.append(ir.GuardDef(d.name, g.tool, g.enforce, fn, g.span))
+        return ir.PolicyDef(d.name, d.text, tuple(guards), d.span)
+
+    def check_derives(self, decls) -> list[ir.DeriveDef]:
+        out = []
+        for d in decls:
+            if not isinstance(d, ast.DeriveDecl):
+                continue
+            path = []
+            node = d.target
+            while isinstance(node, ast.Attribute):
+                path.append(node.name)
+                node = node.obj
+            if not isinstance(node, ast.Name) or node.id not in self.state or not path:
+                self.sink.error("`derive` names a field of a record in state, e.g. `derive surroundings.line_active = ...`", d.target.span, code="E049")
+                continue
+            root = self.state[node.id]
+            path.reverse()
+            t: Type = root.type
+            for name in path:
+                if not isinstance(t, RecordType):
+                    self.sink.error(f"cannot derive '{name}': {t} has no fields", d.target.span, code="E050")
+                    t = ERROR
+                    break
+                f = self.records[t.name].field(name)
+                if f is None:
+                    self.sink.error(f"{t} has no field '{name}'", d.target.span, code="E051")
+                    t = ERROR
+                    break
+                t = f.type
+            if is_error(t):
+                continue
+            key = (node.id, tuple(path))
+            if key in self.derived_paths:
+                self.sink.error("this field is already derived", d.span, ("derived here", self.derived_paths[key]), code="E052")
+                continue
+            self.derived_paths[key] = d.span
+            body = Body("derive", ".".join((node.id, *path)), "reads", "agent", t)
+            value = self.coerce(self.expr(d.value, body, t), t, d.value.span)
+            fn = ir.Function("derive", body.name, (), t, "reads", (ir.Return(d.value.span, value),), body.nslots, span=d.span)
+            out.append(ir.DeriveDef(root.side, node.id, tuple(path), fn, d.span))
+        return out
+
+    def check_recursion(self) -> None:
+        cycle = first_cycle(self.call_graph)
+        if cycle is not None:
+            d = self.fn_decls[cycle[0]]
+            self.sink.error(f"recursion is not allowed (bodies must be total): {' -> '.join(cycle + [cycle[0]])}", d.span, code="E053")
