@@ -290,9 +290,16 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             err.print(f"interrupted: {len(run.episodes)} finished episode(s) kept in {out_path}; rerun the same command to resume")
             raise SystemExit(130)
         except EvalError as e:
-            run.finish()
+            try:
+                run.finish()
+            except OSError:
+                pass  # the message says the results could not be written
             raise UsageProblem(str(e))
-    run.finish()
+    try:
+        run.finish()
+    except OSError as e:
+        raise UsageProblem(f"cannot write the results to {out_path}: {e.strerror or e}; the finished episodes are kept "
+                           f"in {run.log}: rerun the same command once there is room")
     print_summary(json.loads(Path(out_path).read_text())["summary"], out_path)
 
 

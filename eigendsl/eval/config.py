@@ -134,11 +134,21 @@ def agent_factory(s: AgentSettings):
     if s.kind == "openai":
         chat = s.chat("agent")
         return lambda: OpenAIAgent(chat)
-    from ..episode.local import TransformersAgent
-
     if not s.path:
         raise ConfigProblem("the hf agent needs a model folder: --agent hf:PATH")
-    model, tokenizer = TransformersAgent.load(s.path)
+    folder = Path(s.path).expanduser()
+    if s.path.startswith((".", "/", "~")) or folder.exists():  # a local folder, not a Hub name
+        if not folder.is_dir():
+            raise ConfigProblem(f"no model folder at {s.path}")
+        if not (folder / "config.json").is_file():
+            raise ConfigProblem(f"{s.path} is not a transformers model folder (it has no config.json)")
+    from ..episode.agents import AgentError
+    from ..episode.local import TransformersAgent
+
+    try:
+        model, tokenizer = TransformersAgent.load(s.path)
+    except AgentError as e:
+        raise ConfigProblem(str(e)) from None
     return lambda: TransformersAgent(model, tokenizer, max_new_tokens=s.max_new_tokens, temperature=s.temperature)
 
 
