@@ -347,6 +347,27 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
 
 
 @main.command()
+@click.argument("run_file", metavar="RUN", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), help="The HTML file to write (default: RUN with .html).")
+def report(run_file: str, out_path: str | None) -> None:
+    """Render an eval results file (.json or .jsonl), a synth report.json or a train metrics.jsonl as one static HTML page."""
+    from .report.load import ReportError, load, render
+
+    try:
+        run = load(run_file)
+        target = Path(out_path) if out_path else Path(run_file).with_suffix(".html")
+        text = render(run)
+        from .files import write_atomic
+
+        write_atomic(target, [text])
+    except ReportError as e:
+        raise UsageProblem(str(e))
+    except OSError as e:
+        raise UsageProblem(f"cannot write {target}: {e.strerror or e}")
+    out.print(f"report of {run_file} ({run.kind}) -> {target} ({len(text.encode()) // 1024} KiB)")
+
+
+@main.command()
 @click.argument("compiled", type=click.Path())
 @click.argument("tool")
 @click.argument("arguments", required=False, default="{}")
