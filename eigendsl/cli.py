@@ -39,6 +39,10 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) ->
         sys.stderr.write(", ".join(parts) + "\n")
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None, with_data: bool = True) -> Compilation:
     c = compile_file(path, db, user_db, with_data=with_data)
     print_diagnostics(c.diagnostics, c.sources)
@@ -47,7 +51,29 @@ def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None
     return c
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """Click's group, with click's own usage mistakes printed as `error: message` like every other failure."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as e:
+            if e.ctx is not None:
+                sys.stderr.write(f"{e.ctx.get_usage()}\nTry '{e.ctx.command_path} --help' for help.\n")
+            err.print(f"[bold red]error:[/] {e.format_message()}", markup=True, soft_wrap=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            err.print("[bold red]error:[/] aborted", markup=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="eigendsl")
 def main() -> None:
     """eigendsl: declarative tool-use environments with verifiable rewards."""
@@ -61,12 +87,44 @@ def task_summary(report) -> str:
     findings = [f for t in tasks for f in t.findings]
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
-    line = f"{len(tasks)} tasks: gold replay earns reward 1 on {ones}; {errors} error(s), {warnings} warning(s) in task findings"
+    line = (f"{plural(len(tasks), 'task')}: gold replay earns reward 1 on {ones}; {plural(errors, 'error')}, "
+            f"{plural(warnings, 'warning')} in task findings")
     rate = report.kill_rate()
     if rate is not None:
         weak = sum(1 for t in tasks if t.mutants and t.mutants["weak"])
-        line += f"; checker kill rate {rate:.2f} ({weak} weak checker(s))"
+        line += f"; checker kill rate {rate:.2f} ({plural(weak, 'weak checker')})"
     return line + f" [{report.seconds:.1f}s]"
+
+
+def policy_summary(domain, report) -> str:
+    """What Z3 showed about the policies: per tool, whether its guards can hold together."""
+    tools: dict[tuple[str, str], list] = {}
+    for policy in domain.policies:
+        for g in policy.guards:
+            tools.setdefault((g.function.actor, g.tool), []).append(g)
+    if not tools:
+        return ""
+    by_kind: dict[str, list] = {}
+    for f in report.domain_findings:
+        by_kind.setdefault(f.kind, []).append(f)
+
+    def tools_with(kind: str) -> set:
+        spans = {f.span for f in by_kind.get(kind, [])}
+        return {key for key, guards in tools.items() if any(g.span in spans for g in guards)}
+
+    conflicting, undecided = len(tools_with("guard_conflict")), len(tools_with("guard_unknown"))
+    fine = sorted(name for (_, name) in set(tools) - tools_with("guard_conflict") - tools_with("guard_unknown"))
+    line = f"policies: Z3 shows the guards on {len(fine)} of {plural(len(tools), 'guarded tool')} can hold together"
+    if fine:
+        line += f" ({', '.join(fine[:6])}{', ...' if len(fine) > 6 else ''})"
+    if conflicting:
+        line += f"; {conflicting} contradict"
+    if undecided:
+        line += f"; {undecided} undecided"
+    skipped = by_kind.get("guard_not_analysed", [])
+    if skipped:
+        line += f"; {plural(len(skipped), 'guard')} not analysed (outside the Z3 encoding, see the notes above)"
+    return line
 
 
 @main.command()
@@ -93,9 +151,10 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
     agent_tools = sum(t.actor == "agent" for t in d.tools)
     user_tools = len(d.tools) - agent_tools
     guards = sum(len(p.guards) for p in d.policies)
-    tools = f"{agent_tools} agent tools" + (f", {user_tools} user tools" if user_tools else "")
+    tools = plural(agent_tools, "agent tool") + (f", {plural(user_tools, 'user tool')}" if user_tools else "")
     out.print(
-        f"compiled [bold]{d.name}[/]: {tools}, {len(d.policies)} policies ({guards} guards), {len(d.tasks)} tasks "
+        f"compiled [bold]{d.name}[/]: {tools}, {plural(len(d.policies), 'policy', 'policies')} ({plural(guards, 'guard')}), "
+        f"{plural(len(d.tasks), 'task')} "
         f"-> {target}/ ({len(files)} files, {time.perf_counter() - started:.2f}s)"
     )
     if report is not None and report.tasks:
@@ -122,6 +181,9 @@ def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | Non
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     else:
         print_diagnostics(c.diagnostics + found, c.sources)
+        proofs = policy_summary(c.domain, report) if report is not None else ""
+        if proofs:
+            out.print(proofs)
         if report is not None and report.tasks:
             out.print(task_summary(report))
         if ok:
@@ -306,7 +368,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
 def print_summary(summary: dict, out_path: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{summary['episodes']} episodes ({summary['tasks']} tasks x {summary['trials']} trials)")
+    table = Table(title=f"{plural(summary['episodes'], 'episode')} ({plural(summary['tasks'], 'task')} x {plural(summary['trials'], 'trial')})")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for k, v in summary["pass_hat_k"].items():
@@ -319,6 +381,8 @@ def print_summary(summary: dict, out_path: str) -> None:
         if t["prompt"] or t["completion"]:
             table.add_row(f"{side} tokens (prompt / completion)", f"{t['prompt']} / {t['completion']}")
     table.add_row("fidelity flags (episodes)", f"{summary['fidelity_flags']} ({summary['episodes_with_fidelity_flags']})")
+    for policy, n in summary.get("policy_violations", {}).items():
+        table.add_row(f"calls violating policy {policy}", str(n))
     out.print(table)
     out.print(f"results: {out_path}")
 
@@ -390,7 +454,7 @@ def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, u
     text = result.text if not result.ok or isinstance(result.content, str) else json.dumps(result.content, indent=1, ensure_ascii=False)
     sys.stdout.write(text + "\n")
     for verdict in result.violations:
-        err.print(f"policy {verdict.policy}: violated (monitor)")
+        err.print(f"policy {verdict.policy}: violated ({'enforce' if verdict.enforce else 'monitor'})")
     changes = env.diff()
     if changes:
         rows = sum(len(v) if isinstance(v, dict) else 1 for v in changes.values())

@@ -60,6 +60,7 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
     tokens = {"agent": {"prompt": 0, "completion": 0}, "user": {"prompt": 0, "completion": 0}}
     flags = 0
     flagged = 0
+    violations: dict[str, int] = {}  # policy (mode) -> calls that violated it
     for e in episodes:
         by_task.setdefault(e["task_id"], []).append(e["reward"])
         terminations[e["termination"]] = terminations.get(e["termination"], 0) + 1
@@ -68,6 +69,11 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
                 tokens[side][kind] += e.get("tokens", {}).get(side, {}).get(kind, 0)
         flags += len(e.get("fidelity_flags", []))
         flagged += bool(e.get("fidelity_flags"))
+        for m in e.get("messages", []):
+            for g in m.get("guards", []):
+                if g.get("verdict") == "violated":
+                    key = f"{g['policy']} ({'enforce' if g.get('enforce') else 'monitor'})"
+                    violations[key] = violations.get(key, 0) + 1
     return {
         "tasks": n_tasks,
         "trials": trials,
@@ -79,6 +85,7 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
         "tokens": tokens,
         "fidelity_flags": flags,
         "episodes_with_fidelity_flags": flagged,
+        "policy_violations": dict(sorted(violations.items())),
     }
 
 

@@ -46,8 +46,13 @@ def summary_section(summary: dict, episodes: list[dict]) -> str:
     tokens = summary.get("tokens") or {}
     used = " · ".join(f"{side}: {fmt(t.get('prompt'))} prompt / {fmt(t.get('completion'))} completion tokens"
                       for side, t in tokens.items() if isinstance(t, dict) and (t.get("prompt") or t.get("completion")))
+    violations = summary.get("policy_violations") or {}
+    if violations:
+        extra_violations = " ".join(f"<span class=\"badge bad\">{escape(str(p))} {n}</span>" for p, n in violations.items())
     flags = summary.get("fidelity_flags")
     extra = f"<p>ended by: {ends}</p>" + (f"<p class=\"muted\">{used}</p>" if used else "")
+    if violations:
+        extra += f"<p id=\"violations\">calls violating a policy: {extra_violations}</p>"
     if flags:
         extra += f"<p class=\"warn\">{flags} fidelity flag(s) on the simulated user in {summary.get('episodes_with_fidelity_flags')} episode(s)</p>"
     return "<h2 id=\"summary\">Summary</h2>" + cards(items) + extra

@@ -29,6 +29,7 @@ from ..runtime.store import MISSING
 from ..semantics.types import BOOL, EnumType, ListType, MapType, OptionalType, RecordType, Type, UnionType
 from ..syntax.diagnostics import Diagnostic
 from ..syntax.spans import Span
+from .explain import eig_value, explain_goal
 from .reward import TaskChecker, TaskSetupError
 from .symbolic import (
     LIST_BOUND, ConcreteWorld, Encoder, OverriddenTable, SymbolicWorld, Unsupported, equal, formula_of, reset_names,
@@ -272,7 +273,9 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
         if holds(start, fn):
             findings.append(Finding("goal_vacuous", "error", "this goal already holds in the task's initial state, so it checks nothing", goal.span, tid))
         if gold is not None and not holds(gold, fn):
-            findings.append(Finding("goal_fails_on_gold", "error", "this goal does not hold after the gold actions", goal.span, tid))
+            seen = explain_goal(domain.program, gold, goal)
+            saw = f": it saw {seen['saw']}, expected {seen['expected']}" if "expected" in seen else ""
+            findings.append(Finding("goal_fails_on_gold", "error", f"this goal does not hold after the gold actions{saw}", goal.span, tid))
     # ---- underspecification
     if gold is not None:
         findings += underspecification(domain, task, checker, start, gold)
@@ -300,7 +303,7 @@ def facts_that_allow(domain: CompiledDomain, checker: TaskChecker, index: int, p
             env.call(call.name, call.args, call.actor)
         result = env.call(gold[index].name, gold[index].args, gold[index].actor)
         if all(g.verdict != "violated" for g in result.guards if g.policy == policy):
-            return ", ".join(f"fact {name} = {value!r}" for name, value in assignment)
+            return ", ".join(f"fact {name} = {eig_value(value)}" for name, value in assignment)
     return None
 
 
@@ -385,7 +388,7 @@ def underspecification(domain: CompiledDomain, task: ir.TaskDef, checker: TaskCh
     return [Finding("goal_underspecified", "warning",
                     f"the goals do not pin {where}: " + (
                         "they also hold if it stays as it was before the gold actions" if structural else
-                        f"the gold actions set it to {value!r}, and another value also satisfies the goals"), span, tid)
+                        f"the gold actions set it to {eig_value(value)}, and another value also satisfies the goals"), span, tid)
             for where, value, structural in loose]
 
 
