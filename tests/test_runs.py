@@ -190,3 +190,64 @@ def test_a_bad_model_path_is_one_line(tmp_path):
                        (f"hf:{tmp_path}", f"error: {tmp_path} is not a transformers model folder (it has no config.json)")]:
         result = run_cli("eval", AIRLINE, "--agent", spec, "--out", tmp_path / "r.json", "--no-progress")
         assert result.exit_code == 1 and result.output.strip() == said
+
+
+SHOP = """
+tool buy(id: str, qty: int) -> int writes "Buy." {
+  counter.hits += qty
+  return counter.hits
+}
+policy small_orders "At most 3 at a time." guard buy { qty <= 3 }
+policy known_items "Only listed items." enforce guard buy { id in items }
+
+task big_order {
+  user { reason "You want five apples." knows { item: "a" } }
+  gold { buy(id: "a", qty: 5) }
+  goal { counter.hits == 5 }
+  reward { DB, GOAL }
+}
+"""
+
+
+def shop(tmp_path) -> Path:
+    from test_language import DATA, HEADER
+
+    (tmp_path / "shop.json").write_text(json.dumps(DATA))
+    path = tmp_path / "shop.eig"
+    path.write_text(HEADER + SHOP)
+    return path
+
+
+def test_failures_read_as_sentences(tmp_path):
+    from eigendsl.verify.explain import eig_value
+    from eigendsl.verify.reward import TaskChecker
+
+    path = shop(tmp_path)
+    compiled = run_cli("compile", path, "-o", tmp_path / "out")
+    assert compiled.exit_code == 0 and "2 policies (2 guards), 1 task ->" in compiled.output
+    checked = run_cli("check", path)
+    assert "policies: Z3 shows the guards on 1 of 1 guarded tool can hold together (buy)" in checked.output
+    assert "1 task: gold replay earns reward 1 on 1; 0 errors, 1 warning in task findings" in checked.output
+    enforced = run_cli("call", path, "buy", '{"id": "nope", "qty": 1}')
+    assert enforced.exit_code == 1 and "policy known_items: violated (enforce)" in enforced.output
+    monitored = run_cli("call", path, "buy", '{"id": "a", "qty": 9}')
+    assert monitored.exit_code == 0 and "policy small_orders: violated (monitor)" in monitored.output
+
+    domain = CompiledDomain.load(path)
+    checker = TaskChecker(domain, domain.ir.tasks[0])
+    nothing_done = checker.score(checker.start(), [])
+    line = 1 + (tmp_path / "shop.eig").read_text().splitlines().index("  goal { counter.hits == 5 }")
+    assert nothing_done.details["GOAL"] == {"failed": [
+        {"at": f"{path}:{line}:10", "goal": "counter.hits == 5", "saw": "0", "expected": "5"}]}
+    env = checker.start()
+    env.call("buy", {"id": "a", "qty": 4})
+    assert checker.c_policy(env, []) == (0.0, {"violated": [
+        {"policy": "small_orders", "call": 'buy(id: "a", qty: 4)', "mode": "monitor"}]})
+    assert [eig_value(v) for v in (None, True, "x", {"a": [1, None]})] == ["none", "true", '"x"', "{a: [1, none]}"]
+
+    out = tmp_path / "results.json"
+    ran = run_cli("eval", path, "--out", out, "--no-progress")
+    assert ran.exit_code == 0 and "1 episode (1 task x 1 trial)" in ran.output
+    assert "calls violating policy small_orders (monitor)" in ran.output  # the gold itself breaks a monitored policy
+    usage = run_cli("eval", path, "--bogus")
+    assert usage.exit_code == 2 and "error: No such option '--bogus'" in usage.output and "Error:" not in usage.output
