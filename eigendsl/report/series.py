@@ -55,7 +55,8 @@ def render_synth(report: dict, source: str) -> str:
         sections.append("<h2 id=\"rejections\">Rejections by reason</h2>"
                         + table(["reason", *[f"round {fmt(r['round'])}" for r in rounds]], rej_rows, set(range(1, len(rounds) + 1)),
                                 id="rejection-table")
-                        + charts([{"round": r["round"], **(r.get("rejections") or {})} for r in rounds], "round", reasons))
+                        + charts([{"round": r["round"], **{k: (r.get("rejections") or {}).get(k, 0) for k in reasons}} for r in rounds],
+                                 "round", reasons))
     totals = {k: v for k, v in report.items() if k != "rounds" and (numeric(v) or isinstance(v, str))}
     if totals:
         sections.insert(0, "<h2>Run</h2>" + table(["measure", "value"], [[escape(k), fmt(v)] for k, v in totals.items()], {1}))
