@@ -199,7 +199,7 @@ def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | Non
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to replay on instead of the compiled one.")
 @click.option("--expected", type=click.Path(dir_okay=False), help="Reference records to compare with; prints conformance figures.")
 def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_db: str | None, expected: str | None) -> None:
-    """Replay each task's gold actions in COMPILED and write tau2-bench-style records."""
+    """Replay each task's gold actions in COMPILED (a compiled folder or a domain .eig file) and write tau2-bench-style records."""
     from .interop.conformance import compare, read_jsonl
     from .interop.tau2 import TaskFileError, load_tasks, replay as run_replay, write_jsonl_atomic
     from .runtime.environment import CompiledDomain, DomainLoadError
@@ -283,18 +283,19 @@ def domain_source(target: Path) -> Path:
 @click.option("--agent", help="oracle | random | openai:MODEL | hf:PATH (default: oracle).")
 @click.option("--user", help="scripted | openai:MODEL (default: scripted).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="JSON or TOML file with agent, user and run settings.")
-@click.option("--agent-base-url")
-@click.option("--agent-api-key")
-@click.option("--agent-temperature", type=float)
-@click.option("--agent-max-tokens", type=int)
-@click.option("--user-base-url")
-@click.option("--user-api-key")
-@click.option("--user-temperature", type=float)
+@click.option("--agent-base-url", metavar="URL", help="The agent model's OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default: the OpenAI API).")
+@click.option("--agent-api-key", metavar="KEY", help="API key for the agent's endpoint (default: $OPENAI_API_KEY); never written to results.")
+@click.option("--agent-temperature", type=float, help="Sampling temperature of the agent model (default: the endpoint's).")
+@click.option("--agent-max-tokens", type=int, help="Most tokens per agent reply (default: the endpoint's).")
+@click.option("--user-base-url", metavar="URL", help="The simulated user's OpenAI-compatible endpoint (default: the OpenAI API).")
+@click.option("--user-api-key", metavar="KEY", help="API key for the user's endpoint (default: $OPENAI_API_KEY); never written to results.")
+@click.option("--user-temperature", type=float, help="Sampling temperature of the user model (default: the endpoint's).")
 @click.option("--trials", type=int, help="Trials per task (default 1).")
 @click.option("--concurrency", type=int, help="Episodes run at once (default 1).")
 @click.option("--max-steps", type=int, help="Messages before an episode is cut (default 100).")
 @click.option("--max-errors", type=int, help="Failed tool calls before an episode is cut (default 10).")
-@click.option("--out", "out_path", default="results.json", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", default="results.json", show_default=True, type=click.Path(dir_okay=False),
+              help="Results file (summary and episodes); OUT.jsonl beside it gets one line per finished episode.")
 @click.option("--overwrite", is_flag=True, help="Start afresh instead of resuming OUT.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to run on.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to run on.")
@@ -302,7 +303,11 @@ def domain_source(target: Path) -> Path:
 def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_url, agent_api_key, agent_temperature,
              agent_max_tokens, user_base_url, user_api_key, user_temperature, trials, concurrency, max_steps, max_errors,
              out_path, overwrite, db, user_db, no_progress) -> None:
-    """Run agents on tasks with a simulated user: pass^k over trials, resumable results."""
+    """Run agents on tasks with a simulated user: pass^k over trials, resumable results.
+
+    TARGET is a compiled folder or a domain .eig file (compiled on the fly). An endpoint that
+    cannot be reached, refuses the key or stays overloaded stops the run (exit 1) without
+    recording those episodes: rerun the same command to run them."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .eval.config import ConfigProblem, agent_factory, public_config, settings, user_factory
@@ -439,7 +444,7 @@ def report(run_file: str, out_path: str | None) -> None:
 @click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to use instead of the compiled db.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to use instead of the compiled one.")
 def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, user_db: str | None) -> None:
-    """Call TOOL of COMPILED once with ARGUMENTS (a JSON object) on a fresh environment."""
+    """Call TOOL of COMPILED (a compiled folder or a domain .eig file) once with ARGUMENTS (a JSON object) on a fresh environment."""
     from .runtime.environment import CompiledDomain, DomainLoadError
 
     try:
