@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from .page import cards, fmt, page, table
+from .page import cards, fmt, line_chart, page, table
 
 SOLVED = 1.0 - 1e-9
 
@@ -34,7 +34,9 @@ def summary_section(summary: dict, episodes: list[dict]) -> str:
     rewards = [e["reward"] for e in episodes]
     items = [("episodes", len(episodes)), ("tasks", len({e["task_id"] for e in episodes})),
              ("trials", summary.get("trials")), ("average reward", sum(rewards) / len(rewards) if rewards else None)]
-    items += [(f"pass^{k}", v) for k, v in (summary.get("pass_hat_k") or {}).items()]
+    pass_k = {int(k): v for k, v in (summary.get("pass_hat_k") or {}).items() if str(k).isdigit()}
+    shown = sorted(pass_k) if len(pass_k) <= 4 else sorted({1, 2, 4, max(pass_k)} & set(pass_k))
+    items += [(f"pass^{k}", pass_k[k]) for k in shown]
     expected = summary.get("episodes_expected")
     if expected and expected > len(episodes):
         items.append(("episodes still to run", expected - len(episodes)))
@@ -55,7 +57,8 @@ def summary_section(summary: dict, episodes: list[dict]) -> str:
         extra += f"<p id=\"violations\">calls violating a policy: {extra_violations}</p>"
     if flags:
         extra += f"<p class=\"warn\">{flags} fidelity flag(s) on the simulated user in {summary.get('episodes_with_fidelity_flags')} episode(s)</p>"
-    return "<h2 id=\"summary\">Summary</h2>" + cards(items) + extra
+    curve = line_chart("pass^k by k", sorted(pass_k), [pass_k[k] for k in sorted(pass_k)], width=480) if len(pass_k) > 4 else ""
+    return "<h2 id=\"summary\">Summary</h2>" + cards(items) + curve + extra
 
 
 def tasks_section(episodes: list[dict]) -> str:
