@@ -245,6 +245,8 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     data = db or (str(folder / "db.json") if (folder / "db.json").is_file() else None)
     udata = user_db or (str(folder / "user_db.json") if (folder / "user_db.json").is_file() else None)
     path = Path(tasks_file)
+    if not path.is_file():
+        raise UsageProblem(f"no such task file: {tasks_file}")
     if path.suffix == ".json":
         from .interop.tau2 import TaskFileError, load_tasks
         from .interop.tau2_tasks import to_eig
@@ -333,7 +335,10 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user),
                          public_config(s, domain.name, [t.id for t in tasks]), Path(out_path), s.trials, s.concurrency,
                          {"max_steps": s.max_steps, "max_errors": s.max_errors})
-        todo = run.prepare(overwrite)
+        try:
+            todo = run.prepare(overwrite)
+        except OSError as e:
+            raise EvalError(f"cannot use {out_path} for results: {e.strerror or e}") from None
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
         raise SystemExit(1)

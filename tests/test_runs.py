@@ -185,11 +185,21 @@ def test_a_damaged_results_log_is_repaired_without_loss_or_duplicates(tmp_path):
     resume("".join(lines[:3]) + lines[3][: len(lines[3]) // 2] + "\n" + lines[4].rstrip("\n") + "".join(lines[4:]), 1)
 
 
-def test_a_bad_model_path_is_one_line(tmp_path):
+def test_bad_models_configs_and_paths_are_one_line(tmp_path):
     for spec, said in [("hf:/nonexistent/model", "error: no model folder at /nonexistent/model"),
                        (f"hf:{tmp_path}", f"error: {tmp_path} is not a transformers model folder (it has no config.json)")]:
         result = run_cli("eval", AIRLINE, "--agent", spec, "--out", tmp_path / "r.json", "--no-progress")
         assert result.exit_code == 1 and result.output.strip() == said
+    (tmp_path / "typo.json").write_text('{"agent": {"kind": "openai", "modle": "x"}}')
+    (tmp_path / "broken.toml").write_text("agent = [")
+    for args, said in [(["--config", tmp_path / "typo.json"], "error: agent.modle is not a setting"),
+                       (["--config", tmp_path / "broken.toml"], "is not valid TOML"),
+                       (["--trials", "0"], "error: setting trials: input should be greater than or equal to 1"),
+                       (["--tasks", tmp_path / "none.json"], f"error: no such task file: {tmp_path / 'none.json'}"),
+                       (["--out", tmp_path / "file.json" / "inside.json"], "error: cannot use")]:
+        (tmp_path / "file.json").write_text("")
+        result = run_cli("eval", AIRLINE, "--no-progress", *args)
+        assert result.exit_code == 1 and said in result.output and len(result.output.strip().splitlines()) == 1, result.output
 
 
 SHOP = """
