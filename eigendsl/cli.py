@@ -51,6 +51,9 @@ def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None
     return c
 
 
+NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
 class Commands(click.Group):
     """Click's group, with click's own usage mistakes printed as `error: message` like every other failure."""
 
@@ -59,6 +62,9 @@ class Commands(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NO_ARGS_HELP as e:  # bare `eigendsl`: the help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
         except click.UsageError as e:
             if e.ctx is not None:
                 sys.stderr.write(f"{e.ctx.get_usage()}\nTry '{e.ctx.command_path} --help' for help.\n")
