@@ -34,8 +34,9 @@ class EndpointError(Exception):
     """The endpoint itself failed after its retries and back-off: not a result, the episode is not scored."""
 
 
-# Answers that mean "busy, come back later": back off rather than give up.
-OVERLOADED = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+# Answers that mean "busy, come back later": back off rather than give up. (A 500 is often a
+# bug that answers every retry the same way: after the client's own retries it is a failure.)
+OVERLOADED = {408, 409, 425, 429, 502, 503, 504, 529}
 # Answers that say the request itself is refused (too long a context, say): the model's result.
 REFUSED_REQUEST = {400, 413, 422}
 
@@ -131,7 +132,7 @@ class ChatClient:
                                         "check --agent-api-key / --user-api-key or OPENAI_API_KEY") from None
                 if e.status_code == 404:
                     raise EndpointError(f"{self.where()} answered 404 ({said}); check the model name and the base URL") from None
-                if e.status_code not in OVERLOADED and e.status_code < 500:
+                if e.status_code not in OVERLOADED:
                     raise EndpointError(f"{self.where()} answered {e.status_code}: {said}") from None
                 if waited >= self.config.overload_wait:
                     raise EndpointError(f"{self.where()} is still overloaded after {waited:.0f}s of backing off "
