@@ -39,6 +39,10 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) ->
         sys.stderr.write(", ".join(parts) + "\n")
 
 
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"
+
+
 def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None, with_data: bool = True) -> Compilation:
     c = compile_file(path, db, user_db, with_data=with_data)
     print_diagnostics(c.diagnostics, c.sources)
@@ -47,7 +51,35 @@ def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None
     return c
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+NO_ARGS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click >= 8.2
+
+
+class Commands(click.Group):
+    """Click's group, with click's own usage mistakes printed as `error: message` like every other failure."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NO_ARGS_HELP as e:  # bare `eigendsl`: the help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            if e.ctx is not None:
+                sys.stderr.write(f"{e.ctx.get_usage()}\nTry '{e.ctx.command_path} --help' for help.\n")
+            err.print(f"[bold red]error:[/] {e.format_message()}", markup=True, soft_wrap=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            err.print("[bold red]error:[/] aborted", markup=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="eigendsl")
 def main() -> None:
     """eigendsl: declarative tool-use environments with verifiable rewards."""
@@ -61,12 +93,44 @@ def task_summary(report) -> str:
     findings = [f for t in tasks for f in t.findings]
     errors = sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
-    line = f"{len(tasks)} tasks: gold replay earns reward 1 on {ones}; {errors} error(s), {warnings} warning(s) in task findings"
+    line = (f"{plural(len(tasks), 'task')}: gold replay earns reward 1 on {ones}; {plural(errors, 'error')}, "
+            f"{plural(warnings, 'warning')} in task findings")
     rate = report.kill_rate()
     if rate is not None:
         weak = sum(1 for t in tasks if t.mutants and t.mutants["weak"])
-        line += f"; checker kill rate {rate:.2f} ({weak} weak checker(s))"
+        line += f"; checker kill rate {rate:.2f} ({plural(weak, 'weak checker')})"
     return line + f" [{report.seconds:.1f}s]"
+
+
+def policy_summary(domain, report) -> str:
+    """What Z3 showed about the policies: per tool, whether its guards can hold together."""
+    tools: dict[tuple[str, str], list] = {}
+    for policy in domain.policies:
+        for g in policy.guards:
+            tools.setdefault((g.function.actor, g.tool), []).append(g)
+    if not tools:
+        return ""
+    by_kind: dict[str, list] = {}
+    for f in report.domain_findings:
+        by_kind.setdefault(f.kind, []).append(f)
+
+    def tools_with(kind: str) -> set:
+        spans = {f.span for f in by_kind.get(kind, [])}
+        return {key for key, guards in tools.items() if any(g.span in spans for g in guards)}
+
+    conflicting, undecided = len(tools_with("guard_conflict")), len(tools_with("guard_unknown"))
+    fine = sorted(name for (_, name) in set(tools) - tools_with("guard_conflict") - tools_with("guard_unknown"))
+    line = f"policies: Z3 shows the guards on {len(fine)} of {plural(len(tools), 'guarded tool')} can hold together"
+    if fine:
+        line += f" ({', '.join(fine[:6])}{', ...' if len(fine) > 6 else ''})"
+    if conflicting:
+        line += f"; {conflicting} contradict"
+    if undecided:
+        line += f"; {undecided} undecided"
+    skipped = by_kind.get("guard_not_analysed", [])
+    if skipped:
+        line += f"; {plural(len(skipped), 'guard')} not analysed (outside the Z3 encoding, see the notes above)"
+    return line
 
 
 @main.command()
@@ -93,9 +157,10 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
     agent_tools = sum(t.actor == "agent" for t in d.tools)
     user_tools = len(d.tools) - agent_tools
     guards = sum(len(p.guards) for p in d.policies)
-    tools = f"{agent_tools} agent tools" + (f", {user_tools} user tools" if user_tools else "")
+    tools = plural(agent_tools, "agent tool") + (f", {plural(user_tools, 'user tool')}" if user_tools else "")
     out.print(
-        f"compiled [bold]{d.name}[/]: {tools}, {len(d.policies)} policies ({guards} guards), {len(d.tasks)} tasks "
+        f"compiled [bold]{d.name}[/]: {tools}, {plural(len(d.policies), 'policy', 'policies')} ({plural(guards, 'guard')}), "
+        f"{plural(len(d.tasks), 'task')} "
         f"-> {target}/ ({len(files)} files, {time.perf_counter() - started:.2f}s)"
     )
     if report is not None and report.tasks:
@@ -122,6 +187,9 @@ def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | Non
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     else:
         print_diagnostics(c.diagnostics + found, c.sources)
+        proofs = policy_summary(c.domain, report) if report is not None else ""
+        if proofs:
+            out.print(proofs)
         if report is not None and report.tasks:
             out.print(task_summary(report))
         if ok:
@@ -137,7 +205,7 @@ def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | Non
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to replay on instead of the compiled one.")
 @click.option("--expected", type=click.Path(dir_okay=False), help="Reference records to compare with; prints conformance figures.")
 def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_db: str | None, expected: str | None) -> None:
-    """Replay each task's gold actions in COMPILED and write tau2-bench-style records."""
+    """Replay each task's gold actions in COMPILED (a compiled folder or a domain .eig file) and write tau2-bench-style records."""
     from .interop.conformance import compare, read_jsonl
     from .interop.tau2 import TaskFileError, load_tasks, replay as run_replay, write_jsonl_atomic
     from .runtime.environment import CompiledDomain, DomainLoadError
@@ -180,6 +248,8 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     if tasks_file is None:
         domain = CompiledDomain.load(target, db, user_db)
         return domain, list(domain.ir.tasks)
+    if not Path(tasks_file).is_file():
+        raise UsageProblem(f"no such task file: {tasks_file}")
     try:
         c = task_file_compilation(target, tasks_file, db, user_db)
     except TaskSourceError as e:
@@ -197,18 +267,19 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
 @click.option("--agent", help="oracle | random | openai:MODEL | hf:PATH (default: oracle).")
 @click.option("--user", help="scripted | openai:MODEL (default: scripted).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="JSON or TOML file with agent, user and run settings.")
-@click.option("--agent-base-url")
-@click.option("--agent-api-key")
-@click.option("--agent-temperature", type=float)
-@click.option("--agent-max-tokens", type=int)
-@click.option("--user-base-url")
-@click.option("--user-api-key")
-@click.option("--user-temperature", type=float)
+@click.option("--agent-base-url", metavar="URL", help="The agent model's OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default: the OpenAI API).")
+@click.option("--agent-api-key", metavar="KEY", help="API key for the agent's endpoint (default: $OPENAI_API_KEY); never written to results.")
+@click.option("--agent-temperature", type=float, help="Sampling temperature of the agent model (default: the endpoint's).")
+@click.option("--agent-max-tokens", type=int, help="Most tokens per agent reply (default: the endpoint's).")
+@click.option("--user-base-url", metavar="URL", help="The simulated user's OpenAI-compatible endpoint (default: the OpenAI API).")
+@click.option("--user-api-key", metavar="KEY", help="API key for the user's endpoint (default: $OPENAI_API_KEY); never written to results.")
+@click.option("--user-temperature", type=float, help="Sampling temperature of the user model (default: the endpoint's).")
 @click.option("--trials", type=int, help="Trials per task (default 1).")
 @click.option("--concurrency", type=int, help="Episodes run at once (default 1).")
 @click.option("--max-steps", type=int, help="Messages before an episode is cut (default 100).")
 @click.option("--max-errors", type=int, help="Failed tool calls before an episode is cut (default 10).")
-@click.option("--out", "out_path", default="results.json", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", default="results.json", show_default=True, type=click.Path(dir_okay=False),
+              help="Results file (summary and episodes); OUT.jsonl beside it gets one line per finished episode.")
 @click.option("--overwrite", is_flag=True, help="Start afresh instead of resuming OUT.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to run on.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to run on.")
@@ -219,7 +290,11 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
 def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_url, agent_api_key, agent_temperature,
              agent_max_tokens, user_base_url, user_api_key, user_temperature, trials, concurrency, max_steps, max_errors,
              out_path, overwrite, db, user_db, no_progress, tau2_out=None, judge=None, judge_base_url=None) -> None:
-    """Run agents on tasks with a simulated user: pass^k over trials, resumable results."""
+    """Run agents on tasks with a simulated user: pass^k over trials, resumable results.
+
+    TARGET is a compiled folder or a domain .eig file (compiled on the fly). An endpoint that
+    cannot be reached, refuses the key or stays overloaded stops the run (exit 1) without
+    recording those episodes: rerun the same command to run them."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .eval.config import ConfigProblem, agent_factory, public_config, settings, user_factory
@@ -250,7 +325,10 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user),
                          public_config(s, domain.name, [t.id for t in tasks]), Path(out_path), s.trials, s.concurrency,
                          {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url))
-        todo = run.prepare(overwrite)
+        try:
+            todo = run.prepare(overwrite)
+        except OSError as e:
+            raise EvalError(f"cannot use {out_path} for results: {e.strerror or e}") from None
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
         raise SystemExit(1)
@@ -274,9 +352,16 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             err.print(f"interrupted: {len(run.episodes)} finished episode(s) kept in {out_path}; rerun the same command to resume")
             raise SystemExit(130)
         except EvalError as e:
-            run.finish()
+            try:
+                run.finish()
+            except OSError:
+                pass  # the message says the results could not be written
             raise UsageProblem(str(e))
-    run.finish()
+    try:
+        run.finish()
+    except OSError as e:
+        raise UsageProblem(f"cannot write the results to {out_path}: {e.strerror or e}; the finished episodes are kept "
+                           f"in {run.log}: rerun the same command once there is room")
     print_summary(json.loads(Path(out_path).read_text())["summary"], out_path)
     if tau2_out:
         from .interop.tau2_results import write_results
@@ -303,7 +388,7 @@ def judge_from(spec: str | None, base_url: str | None):
 def print_summary(summary: dict, out_path: str) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{summary['episodes']} episodes ({summary['tasks']} tasks x {summary['trials']} trials)")
+    table = Table(title=f"{plural(summary['episodes'], 'episode')} ({plural(summary['tasks'], 'task')} x {plural(summary['trials'], 'trial')})")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for k, v in summary["pass_hat_k"].items():
@@ -316,6 +401,8 @@ def print_summary(summary: dict, out_path: str) -> None:
         if t["prompt"] or t["completion"]:
             table.add_row(f"{side} tokens (prompt / completion)", f"{t['prompt']} / {t['completion']}")
     table.add_row("fidelity flags (episodes)", f"{summary['fidelity_flags']} ({summary['episodes_with_fidelity_flags']})")
+    for policy, n in summary.get("policy_violations", {}).items():
+        table.add_row(f"calls violating policy {policy}", str(n))
     out.print(table)
     out.print(f"results: {out_path}")
 
@@ -380,6 +467,27 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
 
 
 @main.command()
+@click.argument("run_file", metavar="RUN", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), help="The HTML file to write (default: RUN with .html).")
+def report(run_file: str, out_path: str | None) -> None:
+    """Render an eval results file (.json or .jsonl), a synth report.json or a train metrics.jsonl as one static HTML page."""
+    from .report.load import ReportError, load, render
+
+    try:
+        run = load(run_file)
+        target = Path(out_path) if out_path else Path(run_file).with_suffix(".html")
+        text = render(run)
+        from .files import write_atomic
+
+        write_atomic(target, [text])
+    except ReportError as e:
+        raise UsageProblem(str(e))
+    except OSError as e:
+        raise UsageProblem(f"cannot write {target}: {e.strerror or e}")
+    out.print(f"report of {run_file} ({run.kind}) -> {target} ({len(text.encode()) // 1024} KiB)")
+
+
+@main.command()
 @click.argument("compiled", type=click.Path())
 @click.argument("tool")
 @click.argument("arguments", required=False, default="{}")
@@ -387,7 +495,7 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
 @click.option("--db", type=click.Path(dir_okay=False), help="Agent-side data to use instead of the compiled db.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to use instead of the compiled one.")
 def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, user_db: str | None) -> None:
-    """Call TOOL of COMPILED once with ARGUMENTS (a JSON object) on a fresh environment."""
+    """Call TOOL of COMPILED (a compiled folder or a domain .eig file) once with ARGUMENTS (a JSON object) on a fresh environment."""
     from .runtime.environment import CompiledDomain, DomainLoadError
 
     try:
@@ -402,7 +510,7 @@ def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, u
     text = result.text if not result.ok or isinstance(result.content, str) else json.dumps(result.content, indent=1, ensure_ascii=False)
     sys.stdout.write(text + "\n")
     for verdict in result.violations:
-        err.print(f"policy {verdict.policy}: violated (monitor)")
+        err.print(f"policy {verdict.policy}: violated ({'enforce' if verdict.enforce else 'monitor'})")
     changes = env.diff()
     if changes:
         rows = sum(len(v) if isinstance(v, dict) else 1 for v in changes.values())

@@ -2,7 +2,9 @@
 
 The real `openai` client talks to it over real sockets. A test gives it a handler:
 `handler(request_json, call_number) -> reply`, where a reply is a dict (sent as the JSON
-body), or ("status", code, body), ("delay", seconds, reply), or ("raw", text).
+body), or ("status", code, body), ("status", code, body, headers) (a 503 with Retry-After,
+say), ("delay", seconds, reply), or ("raw", text). `ChatServer(handler, port=p)` listens on a
+given port, so a test can take an endpoint down and bring it back where clients expect it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def completion(content: str | None = None, tool_calls: list[dict] | None = None,
 
 
 class ChatServer:
-    def __init__(self, handler: Callable[[dict, int], Any]):
+    def __init__(self, handler: Callable[[dict, int], Any], port: int = 0):
         self.handler = handler
         self.requests: list[dict] = []
         self.lock = threading.Lock()
@@ -50,9 +52,9 @@ class ChatServer:
                 while isinstance(reply, tuple) and reply[0] == "delay":
                     time.sleep(reply[1])
                     reply = reply[2]
-                status, text = 200, None
+                status, text, headers = 200, None, {}
                 if isinstance(reply, tuple) and reply[0] == "status":
-                    status, reply = reply[1], reply[2]
+                    status, headers, reply = reply[1], (reply[3] if len(reply) > 3 else {}), reply[2]
                 if isinstance(reply, tuple) and reply[0] == "raw":
                     text = reply[1]
                 data = (text if text is not None else json.dumps(reply)).encode()
@@ -60,12 +62,14 @@ class ChatServer:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in headers.items():
+                        self.send_header(name, str(value))
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 

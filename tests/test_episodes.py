@@ -18,7 +18,7 @@ from conftest import ROOT, shared_dir
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
 from eigendsl.episode.agents import OpenAIAgent, OracleAgent, RandomAgent
-from eigendsl.episode.chat import ChatConfig
+from eigendsl.episode.chat import ChatConfig, EndpointError
 from eigendsl.episode.episode import STOP, Episode, run_episode
 from eigendsl.episode.fidelity import identifiers
 from eigendsl.episode.users import LLMUser, ScriptedUser
@@ -193,12 +193,13 @@ def test_server_errors_are_retried_and_timeouts_reported(tmp_path):
     with ChatServer(flaky) as server:
         result = run_episode(domain, task, OpenAIAgent(chat(server, max_retries=3)), ScriptedUser())
     assert result.termination == "user_stop" and len(server.requests) == 3
+    # An endpoint that does not answer, or refuses the key, is no result about the model.
     with ChatServer(lambda req, n: ("delay", 1.5, completion("late"))) as server:
-        slow = run_episode(domain, task, OpenAIAgent(chat(server, timeout=0.3, max_retries=1)), ScriptedUser())
-    assert slow.termination == "agent_error" and "timed out" in slow.messages[-1]["usage"]["error"]
+        with pytest.raises(EndpointError, match="did not answer within 0.3s"):
+            run_episode(domain, task, OpenAIAgent(chat(server, timeout=0.3, max_retries=1)), ScriptedUser())
     with ChatServer(lambda req, n: ("status", 401, {"error": {"message": "bad key"}})) as server:
-        denied = run_episode(domain, task, OpenAIAgent(chat(server)), ScriptedUser())
-    assert denied.termination == "agent_error" and "401" in denied.messages[-1]["usage"]["error"]
+        with pytest.raises(EndpointError, match="refused the credentials"):
+            run_episode(domain, task, OpenAIAgent(chat(server)), ScriptedUser())
 
 
 # ---------------------------------------------------------------- the LLM user over HTTP
@@ -233,9 +234,13 @@ def test_llm_user_with_tools_and_fidelity_monitor(tmp_path):
 
 def test_user_model_failure_ends_the_episode(tmp_path):
     domain = domain_with(tmp_path, "airline", AIRLINE_TASK)
-    with ChatServer(lambda req, n: ("status", 500, {"error": {"message": "down"}})) as server:
+    empty = {"id": "x", "object": "chat.completion", "choices": []}
+    with ChatServer(lambda req, n: empty) as server:
         result = run_episode(domain, task_of(domain, "add-bag"), OracleAgent(), LLMUser(chat(server, max_retries=0)))
     assert result.termination == "user_error" and result.reward == 0.0
+    with ChatServer(lambda req, n: ("status", 500, {"error": {"message": "down"}})) as server:
+        with pytest.raises(EndpointError, match="the user endpoint .* answered 500: down"):
+            run_episode(domain, task_of(domain, "add-bag"), OracleAgent(), LLMUser(chat(server, max_retries=0)))
 
 
 # ---------------------------------------------------------------- evaluation

@@ -119,8 +119,8 @@ def test_membership_goal_that_lets_a_partial_return_pass_is_a_finding(tmp_path):
     task = task_findings(path, "return-two")
     assert [(f["kind"], f["severity"]) for f in task["findings"]] == [("goal_underspecified", "warning")]
     message = task["findings"][0]["message"]
-    assert message.startswith("the goals do not pin orders['#W4873530'].return_items: the gold actions set it to ['4833122934', '4898139621']")
-    assert "(['4833122934']) also satisfies the goals" in message
+    assert message.startswith("the goals do not pin orders['#W4873530'].return_items: the gold actions set it to [\"4833122934\", \"4898139621\"]")
+    assert '(["4833122934"]) also satisfies the goals' in message
     # The finding is real: returning one item earns the task's full reward.
     domain = CompiledDomain.load(path)
     checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "return-two"))
@@ -140,7 +140,7 @@ def test_goal_on_one_field_of_one_list_element_is_analysed(tmp_path):
     task = task_findings(path, "rename")
     assert [(f["kind"], f["line"]) for f in task["findings"]] == [("goal_underspecified", line("goal { reservations"))]
     assert task["findings"][0]["message"] == ("the goals do not pin reservations['7D3OSK'].passengers[0].dob: the gold actions set it "
-                                              "to '1974-01-30', and another value also satisfies the goals")
+                                              'to "1974-01-30", and another value also satisfies the goals')
     pinned = 'reservations["7D3OSK"].passengers[0] == {"first_name": "Theodore", "last_name": "Gupta", "dob": "1974-01-30"}'
     path, _ = domain_with(tmp_path, "airline", RENAME.replace("<GOAL>", pinned))
     assert task_findings(path, "rename")["findings"] == []

@@ -30,7 +30,7 @@ class OpenAIAgent:
     """Chat completions with tool calling through any OpenAI-compatible endpoint."""
 
     def __init__(self, config: ChatConfig):
-        self.chat = ChatClient(config)
+        self.chat = ChatClient(config, who="agent")
         self.seed: int | None = None
 
     def reset(self, task, domain, seed: int) -> None:
@@ -39,7 +39,7 @@ class OpenAIAgent:
     def respond(self, messages: list[dict], tools: list[dict]) -> dict:
         try:
             return self.chat.complete(messages, tools, seed=self.seed)
-        except ChatError as e:
+        except ChatError as e:  # the model answered badly: a result (an EndpointError is not, and passes)
             raise AgentError(str(e)) from None
 
 

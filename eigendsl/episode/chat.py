@@ -1,16 +1,25 @@
 """Chat completions through any OpenAI-compatible endpoint, for agents and simulated users.
 
 The official `openai` client does the HTTP, timeouts, and retries of connection errors, 429s
-and 5xx answers (with backoff). On top of it this module checks the reply itself: a reply
-without a message, or with tool calls that are not tool calls, is asked for again a few
-times and then reported as a ChatError that says what was wrong. Tool-call arguments that are
-not valid JSON are passed on as text: the environment tells the model its call was malformed,
-as a real deployment would.
+and 5xx answers (with backoff). On top of it this module tells two kinds of failure apart:
+
+- the endpoint failed (unreachable, refused the credentials, no such model, still overloaded
+  after backing off for `overload_wait` seconds as its Retry-After asks, or answering bytes
+  that are not a chat completion): an EndpointError. That is not a result about the model;
+  the evaluation does not record or score such an episode, so a rerun retries it.
+- the model answered, badly: a reply without a message, or with tool calls that are not tool
+  calls, is asked for again a few times and then reported as a ChatError, which ends the
+  episode as a result (agent_error / user_error), as it would in deployment.
+
+Tool-call arguments that are not valid JSON are passed on as text: the environment tells the
+model its call was malformed, as a real deployment would.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +27,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ChatError(Exception):
-    """The endpoint did not produce a usable message after its retries."""
+    """The model answered, but not with a usable message after its retries: a result."""
+
+
+class EndpointError(Exception):
+    """The endpoint itself failed after its retries and back-off: not a result, the episode is not scored."""
+
+
+# Answers that mean "busy, come back later": back off rather than give up. (A 500 is often a
+# bug that answers every retry the same way: after the client's own retries it is a failure.)
+OVERLOADED = {408, 409, 425, 429, 502, 503, 504, 529}
+# Answers that say the request itself is refused (too long a context, say): the model's result.
+REFUSED_REQUEST = {400, 413, 422}
 
 
 class ChatConfig(BaseModel):
@@ -35,30 +55,32 @@ class ChatConfig(BaseModel):
     timeout: float = 60.0
     max_retries: int = 3
     reply_retries: int = 2  # extra attempts for malformed replies
+    overload_wait: float = 600.0  # seconds to keep backing off while the endpoint says it is busy
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
 class ChatClient:
     config: ChatConfig
+    who: str = "model"  # agent | user | judge: named in the messages of failures
     calls: int = 0
     _client: Any = field(default=None, repr=False)
+    garbage: str = ""
 
     def client(self):
         if self._client is None:
             try:
                 import openai
             except ImportError:  # pragma: no cover - the eval extra installs it
-                raise ChatError("the openai package is needed for model endpoints: pip install 'eigendsl[eval]'") from None
+                raise EndpointError("the openai package is needed for model endpoints: pip install 'eigendsl[eval]'") from None
             key = self.config.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
             self._client = openai.OpenAI(base_url=self.config.base_url, api_key=key, timeout=self.config.timeout,
                                          max_retries=self.config.max_retries)
         return self._client
 
     def complete(self, messages: list[dict], tools: list[dict] | None = None, seed: int | None = None) -> dict:
-        """One assistant message as a dict: content, tool_calls ([{id, name, arguments}]), usage."""
-        import openai
-
+        """One assistant message as a dict: content, tool_calls ([{id, name, arguments}]), usage.
+        Raises ChatError when the model answered unusably, EndpointError when the endpoint failed."""
         kwargs: dict[str, Any] = {"model": self.config.model, "messages": messages}
         if tools:
             kwargs["tools"] = tools
@@ -72,24 +94,89 @@ class ChatClient:
             kwargs["extra_body"] = self.config.extra_body
         problem = "no attempt"
         for _ in range(1 + self.config.reply_retries):
-            self.calls += 1
-            try:
-                response = self.client().chat.completions.create(**kwargs)
-            except openai.APITimeoutError:
-                raise ChatError(f"{self.config.model}: the request timed out after {self.config.max_retries} retries") from None
-            except openai.APIConnectionError as e:
-                raise ChatError(f"{self.config.model}: cannot reach {self.config.base_url or 'the API'}: {e}") from None
-            except openai.APIStatusError as e:
-                raise ChatError(f"{self.config.model}: the endpoint answered {e.status_code}: {str(e)[:200]}") from None
-            except (openai.APIResponseValidationError, ValueError) as e:
-                problem = f"the reply is not a chat completion ({type(e).__name__}: {str(e)[:120]})"
+            response = self.create(kwargs)
+            if response is None:
+                problem = "garbage"
                 continue
-            except openai.APIError as e:
-                raise ChatError(f"{self.config.model}: {type(e).__name__}: {str(e)[:200]}") from None
             message, problem = parse_reply(response)
             if message is not None:
                 return message
+        if problem == "garbage":
+            raise EndpointError(f"{self.where()} answers something that is not a chat completion: {self.garbage}")
         raise ChatError(f"{self.config.model}: {problem}")
+
+    def where(self) -> str:
+        return f"the {self.who} endpoint {self.config.base_url or 'of the OpenAI API'} (model {self.config.model})"
+
+    def create(self, kwargs: dict) -> Any:
+        """One completion object, waiting out overload; None for a reply that is not a completion."""
+        import openai
+
+        waited, attempt = 0.0, 0
+        while True:
+            self.calls += 1
+            try:
+                return self.client().chat.completions.create(**kwargs)
+            except openai.APITimeoutError:
+                tries = self.config.max_retries
+                raise EndpointError(f"{self.where()} did not answer within {self.config.timeout:g}s "
+                                    f"({tries} retr{'y' if tries == 1 else 'ies'})") from None
+            except openai.APIConnectionError as e:
+                raise EndpointError(f"cannot reach {self.where()}: {e}") from None
+            except openai.APIStatusError as e:
+                said = error_text(e)
+                if e.status_code in REFUSED_REQUEST:
+                    raise ChatError(f"{self.config.model}: the endpoint refused the request ({e.status_code}: {said})") from None
+                if e.status_code in (401, 403):
+                    raise EndpointError(f"{self.where()} refused the credentials ({e.status_code}: {said}); "
+                                        "check --agent-api-key / --user-api-key or OPENAI_API_KEY") from None
+                if e.status_code == 404:
+                    raise EndpointError(f"{self.where()} answered 404 ({said}); check the model name and the base URL") from None
+                if e.status_code not in OVERLOADED:
+                    raise EndpointError(f"{self.where()} answered {e.status_code}: {said}") from None
+                if waited >= self.config.overload_wait:
+                    raise EndpointError(f"{self.where()} is still overloaded after {waited:.0f}s of backing off "
+                                        f"({e.status_code}: {said})") from None
+                attempt += 1
+                asked = retry_after(e.response)
+                delay = asked if asked is not None else min(30.0, 0.5 * 2 ** attempt) * (0.75 + 0.5 * random.random())
+                delay = max(0.01, min(delay, self.config.overload_wait - waited))
+                time.sleep(delay)
+                waited += delay
+            except (openai.APIResponseValidationError, ValueError) as e:
+                self.garbage = f"{type(e).__name__}: {str(e)[:120]}"
+                return None
+            except openai.APIError as e:
+                raise EndpointError(f"{self.where()}: {type(e).__name__}: {str(e)[:200]}") from None
+
+
+def error_text(e: Any) -> str:
+    """The message an error reply carries, short and on one line."""
+    body = getattr(e, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        text = inner.get("message") if isinstance(inner, dict) else inner
+    else:
+        text = getattr(e, "message", None) or str(e)
+    return " ".join(str(text).split())[:200]
+
+
+def retry_after(response: Any) -> float | None:
+    """Seconds the server asks to wait (Retry-After / retry-after-ms), when it says."""
+    headers = getattr(response, "headers", None) or {}
+    try:
+        if headers.get("retry-after-ms"):
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        if headers.get("retry-after"):
+            return max(0.0, float(headers["retry-after"]))
+    except ValueError:  # an HTTP date: honour it roughly
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(headers["retry-after"]).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+    return None
 
 
 def parse_reply(response: Any) -> tuple[dict | None, str]:

@@ -46,6 +46,7 @@ class Turn:
     side: str = "agent"  # whose conversation a tool message belongs to: agent | user
     error: bool = False
     usage: dict | None = None
+    guards: list[dict] = field(default_factory=list)  # a tool call's policy verdicts
 
     def to_json(self) -> dict:
         out: dict[str, Any] = {"role": self.role}
@@ -55,6 +56,8 @@ class Turn:
             out["tool_calls"] = self.tool_calls
         if self.role == "tool":
             out.update({"tool_call_id": self.tool_call_id, "side": self.side, "error": self.error})
+            if self.guards:
+                out["guards"] = self.guards
         if self.usage:
             out["usage"] = self.usage
         return out
@@ -257,7 +260,8 @@ class Episode:
         for call in calls:
             result = self.env.call(call["name"], call["arguments"], side)
             failed += not result.ok
-            self.turns.append(Turn("tool", result.text, tool_call_id=call["id"], side=side, error=not result.ok))
+            self.turns.append(Turn("tool", result.text, tool_call_id=call["id"], side=side, error=not result.ok,
+                                   guards=[g.to_json() for g in result.guards]))
             if self.monitor is not None and side == "agent":
                 self.monitor.heard(result.text)
         return failed

@@ -68,8 +68,9 @@ class TransformersAgent:
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForCausalLM.from_pretrained(path)
-        except (OSError, ValueError) as e:
-            raise AgentError(f"cannot load a model from {path}: {e}") from None
+        except (OSError, ValueError, ImportError) as e:
+            first = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            raise AgentError(f"cannot load a model from {path}: {first}") from None
         model.eval()
         return model, tokenizer
 

@@ -138,7 +138,7 @@ class LLMUser:
     """A user played by a model behind an OpenAI-compatible endpoint, prompted from the scenario."""
 
     def __init__(self, config: ChatConfig, seed: int | None = None):
-        self.chat = ChatClient(config)
+        self.chat = ChatClient(config, who="user")
         self.seed = seed
 
     def reset(self, task: ir.TaskDef, domain: CompiledDomain) -> None:
@@ -150,5 +150,5 @@ class LLMUser:
             messages = [{"role": "user", "content": "Hi! How can I help you today?"}]
         try:
             return self.chat.complete([self.system, *messages], tools or None, seed=self.seed)
-        except ChatError as e:
+        except ChatError as e:  # the model answered badly: a result (an EndpointError is not, and passes)
             raise UserError(str(e)) from None

@@ -25,7 +25,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..episode.chat import ChatConfig
 
@@ -72,10 +72,10 @@ class EvalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agent: AgentSettings = AgentSettings()
     user: UserSettings = UserSettings()
-    trials: int = 1
-    concurrency: int = 1
-    max_steps: int = 100
-    max_errors: int = 10
+    trials: int = Field(1, ge=1)
+    concurrency: int = Field(1, ge=1)
+    max_steps: int = Field(100, ge=1)
+    max_errors: int = Field(10, ge=1)
     task_ids: list[str] | None = None
 
 
@@ -121,7 +121,9 @@ def settings(config_file: str | None, agent: str | None, user: str | None, overr
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigProblem(f"setting {where}: {err['msg']}") from None
+        if err["type"] == "extra_forbidden":
+            raise ConfigProblem(f"{where} is not a setting (see `eigendsl eval --help` and docs/episodes.md)") from None
+        raise ConfigProblem(f"setting {where}: {err['msg'][:1].lower()}{err['msg'][1:]}") from None
 
 
 def agent_factory(s: AgentSettings):
@@ -134,11 +136,21 @@ def agent_factory(s: AgentSettings):
     if s.kind == "openai":
         chat = s.chat("agent")
         return lambda: OpenAIAgent(chat)
-    from ..episode.local import TransformersAgent
-
     if not s.path:
         raise ConfigProblem("the hf agent needs a model folder: --agent hf:PATH")
-    model, tokenizer = TransformersAgent.load(s.path)
+    folder = Path(s.path).expanduser()
+    if s.path.startswith((".", "/", "~")) or folder.exists():  # a local folder, not a Hub name
+        if not folder.is_dir():
+            raise ConfigProblem(f"no model folder at {s.path}")
+        if not (folder / "config.json").is_file():
+            raise ConfigProblem(f"{s.path} is not a transformers model folder (it has no config.json)")
+    from ..episode.agents import AgentError
+    from ..episode.local import TransformersAgent
+
+    try:
+        model, tokenizer = TransformersAgent.load(s.path)
+    except AgentError as e:
+        raise ConfigProblem(str(e)) from None
     return lambda: TransformersAgent(model, tokenizer, max_new_tokens=s.max_new_tokens, temperature=s.temperature)
 
 

@@ -5,6 +5,13 @@ one entry per finished episode, rewritten atomically after every episode) and OU
 line per finished episode, appended and flushed). Rerunning the same command reads OUT.jsonl
 and runs only the episodes not finished yet; an interrupted run (Ctrl-C) keeps every episode
 that finished. A different configuration is refused rather than mixed in.
+
+Infrastructure failures are not results: an episode whose agent, user or judge endpoint
+failed (EndpointError: unreachable, credentials refused, overloaded past its back-off,
+garbage) is neither recorded nor scored, and after a few such failures in a row the run stops
+with the endpoint's message, so that a rerun retries exactly those episodes. A results file
+that cannot be written stops the run too; a torn or unterminated last line (an interrupted
+write) is repaired when the run resumes.
 """
 
 from __future__ import annotations
@@ -21,12 +28,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import ir
+from ..episode.chat import EndpointError
 from ..files import write_atomic
 from ..runtime.environment import CompiledDomain
 from ..verify.reward import TaskChecker
 
 
 REFRESH_S = 2.0
+MAX_ENDPOINT_FAILURES = 3  # endpoint failures in a row (no finished episode between) that stop a run
 
 
 class EvalError(Exception):
@@ -51,6 +60,7 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
     tokens = {"agent": {"prompt": 0, "completion": 0}, "user": {"prompt": 0, "completion": 0}}
     flags = 0
     flagged = 0
+    violations: dict[str, int] = {}  # policy (mode) -> calls that violated it
     for e in episodes:
         by_task.setdefault(e["task_id"], []).append(e["reward"])
         terminations[e["termination"]] = terminations.get(e["termination"], 0) + 1
@@ -59,6 +69,11 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
                 tokens[side][kind] += e.get("tokens", {}).get(side, {}).get(kind, 0)
         flags += len(e.get("fidelity_flags", []))
         flagged += bool(e.get("fidelity_flags"))
+        for m in e.get("messages", []):
+            for g in m.get("guards", []):
+                if g.get("verdict") == "violated":
+                    key = f"{g['policy']} ({'enforce' if g.get('enforce') else 'monitor'})"
+                    violations[key] = violations.get(key, 0) + 1
     return {
         "tasks": n_tasks,
         "trials": trials,
@@ -70,6 +85,7 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
         "tokens": tokens,
         "fidelity_flags": flags,
         "episodes_with_fidelity_flags": flagged,
+        "policy_violations": dict(sorted(violations.items())),
     }
 
 
@@ -78,20 +94,33 @@ def fingerprint(config: dict) -> str:
 
 
 def read_done(path: Path) -> list[dict]:
-    """Episodes already finished, from the append-only file; a torn last line is dropped."""
+    """Episodes already finished, from the append-only file, each once.
+
+    Whatever an interruption or a full disk left is repaired in place: a last line without its
+    newline gets one, a torn line is dropped, two records run together are split, a record
+    written twice is kept once."""
     if not path.is_file():
         return []
-    done, good_bytes = [], 0
-    with open(path, "rb") as fh:
-        for raw in fh:
+    raw = path.read_bytes()
+    decoder = json.JSONDecoder()
+    done, seen = [], set()
+    for line in raw.decode("utf-8", errors="replace").splitlines():
+        at = 0
+        while at < len(line):
             try:
-                done.append(json.loads(raw))
+                record, end = decoder.raw_decode(line, at)
             except ValueError:
-                break
-            good_bytes += len(raw)
-    if good_bytes != path.stat().st_size:  # a line cut short by an interruption
-        with open(path, "r+b") as fh:
-            fh.truncate(good_bytes)
+                break  # the rest of this line is torn
+            at = end
+            while at < len(line) and line[at].isspace():
+                at += 1
+            key = (record.get("task_id"), record.get("trial"), record.get("fingerprint")) if isinstance(record, dict) else None
+            if key is not None and key not in seen:
+                seen.add(key)
+                done.append(record)
+    repaired = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in done).encode()
+    if repaired != raw:
+        write_atomic(path, [repaired.decode()])
     return done
 
 
@@ -138,12 +167,21 @@ class Evaluation:
         return [(t.id, k) for k in range(self.trials) for t in self.tasks if (t.id, k) not in finished]
 
     def record(self, entry: dict) -> None:
+        """Append one finished episode; an OSError (a full disk) leaves the file as it was."""
         with self.lock:
-            line = json.dumps(entry, ensure_ascii=False)
-            with open(self.log, "a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            line = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
+            with open(self.log, "ab") as fh:
+                start = fh.tell()
+                try:
+                    fh.write(line)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                except OSError:
+                    try:  # cut the part that made it, so no torn line stays behind
+                        fh.truncate(start)
+                    except OSError:
+                        pass  # read_done repairs it on resume
+                    raise
             self.episodes.append(entry)
             # The .jsonl line is the durable record; the summary file is refreshed every few
             # seconds (rewriting it after every episode would cost quadratic time on long runs).
@@ -179,40 +217,88 @@ class Evaluation:
         return entry
 
     def run(self, todo: list[tuple[str, int]], on_done: Callable[[dict], None] | None = None) -> None:
-        """Run the episodes on `concurrency` daemon threads; Ctrl-C stops without losing finished ones."""
+        """Run the episodes on `concurrency` daemon threads; Ctrl-C stops without losing finished ones.
+
+        Raises EvalError when episodes crashed, when the results cannot be written, or when
+        endpoints failed (those episodes are left unrecorded for a rerun)."""
         jobs: queue.Queue = queue.Queue()
         for job in todo:
             jobs.put(job)
         results: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        in_a_row = [0]  # endpoint failures since the last finished episode, counted where they happen
 
         def worker():
-            while True:
+            while not stop.is_set():
                 try:
                     task_id, trial = jobs.get_nowait()
                 except queue.Empty:
-                    return
+                    break
                 try:
                     entry = self.run_one(task_id, trial)
+                except EndpointError as e:  # not a result: leave it for a rerun
+                    with self.lock:
+                        in_a_row[0] += 1
+                        if in_a_row[0] >= MAX_ENDPOINT_FAILURES:
+                            stop.set()
+                    results.put(("endpoint", str(e)))
+                    continue
                 except Exception as e:  # a bug must not kill the whole run; report it with the task
                     results.put(("error", f"{task_id} trial {trial}: {type(e).__name__}: {e}"))
                     continue
-                self.record(entry)
+                try:
+                    self.record(entry)
+                except OSError as e:
+                    stop.set()
+                    results.put(("unwritable", f"cannot write the results to {self.log}: {e.strerror or e}"))
+                    break
+                with self.lock:
+                    in_a_row[0] = 0
                 results.put(("done", entry))
+            results.put(("exit", None))
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, min(self.concurrency, len(todo))))]
         for t in threads:
             t.start()
-        errors = []
+        errors: list[str] = []
+        failures: list[str] = []
+        unwritable = None
+        exited = finished = 0
         try:
-            for _ in range(len(todo)):
+            while exited < len(threads):
                 kind, payload = results.get()
-                if kind == "error":
+                if kind == "exit":
+                    exited += 1
+                elif kind == "done":
+                    finished += 1
+                    if on_done is not None:
+                        on_done(payload)
+                elif kind == "endpoint":
+                    failures.append(payload)
+                elif kind == "unwritable":
+                    unwritable = payload
+                else:
                     errors.append(payload)
-                elif on_done is not None:
-                    on_done(payload)
         except KeyboardInterrupt:
+            stop.set()
             with self.lock:  # let a write in progress finish; then leave, dropping unfinished episodes
-                self.write_results()
+                try:
+                    self.write_results()
+                except OSError:
+                    pass
             raise
+        missing = len(todo) - finished
+        if unwritable:
+            raise EvalError(f"{unwritable}. The run stopped with {plural(len(self.episodes), 'finished episode')} kept: "
+                            "make room and rerun the same command to resume.")
+        if failures:
+            stopped = "The run stopped" if stop.is_set() else "The run ended"
+            raise EvalError(f"{failures[-1].rstrip('.')}. {stopped} after {plural(len(failures), 'episode')} failed on the "
+                            f"endpoint; they are not recorded or scored, and {missing} of {len(todo)} are still to run: "
+                            "rerun the same command when the endpoint answers.")
         if errors:
-            raise EvalError(f"{len(errors)} episode(s) crashed: " + "; ".join(errors[:3]))
+            raise EvalError(f"{plural(len(errors), 'episode')} crashed: " + "; ".join(errors[:3]))
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -30,6 +30,7 @@ from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
 from ..semantics.types import BOOL, EnumType, OptionalType
 from ..syntax.diagnostics import Diagnostic
 from .budget import SolverBudget
+from .explain import eig_value, explain_goal
 from .findings import ENCODING_ERRORS, Finding, outside
 from .reward import TaskChecker, TaskSetupError
 from .symbolic import LIST_BOUND, Encoder, SymbolicWorld, formula_of, reset_names
@@ -195,7 +196,9 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
         if holds(start, fn):
             findings.append(Finding("goal_vacuous", "error", "this goal already holds in the task's initial state, so it checks nothing", goal.span, tid))
         if gold is not None and not holds(gold, fn):
-            findings.append(Finding("goal_fails_on_gold", "error", "this goal does not hold after the gold actions", goal.span, tid))
+            seen = explain_goal(domain.program, gold, goal)
+            saw = f": it saw {seen['saw']}, expected {seen['expected']}" if "expected" in seen else ""
+            findings.append(Finding("goal_fails_on_gold", "error", f"this goal does not hold after the gold actions{saw}", goal.span, tid))
     # ---- underspecification
     if gold is not None:
         findings += underspecification(domain, task, checker, start, gold, budget)
@@ -241,7 +244,7 @@ def facts_that_allow(domain: CompiledDomain, checker: TaskChecker, index: int, p
             env.call(call.name, call.args, call.actor)
         result = env.call(gold[index].name, gold[index].args, gold[index].actor)
         if all(g.verdict != "violated" for g in result.guards if g.policy == policy):
-            return ", ".join(f"fact {name} = {value!r}" for name, value in assignment)
+            return ", ".join(f"fact {name} = {eig_value(value)}" for name, value in assignment)
     return None
 
 

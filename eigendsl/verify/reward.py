@@ -167,16 +167,17 @@ class TaskChecker:
         return (0.0, {"differs": differing[:20]}) if differing else (1.0, None)
 
     def c_goal(self, env: Environment, messages):
+        from .explain import explain_goal
+
         failed = []
         for goal, fn in zip(self.task.goals, self.goals):
             try:
                 ok = bool(env.evaluate(fn))
             except (ToolFailure, *INTERNAL_ERRORS) as e:
-                ok = False
-                failed.append(f"line {goal.span.line}: {getattr(e, 'message', e)}")
+                failed.append(explain_goal(self.domain.program, env, goal, str(getattr(e, "message", e))))
                 continue
-            if not ok:
-                failed.append(f"line {goal.span.line}")
+            if not ok:  # where it is, what it says, what it saw
+                failed.append(explain_goal(self.domain.program, env, goal))
         return (0.0, {"failed": failed}) if failed else (1.0, None)
 
     def c_env_assertion(self, env: Environment, messages):
@@ -197,7 +198,10 @@ class TaskChecker:
         return (0.0, {"missing": missing}) if missing else (1.0, None)
 
     def c_policy(self, env: Environment, messages):
-        violated = [f"{e.name}: {g.policy}" for e in env.trace for g in e.guards if g.verdict == "violated"]
+        from .explain import eig_value
+
+        violated = [{"policy": g.policy, "call": f"{e.name}({eig_value(e.arguments)[1:-1]})", "mode": "enforce" if g.enforce else "monitor"}
+                    for e in env.trace for g in e.guards if g.verdict == "violated"]
         return (0.0, {"violated": violated}) if violated else (1.0, None)
 
     def c_nl_assertion(self, env: Environment, messages, conversation: list[dict] | None = None):

@@ -9,6 +9,7 @@ from ..runtime.environment import CompiledDomain
 from ..runtime.store import MISSING
 from ..semantics.types import ListType, MapType, OptionalType, RecordType, Type, UnionType
 from .budget import SolverBudget
+from .explain import eig_value
 from .findings import ENCODING_ERRORS, Finding, outside
 from .reward import TaskChecker
 from .symbolic import ConcreteWorld, Encoder, OverriddenTable, SymList, equal, formula_of, reset_names, to_bool
@@ -167,9 +168,9 @@ def loose_reason(value, structural: bool, example) -> str:
     if structural:
         return "they also hold if it stays as it was before the gold actions"
     if isinstance(value, list):
-        other = f" ({example!r})" if example is not None else ""
-        return f"the gold actions set it to {value!r}, and a list with less or other content{other} also satisfies the goals"
-    return f"the gold actions set it to {value!r}, and another value also satisfies the goals"
+        other = f" ({eig_value(example)})" if example is not None else ""
+        return f"the gold actions set it to {eig_value(value)}, and a list with less or other content{other} also satisfies the goals"
+    return f"the gold actions set it to {eig_value(value)}, and another value also satisfies the goals"
 
 
 def list_elem(t: Type | None) -> Type | None:
