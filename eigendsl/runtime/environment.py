@@ -142,8 +142,10 @@ class CompiledDomain:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None) -> "CompiledDomain":
-        """Load a compiled folder; `db` / `user_db` swap in other initial data (validated)."""
+    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None,
+             root: str | Path | None = None) -> "CompiledDomain":
+        """Load a compiled folder (or compile an .eig file, its paths confined to `root`);
+        `db` / `user_db` swap in other initial data (validated)."""
         folder = Path(folder)
         if (folder / "ir.json").is_file():
             try:
@@ -151,7 +153,7 @@ class CompiledDomain:
             except (OSError, ValueError, KeyError, TypeError) as e:
                 raise DomainLoadError(f"{folder}/ir.json is not a compiled domain ({e}); recompile it") from None
         elif folder.is_file() and folder.suffix == ".eig":
-            return cls.from_compilation(compile_checked(folder, db, user_db))
+            return cls.from_compilation(compile_checked(folder, db, user_db, root))
         else:
             raise DomainLoadError(f"{folder} is not a compiled domain folder (no ir.json); run `eigendsl compile` first")
         sides = {sf.side for sf in domain.state}
@@ -209,8 +211,8 @@ class CompiledDomain:
         return render_policy(self.ir)
 
 
-def compile_checked(path, db=None, user_db=None) -> Compilation:
-    c = compile_file(path, db, user_db)
+def compile_checked(path, db=None, user_db=None, root=None) -> Compilation:
+    c = compile_file(path, db, user_db, root=root)
     if not c.ok:
         raise CompileError(c.diagnostics)
     return c

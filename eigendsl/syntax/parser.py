@@ -89,6 +89,18 @@ def unescape(raw: str, span: Span) -> str:
     return "".join(out)
 
 
+MAX_STRING_CHARS = 100_000  # one string literal
+# Error recovery re-parses each declaration on its own; past these, only the first error is reported.
+MAX_REPARSE_CHARS = 20_000_000
+MAX_REPARSE_DECLS = 5_000
+
+
+def check_length(file: str, tok: Token) -> None:
+    if len(tok) > MAX_STRING_CHARS + 2:
+        raise SyntaxProblem(f"string literal is too long ({len(tok):,} characters; the limit is {MAX_STRING_CHARS:,})",
+                            Span(file, tok.line, tok.column, tok.line, tok.column + 1))
+
+
 def string_body(tok: Token) -> tuple[str, int, int]:
     """The raw text between the quotes, and the line/col where it starts."""
     text = str(tok)
@@ -99,6 +111,7 @@ def string_body(tok: Token) -> tuple[str, int, int]:
 
 def plain_string(file: str, tok: Token) -> str:
     """A string in a declaration (doc, policy text): escapes only, triple quotes dedented."""
+    check_length(file, tok)
     body, _, _ = string_body(tok)
     value = unescape(body, token_span(file, tok))
     if str(tok).startswith('"""'):
@@ -495,6 +508,7 @@ class ToAst(Transformer):
     def interpolate(self, tok: Token) -> ast.Expr:
         """Split a string literal into text and `{expr}` holes (escape braces as \\{ \\})."""
         span = self.tsp(tok)
+        check_length(self.file, tok)
         body, line, col = string_body(tok)
         triple = str(tok).startswith('"""')
         parts: list = []
@@ -638,6 +652,8 @@ def parse_text(file: str, source: str) -> ast.Module:
         diagnostics = []
         decls = []
         pieces = chunks(source)
+        if len(pieces) > MAX_REPARSE_DECLS or sum(line + len(text) for line, text in pieces) > MAX_REPARSE_CHARS:
+            raise CompileError([Diagnostic("error", first.message, first.span)]) from None
         for i, (line, text) in enumerate(pieces):
             try:
                 module = _parse_one(file, "\n" * (line - 1) + text, source)

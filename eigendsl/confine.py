@@ -1,0 +1,98 @@
+"""What an eig source may read: paths confined to a root folder, and size limits on what is read.
+
+An `.eig` file may come from an untrusted writer (a language model, a downloaded task file).
+Its `import` and `data =` paths are relative to the file that names them and must resolve,
+symlinks followed, inside the root: the entry file's folder unless the command line gives
+`--root`. A refused path is named in the diagnostic; nothing of its content is ever read.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+MAX_SOURCE_BYTES = 4_000_000  # one .eig file
+MAX_SOURCE_FILES = 200  # the entry file and everything it imports
+MAX_DATA_BYTES = 512_000_000  # one JSON data file named by `data =` or `user_data =`
+
+# Characters that reorder or hide text on screen (Trojan Source, CVE-2021-42574), and NUL.
+HIDDEN = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0x0000)}
+
+
+class PathRefused(Exception):
+    """A path an eig source may not use, or a file it may not read; the message says why."""
+
+
+def shown(text: str) -> str:
+    """A path as a diagnostic shows it: quoted, with invisible and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'
+
+
+def confined(base_dir: Path, written: str, root: Path, what: str, suffix: str | None = None) -> Path:
+    """The file `written` names (relative to base_dir), symlinks resolved; refused outside `root`."""
+    if not isinstance(written, str) or not written:
+        raise PathRefused(f"{what} path must be a non-empty string")
+    if any(ch in HIDDEN or unicodedata.category(ch) == "Cc" for ch in written):
+        raise PathRefused(f"{what} path {shown(written)} contains control or invisible characters")
+    if Path(written).is_absolute() or written.startswith("~"):
+        raise PathRefused(f"{what} path {shown(written)} is absolute; write it relative to the file that names it")
+    if suffix is not None and not written.endswith(suffix):
+        raise PathRefused(f"{what} path {shown(written)} does not name a {suffix} file")
+    try:
+        resolved = (base_dir / written).resolve()
+    except (OSError, RuntimeError, ValueError):
+        raise PathRefused(f"{what} path {shown(written)} cannot be resolved") from None
+    if not resolved.is_relative_to(root):
+        raise PathRefused(
+            f"{what} path {shown(written)} leads outside the folder tree {shown(str(root))}; "
+            "pass --root to allow a wider tree"
+        )
+    return resolved
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file no larger than `limit` (never a device, a pipe or a folder)."""
+    try:
+        if not path.is_file():
+            raise PathRefused(f"{what} {shown(str(path))} is not a regular file" if path.exists() else f"no such {what} {shown(str(path))}")
+        if path.stat().st_size > limit:
+            raise PathRefused(f"{what} {shown(str(path))} is larger than the limit of {limit:,} bytes")
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as e:
+        raise PathRefused(f"cannot read {what} {shown(str(path))}: {e.strerror}") from None
+    if len(data) > limit:
+        raise PathRefused(f"{what} {shown(str(path))} is larger than the limit of {limit:,} bytes")
+    return data
+
+
+def decode_source(data: bytes, name: str) -> str:
+    """Source bytes as text: UTF-8, with no NUL and no characters that reorder text on screen."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise PathRefused(f"{name} is not valid UTF-8 (byte {e.start}, line {line})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text
+
+
+def hidden_characters(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, character) of each NUL or bidirectional control character in `text`."""
+    if not any(ch in text for ch in HIDDEN):
+        return []
+    out = []
+    for n, line in enumerate(text.split("\n"), 1):
+        for col, ch in enumerate(line, 1):
+            if ch in HIDDEN:
+                out.append((n, col, ch))
+    return out
