@@ -86,8 +86,8 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], file
             return
         hidden = hidden_characters(text)
         if hidden:
-            for line, col, ch in hidden[:5]:
-                sink.error(f"invisible character U+{ord(ch):04X} in the source (write it as an escape in a string if it is meant)",
+            for line, col, ch in hidden:
+                sink.error(f"invisible or control character U+{ord(ch):04X} in the source",
                            Span(name, line, col, line, col + 1))
             return
         sources[name] = text

@@ -8,15 +8,17 @@ symlinks followed, inside the root: the entry file's folder unless the command l
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 
-MAX_SOURCE_BYTES = 4_000_000  # one .eig file
+MAX_SOURCE_BYTES = 2_000_000  # one .eig file
 MAX_SOURCE_FILES = 200  # the entry file and everything it imports
 MAX_DATA_BYTES = 512_000_000  # one JSON data file named by `data =` or `user_data =`
 
-# Characters that reorder or hide text on screen (Trojan Source, CVE-2021-42574), and NUL.
-HIDDEN = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0x0000)}
+# Characters that reorder or hide text on screen (Trojan Source, CVE-2021-42574), and control
+# characters other than tab, newline, carriage return and form feed (NUL, terminal escapes).
+HIDDEN_RE = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class PathRefused(Exception):
@@ -40,7 +42,7 @@ def confined(base_dir: Path, written: str, root: Path, what: str, suffix: str | 
     """The file `written` names (relative to base_dir), symlinks resolved; refused outside `root`."""
     if not isinstance(written, str) or not written:
         raise PathRefused(f"{what} path must be a non-empty string")
-    if any(ch in HIDDEN or unicodedata.category(ch) == "Cc" for ch in written):
+    if HIDDEN_RE.search(written) or any(unicodedata.category(ch) == "Cc" for ch in written):
         raise PathRefused(f"{what} path {shown(written)} contains control or invisible characters")
     if Path(written).is_absolute() or written.startswith("~"):
         raise PathRefused(f"{what} path {shown(written)} is absolute; write it relative to the file that names it")
@@ -88,11 +90,10 @@ def decode_source(data: bytes, name: str) -> str:
 
 def hidden_characters(text: str) -> list[tuple[int, int, str]]:
     """(line, column, character) of each NUL or bidirectional control character in `text`."""
-    if not any(ch in text for ch in HIDDEN):
-        return []
     out = []
-    for n, line in enumerate(text.split("\n"), 1):
-        for col, ch in enumerate(line, 1):
-            if ch in HIDDEN:
-                out.append((n, col, ch))
+    for m in HIDDEN_RE.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        out.append((text.count("\n", 0, m.start()) + 1, m.start() - line_start + 1, m.group()))
+        if len(out) >= 5:
+            break
     return out

@@ -105,7 +105,7 @@ def test_source_and_string_size_limits(tmp_path):
 def test_invisible_characters_and_bad_utf8_are_reported_at_their_place(tmp_path):
     bidi = write(tmp_path / "bidi.eig", 'domain d "D" {}\nconst s = "admin\u202e txt"\n')
     code, output = check(bidi)
-    assert code == 1 and "bidi.eig:2:17: error: invisible character U+202E" in output
+    assert code == 1 and "bidi.eig:2:17: error: invisible or control character U+202E" in output
     assert "\u202e" not in output
     raw = tmp_path / "raw.eig"
     raw.write_bytes(b'domain d "D" {}\nconst s = "\xff\xfe"\n')

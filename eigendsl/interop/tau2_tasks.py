@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import ir
-from ..confine import HIDDEN, shown
+from ..confine import HIDDEN_RE, shown
 from .tau2 import Tau2Task
 
 ACTOR = {"assistant": "agent", "user": "user"}
@@ -41,9 +41,9 @@ def quote(text: str, interpolated: bool = False) -> str:
     """An eig string literal; braces are escaped where the string is an expression."""
     if not isinstance(text, str):
         raise TaskImportError(f"expected a string, got a {type(text).__name__}")
-    hidden = next((ch for ch in text if ch in HIDDEN), None)
+    hidden = HIDDEN_RE.search(text.replace("\t", " ").replace("\r", " "))
     if hidden is not None:
-        raise TaskImportError(f"the string {shown(text[:60])} contains the invisible character U+{ord(hidden):04X}")
+        raise TaskImportError(f"the string {shown(text[:60])} contains the invisible character U+{ord(hidden.group()):04X}")
     out = ['"']
     for ch in text:
         if ch == "\\":

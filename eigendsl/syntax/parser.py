@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def unescape(raw: str, span: Span) -> str:
 
 
 MAX_STRING_CHARS = 100_000  # one string literal
+MAX_NUMBER_CHARS = 400  # one number literal (Python refuses ints past 4,300 digits)
+MAX_HOLE_PADDING = 50_000_000  # each {hole} is parsed at its line; the padding that costs is bounded per file
 # Error recovery re-parses each declaration on its own; past these, only the first error is reported.
 MAX_REPARSE_CHARS = 20_000_000
 MAX_REPARSE_DECLS = 5_000
@@ -127,7 +130,11 @@ class ToAst(Transformer):
         super().__init__()
         self.file = file
         self.source = source
-        self.lines = source.split("\n")
+        self.padding = 0
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.source.split("\n")
 
     def ident(self, meta, c):
         if c:
@@ -439,17 +446,25 @@ class ToAst(Transformer):
     def named_arg(self, meta, c):
         return ast.Arg(self.sp(meta), str(c[0]), c[1])
 
+    def number(self, tok: Token, kind: type):
+        if len(tok) > MAX_NUMBER_CHARS:
+            raise SyntaxProblem(f"number literal is too long ({len(tok):,} characters; the limit is {MAX_NUMBER_CHARS})", self.tsp(tok))
+        value = kind(tok)
+        if kind is float and not math.isfinite(value):
+            raise SyntaxProblem("number literal is too large", self.tsp(tok))
+        return value
+
     def int_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "int", int(c[0]))
+        return ast.Literal(self.sp(meta), "int", self.number(c[0], int))
 
     def neg_int_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "int", -int(c[0]))
+        return ast.Literal(self.sp(meta), "int", -self.number(c[0], int))
 
     def float_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "float", float(c[0]))
+        return ast.Literal(self.sp(meta), "float", self.number(c[0], float))
 
     def neg_float_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "float", -float(c[0]))
+        return ast.Literal(self.sp(meta), "float", -self.number(c[0], float))
 
     def string_lit(self, meta, c):
         return self.interpolate(c[0])
@@ -533,6 +548,9 @@ class ToAst(Transformer):
                 before = body[: i + 1]
                 hole_line = line + before.count("\n")
                 hole_col = (len(before) - before.rfind("\n")) if "\n" in before else col + i + 1
+                self.padding += hole_line + hole_col
+                if self.padding > MAX_HOLE_PADDING:
+                    raise SyntaxProblem("too many {holes} in the strings of one file", span)
                 parts.append(parse_hole(self.file, hole, hole_line, hole_col, self.source))
                 i = end + 1
                 continue
@@ -547,6 +565,16 @@ class ToAst(Transformer):
         return ast.Interpolation(span, tuple(parts))
 
 
+def visit_problem(file: str, e: VisitError) -> Exception:
+    """What a failure inside the AST transformer means for the writer of the source."""
+    if isinstance(e.orig_exc, SyntaxProblem):
+        return e.orig_exc
+    if isinstance(e.orig_exc, RecursionError):
+        meta = getattr(e.obj, "meta", None)
+        return SyntaxProblem("expression is nested too deeply", span_of(file, meta) if meta else Span(file, 1, 1, 1, 2))
+    return e
+
+
 def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Expr:
     if not text.strip():
         raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1))
@@ -557,9 +585,7 @@ def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Ex
     except UnexpectedInput as e:
         raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)))
     except VisitError as e:
-        if isinstance(e.orig_exc, SyntaxProblem):
-            raise e.orig_exc
-        raise
+        raise visit_problem(file, e) from None
 
 
 def describe(e: UnexpectedInput) -> str:
@@ -677,9 +703,7 @@ def _parse_one(file: str, text: str, source: str) -> ast.Module:
     try:
         return ToAst(file, source).transform(tree)
     except VisitError as e:
-        if isinstance(e.orig_exc, SyntaxProblem):
-            raise e.orig_exc
-        raise
+        raise visit_problem(file, e) from None
     except RecursionError:
         raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2))
 
