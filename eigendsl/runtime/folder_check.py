@@ -168,6 +168,7 @@ class Names:
     facts: set[str]
     functions: set[str]
     variants: dict[str, set[str]]
+    checked_types: set[str] = dataclasses.field(default_factory=set)  # type texts already found good
 
 
 # Closed sets of the IR's string-valued fields that select behaviour.
@@ -190,11 +191,19 @@ CHOICES = {
 }
 
 
+CHOICES_OF: dict[str, list[tuple[str, set[str]]]] = {}
+for (_c, _f), _allowed in CHOICES.items():
+    CHOICES_OF.setdefault(_c, []).append((_f, _allowed))
+REFERRING = {"CallBuiltin", "CallFn", "StateRoot", "Place", "Fact", "Construct", "Local", "Let", "For", "Comprehension", "Quantified"}
+
+
 def references(cls_name: str, obj: dict, path: tuple, names: Names) -> None:
     """Names a node uses must be declared (or built in); selectors must be ones the runtime knows."""
-    for (c, f), allowed in CHOICES.items():
-        if c == cls_name and obj.get(f) not in allowed:
+    for f, allowed in CHOICES_OF.get(cls_name, ()):
+        if obj.get(f) not in allowed:
             raise Bad((path, f), f"unknown {f} {obj.get(f)!r}")
+    if cls_name not in REFERRING:
+        return
     if cls_name == "CallBuiltin" and obj["name"] not in BUILTINS:
         raise Bad((path, "name"), f"unknown built-in {obj['name']!r}")
     if cls_name == "CallFn" and obj["name"] not in names.functions:
@@ -232,6 +241,8 @@ def check_type(value: Any, path: tuple, names: Names) -> None:
     if not isinstance(value, dict) or set(value) != {"@t"} or not isinstance(value["@t"], str):
         raise Bad(path, 'expected a type {"@t": "..."}')
     text = value["@t"]
+    if text in names.checked_types:
+        return
     try:
         t = parse_type(text)
     except (IndexError, ValueError):
@@ -244,6 +255,7 @@ def check_type(value: Any, path: tuple, names: Names) -> None:
             raise Bad(path, f"unknown type {named.name!r}")
         if isinstance(named, UnionType) and named.variants and not set(named.variants) <= names.variants[named.name]:
             raise Bad(path, f"unknown variant in type {text!r}")
+    names.checked_types.add(text)
 
 
 def check_span(value: Any, path: tuple, names: Names) -> None:
