@@ -184,3 +184,12 @@ def test_import_tau2_command_reports_a_hostile_name(tmp_path):
     result = CliRunner().invoke(main, ["import-tau2", str(tasks), "--domain", str(ROOT / "domains" / "airline.eig"), "-o", str(out)])
     assert result.exit_code == 1 and "is not a name" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_scenario_texts_are_validated_at_the_edge():
+    bad = hostile_task(user_scenario={"persona": ["not", "text"]})
+    with pytest.raises(TaskImportError, match="user_scenario.persona: Input should be a valid string"):
+        task_to_eig(Tau2Task.model_validate(bad))
+    bad = hostile_task(user_scenario={"instructions": {"reason_for_call": {"nested": 1}}})
+    with pytest.raises(TaskImportError, match="user_scenario.instructions.reason_for_call"):
+        task_to_eig(Tau2Task.model_validate(bad))

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from .. import ir
 from ..confine import HIDDEN_RE, shown
 from .tau2 import Tau2Task
@@ -27,6 +29,33 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 class TaskImportError(ValueError):
     """A task field that cannot be written as eig; the message names the task and the field."""
+
+
+class Instructions(BaseModel):
+    """The user-scenario texts the importer writes out (others are kept by tau2, not by eig)."""
+
+    model_config = ConfigDict(extra="allow")
+    reason_for_call: str | None = None
+    known_info: str | None = None
+    unknown_info: str | None = None
+    task_instructions: str | None = None
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    persona: str | None = None
+    instructions: Instructions | str | None = None
+
+
+def scenario_of(task: Tau2Task) -> Scenario:
+    if not isinstance(task.user_scenario, dict):
+        return Scenario()
+    try:
+        return Scenario.model_validate(task.user_scenario)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("Instructions", "str")))
+        raise TaskImportError(f"user_scenario.{where}: {err['msg']}") from None
 
 
 def name(text: Any, where: str) -> str:
@@ -124,15 +153,17 @@ def _task_to_eig(task: Tau2Task, indent: str) -> str:
             lines.append(f"{indent}{key} {quote(str(desc[tau2_key]))}")
     ticket = getattr(task, "ticket", None)
     if ticket:
+        if not isinstance(ticket, str):
+            raise TaskImportError("ticket: expected a string")
         lines.append(f"{indent}ticket {quote(ticket)}")
-    scenario = task.user_scenario if isinstance(task.user_scenario, dict) else {}
-    instructions = scenario.get("instructions")
+    scenario = scenario_of(task)
+    instructions = scenario.instructions
     user_lines = []
     for key, tau2_key in USER_TEXTS:
         if tau2_key is None:
-            text = scenario.get("persona")
-        elif isinstance(instructions, dict):
-            text = instructions.get(tau2_key)
+            text = scenario.persona
+        elif isinstance(instructions, Instructions):
+            text = getattr(instructions, tau2_key)
         else:
             text = instructions if key == "instructions" else None
         if text:
