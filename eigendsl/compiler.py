@@ -205,6 +205,8 @@ def read_json(file: Path, span: Span, sink: DiagnosticSink):
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
         sink.error(f"data file {display_path(file)} is not valid JSON{where}: {getattr(e, 'msg', e)}", span)
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        sink.error(f"data file {display_path(file)} cannot be read: {str(e).split(';')[0]}", span)
     return None
 
 

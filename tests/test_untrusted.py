@@ -193,3 +193,15 @@ def test_scenario_texts_are_validated_at_the_edge():
     bad = hostile_task(user_scenario={"instructions": {"reason_for_call": {"nested": 1}}})
     with pytest.raises(TaskImportError, match="user_scenario.instructions.reason_for_call"):
         task_to_eig(Tau2Task.model_validate(bad))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"t": {"a": ' + "9" * 5000 + "}}", "cannot be read: Exceeds the limit (4300 digits)"),
+    ('{"t": ' + "[" * 100_000 + "]" * 100_000 + "}", "is nested too deeply"),
+    ('{"t": {"a": NaN}}', ""),
+])
+def test_hostile_data_files_get_a_diagnostic(tmp_path, text, expected):
+    (tmp_path / "d.json").write_text(text)
+    src = write(tmp_path / "a.eig", 'domain d "D" { data = "d.json" }\nstate { t: map<str, float> }\n')
+    code, output = check(src)
+    assert code == 1 and "a.eig:1:23: error: " in output and expected in output
