@@ -43,8 +43,12 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
     return f"{n} {noun if n == 1 else nouns or noun + 's'}"
 
 
-def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None, with_data: bool = True) -> Compilation:
-    c = compile_file(path, db, user_db, with_data=with_data)
+ROOT_HELP = "Folder that import and data paths may reach (default: the file's own folder)."
+
+
+def compile_or_exit(path: str, db: str | None = None, user_db: str | None = None, with_data: bool = True,
+                    root: str | None = None) -> Compilation:
+    c = compile_file(path, db, user_db, with_data=with_data, root=root)
     print_diagnostics(c.diagnostics, c.sources)
     if not c.ok:
         raise SystemExit(1)
@@ -139,12 +143,13 @@ def policy_summary(domain, report) -> str:
 @click.option("--db", type=click.Path(dir_okay=False), help="Use this agent-side data instead of the domain's own.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="Use this user-side data instead of the domain's own.")
 @click.option("--mutate", is_flag=True, help="Also mutation-test the task checkers (slower).")
-def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | None, mutate: bool) -> None:
+@click.option("--root", type=click.Path(file_okay=False), help=ROOT_HELP)
+def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | None, mutate: bool, root: str | None) -> None:
     """Compile DOMAIN.eig into a self-contained folder (IR, tool schemas, policy, data, check report)."""
     from .backends.folder import analyse, write_folder
 
     started = time.perf_counter()
-    c = compile_or_exit(domain, db, user_db)
+    c = compile_or_exit(domain, db, user_db, root=root)
     report = analyse(c, mutate)
     if report is not None:
         found = report.diagnostics()
@@ -174,11 +179,12 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
 @click.option("--no-data", is_flag=True, help="Check the language only: skip the data, the analyses and the tasks' replays.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Analyse on this agent-side data instead of the domain's own.")
 @click.option("--user-db", type=click.Path(dir_okay=False), help="Analyse on this user-side data instead of the domain's own.")
-def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | None, user_db: str | None) -> None:
+@click.option("--root", type=click.Path(file_okay=False), help=ROOT_HELP)
+def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | None, user_db: str | None, root: str | None) -> None:
     """Parse and check DOMAIN.eig, analyse its policies and tasks; exit 0 when there are no errors, else 1."""
     from .backends.folder import analyse
 
-    c = compile_file(domain, db, user_db, with_data=not no_data)
+    c = compile_file(domain, db, user_db, with_data=not no_data, root=root)
     report = analyse(c, mutate) if c.ok and not no_data else None
     found = report.diagnostics() if report is not None else []
     ok = c.ok and not any(d.is_error for d in found)
@@ -240,18 +246,18 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
             raise SystemExit(1)
 
 
-def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None):
+def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None, root: str | None = None):
     """The domain to run and its tasks: TARGET's own, or those of an .eig / tau2 JSON task file."""
     from .interop.task_source import TaskSourceError, task_file_compilation
     from .runtime.environment import CompiledDomain
 
     if tasks_file is None:
-        domain = CompiledDomain.load(target, db, user_db)
+        domain = CompiledDomain.load(target, db, user_db, root=root)
         return domain, list(domain.ir.tasks)
     if not Path(tasks_file).is_file():
         raise UsageProblem(f"no such task file: {tasks_file}")
     try:
-        c = task_file_compilation(target, tasks_file, db, user_db)
+        c = task_file_compilation(target, tasks_file, db, user_db, root)
     except TaskSourceError as e:
         raise UsageProblem(str(e))
     print_diagnostics(c.diagnostics, c.sources)
@@ -287,9 +293,10 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
 @click.option("--tau2-out", type=click.Path(dir_okay=False), help="Also write the results in tau2-bench's results format.")
 @click.option("--judge", help="NL-assertion judge: openai:MODEL (default: none; such components are reported as not evaluated).")
 @click.option("--judge-base-url", help="The judge's OpenAI-compatible endpoint.")
+@click.option("--root", type=click.Path(file_okay=False), help=ROOT_HELP)
 def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_url, agent_api_key, agent_temperature,
              agent_max_tokens, user_base_url, user_api_key, user_temperature, trials, concurrency, max_steps, max_errors,
-             out_path, overwrite, db, user_db, no_progress, tau2_out=None, judge=None, judge_base_url=None) -> None:
+             out_path, overwrite, db, user_db, no_progress, tau2_out=None, judge=None, judge_base_url=None, root=None) -> None:
     """Run agents on tasks with a simulated user: pass^k over trials, resumable results.
 
     TARGET is a compiled folder or a domain .eig file (compiled on the fly). An endpoint that
@@ -310,7 +317,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             "max_steps": max_steps, "max_errors": max_errors,
             "task_ids": [t for t in task_ids.split(",") if t] if task_ids else None,
         })
-        domain, tasks = load_eval_tasks(target, tasks_file, db, user_db)
+        domain, tasks = load_eval_tasks(target, tasks_file, db, user_db, root)
         if s.task_ids:
             unknown = sorted(set(s.task_ids) - {t.id for t in tasks})
             if unknown:
@@ -447,10 +454,13 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
 @click.argument("tasks_path", metavar="TASKS.json", type=click.Path(dir_okay=False))
 @click.option("--domain", "domain_path", required=True, type=click.Path(dir_okay=False), help="The domain the tasks belong to.")
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="The .eig task file to write.")
-def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
+@click.option("--root", type=click.Path(file_okay=False), help="Folder the written file's import may reach when it is checked (default: the one holding both files).")
+def import_tau2(tasks_path: str, domain_path: str, out_path: str, root: str | None) -> None:
     """Convert tau2-bench tasks into an eig task file that imports DOMAIN, then check it."""
+    import os
+
     from .interop.tau2 import TaskFileError, load_tasks
-    from .interop.tau2_tasks import to_eig
+    from .interop.tau2_tasks import TaskImportError, to_eig
 
     try:
         tasks = load_tasks(tasks_path)
@@ -461,8 +471,14 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str) -> None:
     from .files import write_atomic
 
     out_file = Path(out_path)
-    write_atomic(out_file, [to_eig(tasks, Path(domain_path), out_file, Path(tasks_path).name)])
-    c = compile_or_exit(str(out_file))
+    try:
+        text = to_eig(tasks, Path(domain_path), out_file, Path(tasks_path).name)
+    except TaskImportError as e:
+        raise UsageProblem(f"{tasks_path}: {e}")
+    write_atomic(out_file, [text])
+    # Both files were named on the command line, so the tree that holds both may be read.
+    root = root or os.path.commonpath([Path(domain_path).resolve().parent, out_file.resolve().parent])
+    c = compile_or_exit(str(out_file), root=root)
     out.print(f"imported {len(c.domain.tasks)} tasks -> {out_file} (checked)")
 
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ir
+from .confine import (MAX_DATA_BYTES, MAX_SOURCE_BYTES, MAX_SOURCE_FILES, FileUnreadable, PathRefused, confined,
+                      decode_source,
+                      hidden_characters, read_limited)
 from .semantics.check import Checker
 from .syntax import ast
 from .syntax.diagnostics import CompileError, Diagnostic, DiagnosticSink
@@ -61,22 +64,36 @@ class Schema:
         return self.unions[name]
 
 
-def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], files: dict[str, Path]) -> list[ast.Module]:
-    """Parse a file and, depth first, the files it imports (each once)."""
+def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], files: dict[str, Path],
+                 root: Path | None = None) -> list[ast.Module]:
+    """Parse a file and, depth first, the files it imports (each once, all inside `root`)."""
     modules: list[ast.Module] = []
     seen: set[Path] = set()
+    root = (root or path.resolve().parent).resolve()
 
     def visit(p: Path, from_span: Span | None) -> None:
         p = p.resolve()
         if p in seen:
             return
+        if len(seen) >= MAX_SOURCE_FILES:
+            sink.error(f"too many source files (the limit is {MAX_SOURCE_FILES})", from_span or Span(display_path(p), 1, 1, 1, 1),
+                       code="E213")
+            return
         seen.add(p)
         name = display_path(p)
         try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            where = from_span or Span(name, 1, 1, 1, 1)
-            sink.error(f"cannot read {name}: {getattr(e, 'strerror', None) or e}", where, code="E200")
+            text = decode_source(read_limited(p, MAX_SOURCE_BYTES, "source file", name), name)
+        except FileUnreadable as e:
+            sink.error(str(e), from_span or Span(name, 1, 1, 1, 1), code="E200")
+            return
+        except PathRefused as e:
+            sink.error(str(e), from_span or Span(name, 1, 1, 1, 1), code="E211")
+            return
+        hidden = hidden_characters(text)
+        if hidden:
+            for line, col, ch in hidden:
+                sink.error(f"invisible or control character U+{ord(ch):04X} in the source",
+                           Span(name, line, col, line, col + 1), code="E212")
             return
         sources[name] = text
         files[name] = p
@@ -87,7 +104,12 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], file
             return
         for d in module.decls:
             if isinstance(d, ast.ImportDecl):
-                visit(p.parent / d.path, d.span)
+                try:
+                    target = confined(p.parent, d.path, root, "import", ".eig")
+                except PathRefused as e:
+                    sink.error(str(e), d.span, code="E211")
+                    continue
+                visit(target, d.span)
         modules.append(module)
 
     visit(path, None)
@@ -95,8 +117,10 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], file
 
 
 def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | Path | None = None,
-                 with_data: bool = True) -> Compilation:
-    """Parse and check a domain file; load and validate its data unless with_data is False."""
+                 with_data: bool = True, root: str | Path | None = None) -> Compilation:
+    """Parse and check a domain file; load and validate its data unless with_data is False.
+
+    `import` and `data =` paths must stay inside `root` (default: the folder of `path`)."""
     path = Path(path)
     result = Compilation(path)
     sink = DiagnosticSink()
@@ -104,7 +128,8 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
         sink.error(f"no such file: {path}", Span(str(path), 1, 1, 1, 1), code="E201")
         result.diagnostics = sink.sorted()
         return result
-    modules = read_modules(path, sink, result.sources, result.files)
+    root = Path(root).resolve() if root is not None else path.resolve().parent
+    modules = read_modules(path, sink, result.sources, result.files, root)
     if sink.has_errors:
         result.diagnostics = sink.sorted()
         return result
@@ -117,14 +142,14 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
     if domain is not None and not sink.has_errors:
         result.domain = domain
         if with_data:
-            load_data(result, checker, sink, db, user_db)
+            load_data(result, checker, sink, db, user_db, root)
     result.diagnostics = sink.sorted()
     if sink.has_errors:
         result.domain = None
     return result
 
 
-def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, user_db) -> None:
+def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, user_db, root: Path | None = None) -> None:
     domain = result.domain
     settings = {s.name: s for s in checker.domain_decl.settings}
     domain_file = checker.domain_decl.span.file
@@ -139,8 +164,12 @@ def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, u
             file = Path(override)
             span = Span(display_path(file), 1, 1, 1, 1)
         elif key in settings:
-            file = base_dir / settings[key].value.value
             span = settings[key].value.span
+            try:
+                file = confined(base_dir, settings[key].value.value, root or base_dir.resolve(), "data")
+            except PathRefused as e:
+                sink.error(str(e), span, code="E211")
+                continue
         else:
             sink.error(f"the domain declares {side}-side state but no `{key} = \"FILE.json\"` setting", checker.domain_decl.span, code="E204")
             continue
@@ -167,17 +196,24 @@ def read_json(file: Path, span: Span, sink: DiagnosticSink):
         key = (str(file.resolve()), st.st_size, st.st_mtime_ns)
         if key in _JSON_CACHE:
             return _JSON_CACHE[key]
-        with open(file, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = json.loads(read_limited(file, MAX_DATA_BYTES, "data file", display_path(file)).decode("utf-8"))
         if len(_JSON_CACHE) > 8:
             _JSON_CACHE.clear()
         _JSON_CACHE[key] = data
         return data
     except OSError as e:
         sink.error(f"cannot read data file {display_path(file)}: {e.strerror}", span, code="E205")
+    except FileUnreadable as e:
+        sink.error(str(e), span, code="E205")
+    except PathRefused as e:
+        sink.error(str(e), span, code="E211")
+    except RecursionError:
+        sink.error(f"data file {display_path(file)} is nested too deeply", span, code="E205")
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
         sink.error(f"data file {display_path(file)} is not valid JSON{where}: {getattr(e, 'msg', e)}", span, code="E206")
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        sink.error(f"data file {display_path(file)} cannot be read: {str(e).split(';')[0]}", span, code="E205")
     return None
 
 

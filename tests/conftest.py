@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,11 @@ def domain_source(domain: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path.name} is not written yet")
     return path
+
+
+def root_for(path: Path) -> Path:
+    """A tree holding both `path` and the project: a test's own file may import the project's domains."""
+    return Path(os.path.commonpath([Path(path).resolve(), ROOT]))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from chat_server import ChatServer, completion
-from conftest import ROOT, shared_dir
+from conftest import ROOT, root_for, shared_dir
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
 from eigendsl.episode.agents import OpenAIAgent, OracleAgent, RandomAgent
@@ -258,7 +258,7 @@ def test_oracle_passes_every_benchmark_task_and_random_does_not(domain, tmp_path
     tasks_file = tmp_path / f"{domain}.eig"
     tasks_file.write_text(to_eig(load_tasks(shared / "tasks.json"), ROOT / "domains" / f"{domain}.eig", tasks_file, "tasks.json"))
     user_db = shared / "user_db.json"
-    compiled = CompiledDomain.load(tasks_file, shared / "db.json", user_db if user_db.is_file() else None)
+    compiled = CompiledDomain.load(tasks_file, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(tasks_file))
     oracle = [run_episode(compiled, t, OracleAgent(), ScriptedUser()).reward for t in compiled.ir.tasks]
     assert sum(oracle) == len(oracle)
     do_nothing = [t.id for t in compiled.ir.tasks if run_episode(compiled, t, RandomAgent(turns=0), ScriptedUser()).reward == 1.0]

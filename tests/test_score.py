@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from chat_server import ChatServer, completion
-from conftest import DOMAINS, ROOT, domain_source, shared_dir
+from conftest import DOMAINS, ROOT, domain_source, root_for, shared_dir
 from eigendsl.cli import main
 from eigendsl.episode.episode import Episode, UserError
 from eigendsl.episode.users import ScriptedUser
@@ -207,7 +207,7 @@ def test_a_strict_domain_refuses_what_the_benchmark_coerces(tmp_path):
     text = domain_source("airline").read_text().replace('arguments = "lax"', 'arguments = "strict"')
     (tmp_path / "airline.eig").write_text(text)
     (tmp_path / "airline.data.json").symlink_to(ROOT / "domains" / "airline.data.json")
-    strict = CompiledDomain.load(tmp_path / "airline.eig")
+    strict = CompiledDomain.load(tmp_path / "airline.eig", root=root_for(tmp_path))
     lax = CompiledDomain.load(domain_source("airline"))
     assert (strict.arguments_rule, lax.arguments_rule) == ("strict", "lax")
     args = {"reservation_id": "7D3OSK", "total_baggages": 2.0, "nonfree_baggages": "1", "payment_id": "credit_card_7380483"}

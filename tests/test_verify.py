@@ -8,7 +8,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, shared_dir, train_ids
+from conftest import ROOT, root_for, shared_dir, train_ids
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
 from eigendsl.interop.conformance import read_jsonl
@@ -203,7 +203,7 @@ def test_benchmark_tasks_import_round_trip_and_earn_reward_on_gold(domain, tmp_p
     result = CliRunner().invoke(main, ["import-tau2", str(shared / "tasks.json"), "--domain", str(ROOT / "domains" / f"{domain}.eig"), "-o", str(out)])
     assert result.exit_code == 0, result.output
     user_db = shared / "user_db.json"
-    c = compile_file(out, shared / "db.json", user_db if user_db.is_file() else None)
+    c = compile_file(out, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(out))
     assert c.ok
     raw = {t["id"]: t for t in json.loads((shared / "tasks.json").read_text())}
     assert len(c.domain.tasks) == len(raw) == {"airline": 50, "retail": 114, "telecom": 114}[domain]

@@ -11,7 +11,7 @@ from ..compiler import Compilation
 from .policy_doc import render_policy
 from .schemas import tool_schemas
 
-FORMAT = 1
+FORMAT = 2  # 2: the manifest records the sha256 of every file (checked by runtime/folder_check.py)
 # Files a compile owns; stale ones of these are removed, nothing else in the folder is touched.
 OWNED = {"ir.json", "tools.json", "user_tools.json", "policy.md", "db.json", "user_db.json",
          "manifest.json", "check_report.json", "tasks.json"}
@@ -69,6 +69,7 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
             "rows": rows,
         },
         "files": sorted(files),
+        "sha256": {name: sha256_text(text) for name, text in sorted(files.items())},
     }
     files["manifest.json"] = dumps(manifest)
     return files

@@ -86,15 +86,18 @@ def converted_tau2_tasks(tasks_file: Path, source: Path) -> Path:
     return converted
 
 
-def task_file_compilation(target: str | Path, tasks_file: str | Path, db: str | None = None, user_db: str | None = None):
-    """The compilation of an .eig or tau2 JSON task file against TARGET's domain and data."""
+def task_file_compilation(target: str | Path, tasks_file: str | Path, db: str | None = None, user_db: str | None = None,
+                          root: str | None = None):
+    """The compilation of an .eig or tau2 JSON task file against TARGET's domain and data; an .eig
+    task file's paths are confined to `root` (default: its own folder)."""
     target, tasks_file = Path(target), Path(tasks_file)
     db, user_db = data_paths(target, db, user_db)
     if tasks_file.suffix == ".json":
         tasks_file = converted_tau2_tasks(tasks_file, domain_source(target))
         if target.suffix == ".eig" and (db is None or user_db is None):
             # The copied source's relative data paths do not resolve in the cache: take them from the original.
-            paths = compile_file(target).data_paths
+            paths = compile_file(target, root=root).data_paths
             db = db or (str(paths["agent"]) if "agent" in paths else None)
             user_db = user_db or (str(paths["user"]) if "user" in paths else None)
-    return compile_file(tasks_file, db, user_db)
+        root = None  # the converted file and the copy of the source it imports share one cache folder
+    return compile_file(tasks_file, db, user_db, root=root)

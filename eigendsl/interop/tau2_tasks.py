@@ -8,21 +8,71 @@ benchmark evaluates or shows a simulated user (ids of gold actions are renumbere
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from .. import ir
+from ..confine import HIDDEN_RE, shown
 from .tau2 import Tau2Task
 
 ACTOR = {"assistant": "agent", "user": "user"}
 REQUESTOR = {"agent": "assistant", "user": "user"}
 USER_TEXTS = (("persona", None), ("reason", "reason_for_call"), ("known", "known_info"),
               ("unknown", "unknown_info"), ("instructions", "task_instructions"))
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class TaskImportError(ValueError):
+    """A task field that cannot be written as eig; the message names the task and the field."""
+
+
+class Instructions(BaseModel):
+    """The user-scenario texts the importer writes out (others are kept by tau2, not by eig)."""
+
+    model_config = ConfigDict(extra="allow")
+    reason_for_call: str | None = None
+    known_info: str | None = None
+    unknown_info: str | None = None
+    task_instructions: str | None = None
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    persona: str | None = None
+    instructions: Instructions | str | None = None
+
+
+def scenario_of(task: Tau2Task) -> Scenario:
+    if not isinstance(task.user_scenario, dict):
+        return Scenario()
+    try:
+        return Scenario.model_validate(task.user_scenario)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("Instructions", "str")))
+        raise TaskImportError(f"user_scenario.{where}: {err['msg']}") from None
+
+
+def name(text: Any, where: str) -> str:
+    """`text` where the eig grammar wants a name (a tool, an argument, a table, a field)."""
+    if isinstance(text, str) and NAME.fullmatch(text):
+        return text
+    what = shown(text) if isinstance(text, str) else f"a {type(text).__name__}"
+    raise TaskImportError(f"{where}: {what} is not a name (letters, digits and '_', not starting with a digit)")
 
 
 def quote(text: str, interpolated: bool = False) -> str:
     """An eig string literal; braces are escaped where the string is an expression."""
+    if not isinstance(text, str):
+        raise TaskImportError(f"expected a string, got a {type(text).__name__}")
+    hidden = HIDDEN_RE.search(text.replace("\t", " ").replace("\r", " "))
+    if hidden is not None:
+        raise TaskImportError(f"the string {shown(text[:60])} contains the invisible character U+{ord(hidden.group()):04X}")
     out = ['"']
     for ch in text:
         if ch == "\\":
@@ -54,6 +104,8 @@ def literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TaskImportError(f"{value} is not a finite number")
         text = repr(value)
         return text if any(c in text for c in ".e") else text + ".0"
     if isinstance(value, str):
@@ -62,30 +114,38 @@ def literal(value: Any) -> str:
         return "[" + ", ".join(literal(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{quote(str(k), True)}: {literal(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"not a JSON value: {value!r}")
+    raise TaskImportError(f"not a JSON value: {type(value).__name__}")
 
 
-def call_text(actor: str, name: str, arguments: dict, compare: list | None = None) -> str:
+def call_text(actor: str, tool: str, arguments: dict, compare: list | None = None, where: str = "call") -> str:
     prefix = "user " if actor == "user" else ""
-    args = ", ".join(f"{k}: {literal(v)}" for k, v in arguments.items())
-    text = f"{prefix}{name}({args})"
+    args = ", ".join(f"{name(k, f'{where}.arguments')}: {literal(v)}" for k, v in arguments.items())
+    text = f"{prefix}{name(tool, where)}({args})"
     if compare is not None:
-        text += f" compare({', '.join(compare)})"
+        text += f" compare({', '.join(name(c, f'{where}.compare_args') for c in compare)})"
     return text
 
 
-def leaf_assignments(root: str, value: Any, path: str = "") -> list[str]:
+def leaf_assignments(root: str, value: Any, path: str = "", where: str = "initialization_data") -> list[str]:
     """tau2's initialization_data merges nested objects into the db: one assignment per leaf."""
     if isinstance(value, dict) and value:
         out = []
         for k, v in value.items():
-            step = f"[{literal(k)}]" if not path else f".{k}"
-            out += leaf_assignments(root, v, path + step)
+            step = f"[{literal(k)}]" if not path else f".{name(k, where)}"
+            out += leaf_assignments(root, v, path + step, where)
         return out
-    return [f"{root}{path} = {literal(value)}"]
+    return [f"{name(root, where)}{path} = {literal(value)}"]
 
 
 def task_to_eig(task: Tau2Task, indent: str = "  ") -> str:
+    """One task as eig text; every string is quoted and every name checked, so no field can add syntax."""
+    try:
+        return _task_to_eig(task, indent)
+    except TaskImportError as e:
+        raise TaskImportError(f"task {shown(str(task.id)[:80])}: {e}") from None
+
+
+def _task_to_eig(task: Tau2Task, indent: str) -> str:
     lines = [f"task {quote(task.id)} {{"]
     desc = task.description if isinstance(task.description, dict) else {}
     for key, tau2_key in (("purpose", "purpose"), ("notes", "notes"), ("policies", "relevant_policies")):
@@ -93,15 +153,17 @@ def task_to_eig(task: Tau2Task, indent: str = "  ") -> str:
             lines.append(f"{indent}{key} {quote(str(desc[tau2_key]))}")
     ticket = getattr(task, "ticket", None)
     if ticket:
+        if not isinstance(ticket, str):
+            raise TaskImportError("ticket: expected a string")
         lines.append(f"{indent}ticket {quote(ticket)}")
-    scenario = task.user_scenario if isinstance(task.user_scenario, dict) else {}
-    instructions = scenario.get("instructions")
+    scenario = scenario_of(task)
+    instructions = scenario.instructions
     user_lines = []
     for key, tau2_key in USER_TEXTS:
         if tau2_key is None:
-            text = scenario.get("persona")
-        elif isinstance(instructions, dict):
-            text = instructions.get(tau2_key)
+            text = scenario.persona
+        elif isinstance(instructions, Instructions):
+            text = getattr(instructions, tau2_key)
         else:
             text = instructions if key == "instructions" else None
         if text:
@@ -114,19 +176,21 @@ def task_to_eig(task: Tau2Task, indent: str = "  ") -> str:
         data = state.initialization_data or {}
         for side in ("agent_data", "user_data"):
             for table, rows in (data.get(side) or {}).items():
-                setup += leaf_assignments(table, rows)
-        for call in state.initialization_actions or []:
-            setup.append(call_text(ACTOR[call.env_type], call.func_name, call.arguments))
+                setup += leaf_assignments(table, rows, where=f"initial_state.initialization_data.{side}")
+        for i, call in enumerate(state.initialization_actions or []):
+            setup.append(call_text(ACTOR[call.env_type], call.func_name, call.arguments,
+                                   where=f"initial_state.initialization_actions.{i}.func_name"))
     if setup:
         lines += [f"{indent}setup {{", *[f"{indent * 2}{s}" for s in setup], f"{indent}}}"]
     criteria = task.evaluation_criteria
     if criteria is not None and criteria.actions is not None:
-        gold = [call_text(ACTOR[a.requestor], a.name, a.arguments, a.compare_args) for a in criteria.actions]
+        gold = [call_text(ACTOR[a.requestor], a.name, a.arguments, a.compare_args, f"evaluation_criteria.actions.{i}.name")
+                for i, a in enumerate(criteria.actions)]
         lines += [f"{indent}gold {{", *[f"{indent * 2}{g}" for g in gold], f"{indent}}}"]
     if criteria is not None and criteria.env_assertions:
         asserts = []
-        for a in criteria.env_assertions:
-            text = call_text(ACTOR[a.env_type], a.func_name, a.arguments)
+        for i, a in enumerate(criteria.env_assertions):
+            text = call_text(ACTOR[a.env_type], a.func_name, a.arguments, where=f"evaluation_criteria.env_assertions.{i}.func_name")
             if a.assert_value is not True:
                 text += f" == {literal(a.assert_value)}"
             if a.message:
@@ -138,7 +202,7 @@ def task_to_eig(task: Tau2Task, indent: str = "  ") -> str:
     if criteria is not None and criteria.nl_assertions:
         lines += [f"{indent}judge {{", *[f"{indent * 2}{quote(s)}" for s in criteria.nl_assertions], f"{indent}}}"]
     basis = criteria.reward_basis if criteria is not None else []
-    lines.append(f"{indent}reward {{ {', '.join(basis)} }}")
+    lines.append(f"{indent}reward {{ {', '.join(name(b, 'evaluation_criteria.reward_basis') for b in basis)} }}")
     lines.append("}")
     return "\n".join(lines)
 

@@ -23,6 +23,7 @@ from ..semantics.types import OptionalType
 from ..syntax.diagnostics import CompileError, DiagnosticSink, render
 from ..syntax.spans import Span
 from ..values import InvalidValue, Validators
+from .folder_check import FolderError, check_folder
 from .interpreter import Context, Program
 from .store import Base, Layer, State
 
@@ -146,30 +147,31 @@ class CompiledDomain:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None) -> "CompiledDomain":
-        """Load a compiled folder; `db` / `user_db` swap in other initial data (validated)."""
+    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None,
+             root: str | Path | None = None) -> "CompiledDomain":
+        """Load a compiled folder (or compile an .eig file, its paths confined to `root`);
+        `db` / `user_db` swap in other initial data (validated)."""
         folder = Path(folder)
-        if (folder / "ir.json").is_file():
-            try:
-                domain = ir.domain_from_json(json.loads((folder / "ir.json").read_text(encoding="utf-8")))
-            except (OSError, ValueError, KeyError, TypeError) as e:
-                raise DomainLoadError(f"{folder}/ir.json is not a compiled domain ({e}); recompile it") from None
-        elif folder.is_file() and folder.suffix == ".eig":
-            return cls.from_compilation(compile_checked(folder, db, user_db))
-        else:
+        if folder.is_file() and folder.suffix == ".eig":
+            return cls.from_compilation(compile_checked(folder, db, user_db, root))
+        if not (folder / "manifest.json").is_file() and not (folder / "ir.json").is_file():
             raise DomainLoadError(f"{folder} is not a compiled domain folder (no ir.json); run `eigendsl compile` first")
+        try:
+            domain, data, user_data = check_folder(folder)
+        except FolderError as e:
+            raise DomainLoadError(str(e)) from None
         sides = {sf.side for sf in domain.state}
-        data = cls._data(domain, "agent", db, folder / "db.json") if "agent" in sides else None
-        user_data = cls._data(domain, "user", user_db, folder / "user_db.json") if "user" in sides else None
-        return cls(domain, data, user_data, folder)
+        if db is not None and "agent" in sides:
+            data = cls._data(domain, "agent", db)
+        if user_db is not None and "user" in sides:
+            user_data = cls._data(domain, "user", user_db)
+        try:
+            return cls(domain, data, user_data, folder)
+        except INTERNAL_ERRORS as e:
+            raise DomainLoadError(f"{folder} is not a usable compiled domain ({type(e).__name__}: {e}); recompile it") from None
 
     @staticmethod
-    def _data(domain: ir.Domain, side: str, override, default: Path) -> dict:
-        if override is None:
-            try:
-                return json.loads(default.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                raise DomainLoadError(f"cannot read {default}: {e}") from None
+    def _data(domain: ir.Domain, side: str, override) -> dict:
         path = Path(override)
         sink = DiagnosticSink()
         span = Span(str(path), 1, 1, 1, 1)
@@ -213,8 +215,8 @@ class CompiledDomain:
         return render_policy(self.ir)
 
 
-def compile_checked(path, db=None, user_db=None) -> Compilation:
-    c = compile_file(path, db, user_db)
+def compile_checked(path, db=None, user_db=None, root=None) -> Compilation:
+    c = compile_file(path, db, user_db, root=root)
     if not c.ok:
         raise CompileError(c.diagnostics)
     return c

@@ -191,6 +191,10 @@ E207 data-not-object | a data file is not a JSON object
 E208 missing-state-entry | a data file has no entry for a state field
 E209 invalid-data | a data file's value does not match its declared type
 E210 undeclared-state-entry | a data file has an entry that is not declared in state
+E211 path-refused | an import or data path is absolute, leads outside the root folder, or names a file that may not be read
+E212 hidden-character | an invisible, bidi or control character in the source
+E213 literal-too-large | a string or number literal, or the string holes of one file, past the size limits
+E214 number-not-finite | a float literal too large to be a finite number
 analyses
 E300 guard-conflict | a tool's guards can never hold together
 N300 guard-not-analysed | a tool's guards are outside the Z3 encoding, or the solver could not settle them within its budget

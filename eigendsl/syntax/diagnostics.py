@@ -89,8 +89,14 @@ def render(diagnostic: Diagnostic, sources: dict[str, str]) -> str:
                 width = s.end_col - s.col
             elif s.end_line > s.line:
                 width = max(1, len(line) - s.col + 1)
+            col = s.col
+            if len(line) > 160:  # a window around the column, so a huge line is not echoed whole
+                start = max(0, col - 61)
+                line = ("..." if start else "") + line[start:start + 120] + ("..." if start + 120 < len(line) else "")
+                col = col - start + (3 if start else 0)
+                width = min(width, 120)
             lines.append(f"  {line}")
-            lines.append("  " + " " * (s.col - 1) + "^" + "~" * (min(width, 200) - 1))
+            lines.append("  " + " " * (col - 1) + "^" + "~" * (min(width, 200) - 1))
     for message, span in diagnostic.notes:
         where = f"{span.file}:{span.line}:{span.col}: " if span else ""
         lines.append(f"{where}note: {message}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from lark import Token, Transformer, v_args
@@ -53,6 +54,20 @@ def unescape(raw: str, span: Span) -> str:
     return "".join(out)
 
 
+MAX_STRING_CHARS = 100_000  # one string literal
+MAX_NUMBER_CHARS = 400  # one number literal (Python refuses ints past 4,300 digits)
+MAX_HOLE_PADDING = 50_000_000  # each {hole} is parsed at its line; the padding that costs is bounded per file
+# Error recovery re-parses each declaration on its own; past these, only the first error is reported.
+MAX_REPARSE_CHARS = 20_000_000
+MAX_REPARSE_DECLS = 5_000
+
+
+def check_length(file: str, tok: Token) -> None:
+    if len(tok) > MAX_STRING_CHARS + 2:
+        raise SyntaxProblem(f"string literal is too long ({len(tok):,} characters; the limit is {MAX_STRING_CHARS:,})",
+                            Span(file, tok.line, tok.column, tok.line, tok.column + 1), "E213")
+
+
 def string_body(tok: Token) -> tuple[str, int, int]:
     """The raw text between the quotes, and the line/col where it starts."""
     text = str(tok)
@@ -63,6 +78,7 @@ def string_body(tok: Token) -> tuple[str, int, int]:
 
 def plain_string(file: str, tok: Token) -> str:
     """A string in a declaration (doc, policy text): escapes only, triple quotes dedented."""
+    check_length(file, tok)
     body, _, _ = string_body(tok)
     value = unescape(body, token_span(file, tok))
     if str(tok).startswith('"""'):
@@ -78,7 +94,11 @@ class ToAst(Transformer):
         super().__init__()
         self.file = file
         self.source = source
-        self.lines = source.split("\n")
+        self.padding = 0
+
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.source.split("\n")
 
     def ident(self, meta, c):
         if c:
@@ -390,17 +410,25 @@ class ToAst(Transformer):
     def named_arg(self, meta, c):
         return ast.Arg(self.sp(meta), str(c[0]), c[1])
 
+    def number(self, tok: Token, kind: type):
+        if len(tok) > MAX_NUMBER_CHARS:
+            raise SyntaxProblem(f"number literal is too long ({len(tok):,} characters; the limit is {MAX_NUMBER_CHARS})", self.tsp(tok), "E213")
+        value = kind(tok)
+        if kind is float and not math.isfinite(value):
+            raise SyntaxProblem("number literal is too large", self.tsp(tok), "E214")
+        return value
+
     def int_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "int", int(c[0]))
+        return ast.Literal(self.sp(meta), "int", self.number(c[0], int))
 
     def neg_int_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "int", -int(c[0]))
+        return ast.Literal(self.sp(meta), "int", -self.number(c[0], int))
 
     def float_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "float", float(c[0]))
+        return ast.Literal(self.sp(meta), "float", self.number(c[0], float))
 
     def neg_float_lit(self, meta, c):
-        return ast.Literal(self.sp(meta), "float", -float(c[0]))
+        return ast.Literal(self.sp(meta), "float", -self.number(c[0], float))
 
     def string_lit(self, meta, c):
         return self.interpolate(c[0])
@@ -459,6 +487,7 @@ class ToAst(Transformer):
     def interpolate(self, tok: Token) -> ast.Expr:
         """Split a string literal into text and `{expr}` holes (escape braces as \\{ \\})."""
         span = self.tsp(tok)
+        check_length(self.file, tok)
         body, line, col = string_body(tok)
         triple = str(tok).startswith('"""')
         parts: list = []
@@ -483,6 +512,9 @@ class ToAst(Transformer):
                 before = body[: i + 1]
                 hole_line = line + before.count("\n")
                 hole_col = (len(before) - before.rfind("\n")) if "\n" in before else col + i + 1
+                self.padding += hole_line + hole_col
+                if self.padding > MAX_HOLE_PADDING:
+                    raise SyntaxProblem("too many {holes} in the strings of one file", span, "E213")
                 parts.append(parse_hole(self.file, hole, hole_line, hole_col, self.source))
                 i = end + 1
                 continue
@@ -497,6 +529,16 @@ class ToAst(Transformer):
         return ast.Interpolation(span, tuple(parts))
 
 
+def visit_problem(file: str, e: VisitError) -> Exception:
+    """What a failure inside the AST transformer means for the writer of the source."""
+    if isinstance(e.orig_exc, SyntaxProblem):
+        return e.orig_exc
+    if isinstance(e.orig_exc, RecursionError):
+        meta = getattr(e.obj, "meta", None)
+        return SyntaxProblem("expression is nested too deeply", span_of(file, meta) if meta else Span(file, 1, 1, 1, 2), "E202")
+    return e
+
+
 def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Expr:
     if not text.strip():
         raise SyntaxProblem("empty '{}' in string (write \\{ for a brace)", Span(file, line, col, line, col + 1), "E007")
@@ -507,9 +549,7 @@ def parse_hole(file: str, text: str, line: int, col: int, source: str) -> ast.Ex
     except UnexpectedInput as e:
         raise SyntaxProblem(f"in string interpolation: {describe(e)}", Span(file, line, col, line, col + len(text)), "E008")
     except VisitError as e:
-        if isinstance(e.orig_exc, SyntaxProblem):
-            raise e.orig_exc
-        raise
+        raise visit_problem(file, e) from None
 
 
 def chunks(source: str) -> list[tuple[int, str]]:
@@ -532,6 +572,8 @@ def parse_text(file: str, source: str) -> ast.Module:
         diagnostics = []
         decls = []
         pieces = chunks(source)
+        if len(pieces) > MAX_REPARSE_DECLS or sum(line + len(text) for line, text in pieces) > MAX_REPARSE_CHARS:
+            raise CompileError([Diagnostic("error", first.message, first.span, code=first.code)]) from None
         for i, (line, text) in enumerate(pieces):
             try:
                 module = _parse_one(file, "\n" * (line - 1) + text, source)
@@ -555,9 +597,7 @@ def _parse_one(file: str, text: str, source: str) -> ast.Module:
     try:
         return ToAst(file, source).transform(tree)
     except VisitError as e:
-        if isinstance(e.orig_exc, SyntaxProblem):
-            raise e.orig_exc
-        raise
+        raise visit_problem(file, e) from None
     except RecursionError:
         raise SyntaxProblem("expression is nested too deeply", Span(file, 1, 1, 1, 2), "E202")
 
