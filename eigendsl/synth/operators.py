@@ -1,0 +1,449 @@
+"""Offline task writers: operators over the domain's own tasks (seeds) and its data.
+
+Every operator ends the same way: the new gold actions are replayed on the compiled domain
+from the task's initial state, the guard verdicts of its writes decide the branch (allowed,
+or forbidden and so a refusal or a transfer), and the goals are recomputed from the replay's
+diff. Nothing is asserted that the runtime did not compute.
+
+- retarget:   the seed's request on another entity of the same table; ids that hang off the
+              entity (its owner, the owner's payment methods) follow it by their place in the row
+- vary:       another amount, count or enum member for a numeric or enum argument of the write
+- flip_fact:  another value of a fact the write's guards read (a health reason becomes a change
+              of plan, and the cancellation becomes a refusal)
+- compose:    two requests of one user in one task (multi-intent)
+- distractor: the user also asks about another entity of theirs (an extra read)
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+
+from .. import ir
+from ..runtime.environment import CompiledDomain
+from ..semantics.types import EnumType, OptionalType
+from .render import Call, Draft, Typed
+
+OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor")
+NOT_ALLOWED = "Not allowed by policy"
+
+PERSONAS = (
+    "A retired teacher who plans carefully and apologises for changing her mind.",
+    "A busy nurse between shifts, polite but direct.",
+    "A graduate student, tired and brief.",
+    "A father of three, practical and quick.",
+    "A consultant who speaks in short sentences.",
+    "A semi-retired architect, friendly and exact about details.",
+    "A software tester who likes to hear every number before agreeing.",
+    "A young product manager, annoyed but reasonable.",
+    "A small-business owner who watches every cent.",
+    "A anxious first-time customer who asks for reassurance.",
+    "A cheerful chef who chats a little before getting to the point.",
+    "A lawyer who reads everything back to check it.",
+    "A delivery driver short on patience.",
+    "A pharmacist, methodical, who reports exactly what she sees.",
+    "A university lecturer who explains more than needed.",
+    "A night-shift security guard, calm and slow to answer.",
+)
+STYLES = ("brief", "chatty", "precise", "impatient")
+
+
+class World:
+    """The domain's data seen as entities: which table holds a value as a key or a row id."""
+
+    def __init__(self, domain: CompiledDomain):
+        self.domain = domain
+        base = domain.base
+        self.maps = {n: base.roots[n] for n, k in base.kinds.items() if k == "map" and base.sides[n] == "agent"}
+        self.lists = {n: base.roots[n] for n, k in base.kinds.items() if k == "list" and base.sides[n] == "agent"}
+        self.list_ids: dict[str, tuple[str, int]] = {}
+        for n, rows in self.lists.items():
+            for i, row in enumerate(rows):
+                if isinstance(row, dict):
+                    for f, v in row.items():
+                        if isinstance(v, str) and (f.endswith("id") or f == "phone_number"):
+                            self.list_ids.setdefault(v, (n, i))
+        self._nb: dict = {}
+
+    def entity(self, value) -> tuple[str, object] | None:
+        if not isinstance(value, str):
+            return None
+        for n, m in self.maps.items():
+            if value in m:
+                return n, value
+        return self.list_ids.get(value)
+
+    def row(self, table: str, key):
+        return self.maps[table][key] if table in self.maps else self.lists[table][key]
+
+    def keys(self, table: str) -> list:
+        return list(self.maps[table]) if table in self.maps else list(range(len(self.lists[table])))
+
+    def neighbourhood(self, table: str, key) -> dict:
+        """Every scalar of the row and of the rows its ids point to, by position (memoised)."""
+        cached = self._nb.get((table, key))
+        if cached is not None:
+            return cached
+        out: dict[tuple, object] = {}
+        flatten(self.row(table, key), ("self",), out)
+        links = [(p, v) for p, v in list(out.items()) if isinstance(v, str) and len(p) <= 3]
+        for p, v in links:
+            found = self.entity(v)
+            if found is not None and found != (table, key):
+                flatten(self.row(*found), ("link",) + p, out)
+        if len(self._nb) > 50000:
+            self._nb.clear()
+        self._nb[(table, key)] = out
+        return out
+
+
+def flatten(value, path: tuple, out: dict, depth: int = 0) -> None:
+    if depth > 5:
+        return
+    if isinstance(value, dict):
+        for i, (k, v) in enumerate(value.items()):
+            out.setdefault(path + (("k", i),), k)
+            flatten(v, path + (i,), out, depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:20]):
+            flatten(v, path + (i,), out, depth + 1)
+    elif isinstance(value, str):
+        out.setdefault(path, value)
+
+
+def substitute(value, subst: dict):
+    if isinstance(value, str):
+        return subst.get(value, value)
+    if isinstance(value, list):
+        return [substitute(v, subst) for v in value]
+    if isinstance(value, dict):
+        return {substitute(k, subst) if isinstance(k, str) else k: substitute(v, subst) for k, v in value.items()}
+    return value
+
+
+def strings(value, out: list) -> list:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, list):
+        for v in value:
+            strings(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            strings(v, out)
+    return out
+
+
+@dataclass
+class Seed:
+    """A task of the domain, taken apart for the operators (computed once per seed)."""
+
+    task: ir.TaskDef
+    gold: list[Call]
+    setup: list[Call]
+    assertions: list[ir.CallSpec]
+    main: int  # index in gold of the write the task is about
+    anchor: tuple[str, object] | None
+    owner: tuple[str, object] | None
+    entities: list[str] = field(default_factory=list)
+
+
+class Writer:
+    """The offline writer: turns (plan, operator, rng) into Drafts over one loaded domain."""
+
+    def __init__(self, domain: CompiledDomain, seeds: list[ir.TaskDef] | None = None):
+        self.domain = domain
+        self.world = World(domain)
+        self.typed = Typed(domain.ir)
+        self.tools = {(t.actor, t.name): t for t in domain.ir.tools}
+        self.guard_facts: dict[str, set[str]] = {}
+        for p in domain.ir.policies:
+            for g in p.guards:
+                self.guard_facts.setdefault(g.tool, set()).update(
+                    x.name for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact))
+        self.fact_types = {f.name: (f.type.inner if isinstance(f.type, OptionalType) else f.type) for f in domain.ir.facts}
+        self.transfer = next((t.name for t in domain.ir.tools if t.actor == "agent" and "transfer" in t.name), None)
+        self.seeds = [s for s in (self.take_apart(t) for t in (seeds if seeds is not None else domain.ir.tasks)) if s is not None]
+        self.owned: dict[tuple, dict] = {}
+
+    # ------------------------------------------------------------ seeds
+    def is_write(self, call: Call) -> bool:
+        tool = self.tools.get((call.actor, call.name))
+        return tool is not None and tool.effect == "writes"
+
+    def take_apart(self, task: ir.TaskDef) -> Seed | None:
+        if not task.gold or any(not isinstance(s, ir.CallSpec) for s in task.setup):
+            return None
+        gold = [Call(c.actor, c.name, dict(c.args), c.compare) for c in task.gold]
+        writes = [i for i, c in enumerate(gold) if self.is_write(c)]
+        main = writes[0] if writes else None
+        if main is None:  # a refusal seed: its request is not in the gold; use it only through its entities
+            return None
+        found = []
+        for v in strings(gold[main].args, []) + strings(dict(task.user.get("knows") or {}), []) + strings([c.args for c in gold], []):
+            e = self.world.entity(v)
+            if e is not None and e not in found:
+                found.append(e)
+        anchor = found[0] if found else None
+        owner = next((e for e in found[1:] if e[0] != anchor[0]), None) if anchor else None
+        return Seed(task, gold, [Call(s.actor, s.name, dict(s.args)) for s in task.setup], list(task.assertions), main, anchor, owner,
+                    [v for v in strings([c.args for c in gold], []) if self.world.entity(v)])
+
+    def seeds_for(self, tool: str) -> list[Seed]:
+        return [s for s in self.seeds if s.gold[s.main].name == tool]
+
+    # ------------------------------------------------------------ replay and drafts
+    def play(self, facts: dict, setup: list[Call], gold: list[Call]):
+        start = self.domain.environment(facts)
+        for s in setup:
+            if not start.run_setup(s.name, s.args, s.actor).ok:
+                return None, None, "setup step fails"
+        start.trace = []
+        env = self.domain.environment(facts)
+        for s in setup:
+            env.run_setup(s.name, s.args, s.actor)
+        env.trace = []
+        for c in gold:
+            env.call(c.name, c.args, c.actor)
+        return start, env, None
+
+    def outcome(self, env, gold: list[Call]) -> tuple[str, list[str], str | None]:
+        """allow | forbid | fail, the guard branches exercised, and why a call failed."""
+        branches, forbidden = [], False
+        for c, entry in zip(gold, env.trace):
+            for v in entry.guards:
+                if v.verdict == "error":
+                    return "fail", branches, f"guard {v.policy} cannot be evaluated"
+                branches.append(f"{v.policy}/{c.name}:{'allow' if v.verdict == 'ok' else 'forbid'}")
+                forbidden |= v.verdict == "violated"
+            if not entry.ok:
+                if entry.error and entry.error.startswith(NOT_ALLOWED):
+                    forbidden = True
+                    continue
+                return "fail", branches, f"gold action {c.name} fails: {entry.error}"
+        return ("forbid" if forbidden else "allow"), branches, None
+
+    def draft(self, plan: str, operator: str, seed: Seed, facts: dict, setup: list[Call], gold: list[Call],
+              knows: dict, assertions: list[ir.CallSpec], rng: random.Random, want: str, extra_reason: str = "") -> Draft | str:
+        start, env, problem = self.play(facts, setup, gold)
+        if problem:
+            return problem
+        branch, branches, problem = self.outcome(env, gold)
+        if problem:
+            return problem
+        if branch == "allow":
+            for a in assertions:
+                r = env.run_assertion(a.name, a.args, a.actor, record=False)
+                if not r.ok or r.content != a.expected:
+                    return f"assertion {a.name} does not hold after the gold actions"
+        writes = [c for c in gold if self.is_write(c)]
+        tool = self.tools[(writes[0].actor, writes[0].name)] if writes else None
+        ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"
+        texts = {"persona": rng.choice(PERSONAS)}
+        style = rng.choice(STYLES)
+        if branch == "forbid":
+            first_bad = next(i for i, (c, e) in enumerate(zip(gold, env.trace))
+                             if (not e.ok) or any(v.verdict == "violated" for v in e.guards))
+            kept = [c for c in gold[:first_bad] if not self.is_write(c)]
+            if len(kept) != first_bad or not kept:
+                return "forbidden request after other writes"
+            transfer = want == "transfer" and self.transfer is not None
+            if transfer:
+                kept.append(Call("agent", self.transfer, {"summary": f"The customer asks to {gold[first_bad].name.replace('_', ' ')}; the policy does not allow it."}, ()))
+            gold, branch = kept, ("transfer" if transfer else "forbid")
+            start, env, problem = self.play(facts, setup, gold)
+            assertions = [a for a in assertions if (lambda r: r.ok and r.content == a.expected)(env.run_assertion(a.name, a.args, a.actor, record=False))]
+            texts["reason"] = f"You want this done: {ask}{extra_reason}"
+            texts["instructions"] = (f"Speak in a {style} way. If the agent says the policy does not allow it, "
+                                     + ("accept a transfer to a human agent." if transfer else "accept it and end the conversation; ask for nothing else."))
+            goals: list[str] = []
+            reward = ("DB", "ACTION", "POLICY") + (("ENV_ASSERTION",) if assertions else ())
+        else:
+            texts["reason"] = f"You want this done: {ask}{extra_reason}"
+            texts["instructions"] = f"Speak in a {style} way. Confirm when the agent lists the change; ask for nothing else."
+            goals = self.typed.goals_from(start, env)
+            if not goals and not assertions:
+                return "the gold actions change nothing"
+            reward = ("DB",) + (("GOAL",) if goals else ()) + (("ENV_ASSERTION",) if assertions else ()) + ("ACTION", "POLICY")
+        known = "; ".join(f"your {k.replace('_', ' ')} is {v}" for k, v in knows.items() if not isinstance(v, (list, dict)))
+        texts["known"] = (known[:1].upper() + known[1:] + ".") if known else ""
+        texts["purpose"] = f"{plan}: {branch}, written by {operator} from seed {seed.task.id}."
+        asserts = []
+        for a in assertions:
+            text = Call(a.actor, a.name, dict(a.args)).text()
+            if a.expected is not True:
+                from ..interop.tau2_tasks import literal
+
+                text += f" == {literal(a.expected)}"
+            asserts.append(text)
+        return Draft(plan, operator, seed.task.id, branch, texts, knows, facts, tuple(s.text() for s in setup), tuple(gold),
+                     tuple(goals), tuple(asserts), (), reward, sum(1 for c in gold if self.is_write(c)), tuple(sorted(set(branches))),
+                     tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions)})
+
+    # ------------------------------------------------------------ operators
+    def retargeted(self, seed: Seed, rng: random.Random):
+        """(subst, knows) moving the seed onto another entity of its anchor's table, or a reason."""
+        if seed.anchor is None:
+            return {}, dict(seed.task.user.get("knows") or {})
+        table, old = seed.anchor
+        new = rng.choice(self.world.keys(table))
+        old_nb, new_nb = self.world.neighbourhood(table, old), self.world.neighbourhood(table, new)
+        where = {}
+        for p, v in old_nb.items():
+            where.setdefault(v, p)
+        subst = {}
+        values = strings([c.args for c in seed.gold] + [c.args for c in seed.setup] + [a.args for a in seed.assertions]
+                         + [dict(seed.task.user.get("knows") or {}), dict(seed.task.user.get("facts") or {})], [])
+        for v in values:
+            if v in subst or v not in where:
+                continue
+            nv = new_nb.get(where[v])
+            if nv is None:
+                if self.world.entity(v) is not None:
+                    return f"retarget: no counterpart of {v}", None
+                continue
+            subst[v] = nv
+        return subst, substitute(dict(seed.task.user.get("knows") or {}), subst)
+
+    def base(self, seed: Seed, rng: random.Random, retarget: bool = True):
+        if retarget:
+            subst, knows = self.retargeted(seed, rng)
+            if isinstance(subst, str):
+                return subst
+        else:
+            subst, knows = {}, dict(seed.task.user.get("knows") or {})
+        gold = [replace(c, args=substitute(c.args, subst)) for c in seed.gold]
+        setup = [replace(c, args=substitute(c.args, subst)) for c in seed.setup]
+        asserts = [replace(a, args=substitute(dict(a.args), subst)) for a in seed.assertions]
+        facts = substitute(dict(seed.task.user.get("facts") or {}), subst)
+        return gold, setup, asserts, facts, knows
+
+    def write(self, plan, operator: str, seed: Seed, rng: random.Random, want: str = "any") -> Draft | str:
+        b = self.base(seed, rng, retarget=operator != "flip_fact" or rng.random() < 0.5)
+        if isinstance(b, str):
+            return b
+        gold, setup, asserts, facts, knows = b
+        main = gold[seed.main]
+        extra = ""
+        if operator == "vary":
+            tool = self.tools[(main.actor, main.name)]
+            options = []
+            for p in tool.params:
+                t = p.type.inner if isinstance(p.type, OptionalType) else p.type
+                v = main.args.get(p.name)
+                if isinstance(t, EnumType):
+                    options += [(p.name, m) for m in self.domain.schema.enum_def(t.name).values if m != v]
+                elif isinstance(v, bool):
+                    continue
+                elif isinstance(v, int):
+                    options += [(p.name, x) for x in (v - 1, v + 1, v + 2, v * 2, v + 3) if x >= 0 and x != v]
+                elif isinstance(v, float):
+                    options += [(p.name, x) for x in (v - 1.0, v + 1.0, v + 0.5, v * 2) if x >= 0 and x != v]
+            if not options:
+                return "vary: the write has no numeric or enum argument"
+            name, value = rng.choice(options)
+            gold = list(gold)
+            gold[seed.main] = replace(main, args={**main.args, name: value})
+            old = main.args.get(name)
+            if isinstance(old, (int, float)) and not isinstance(old, bool):
+                asserts = [replace(a, args={k: (float(value) if isinstance(x, float) else value) if x == old and not isinstance(x, bool) else x
+                                            for k, x in a.args.items()}) for a in asserts]
+            knows = {**knows, name: value}
+        elif operator == "flip_fact":
+            read = sorted(self.guard_facts.get(main.name, ()))
+            choices = []
+            for f in read:
+                t = self.fact_types.get(f)
+                if isinstance(t, EnumType):
+                    choices += [(f, m) for m in self.domain.schema.enum_def(t.name).values if m != facts.get(f)]
+            if not choices:
+                return "flip_fact: the write's guards read no enum fact"
+            f, value = rng.choice(choices)
+            facts = {**facts, f: value}
+            extra = f" Your {f.replace('_', ' ')} is {value.replace('_', ' ')}."
+        elif operator == "distractor":
+            reads = [c for c in gold[:seed.main] if not self.is_write(c) and c.args]
+            if not reads:
+                return "distractor: no read to repeat"
+            r = rng.choice(reads)
+            name, value = next(iter(r.args.items()))
+            e = self.world.entity(value)
+            if e is None:
+                return "distractor: the read takes no entity"
+            others = [k for k in self.owned_by(seed, gold, e[0]) if k != e[1]]
+            if not others:
+                return "distractor: the user has no other such entity"
+            other = rng.choice(others)
+            if isinstance(other, int):
+                return "distractor: rows of list tables have no id to ask about"
+            gold = list(gold)
+            gold.insert(seed.main, replace(r, args={**r.args, name: other}))
+            knows = {**knows, f"other_{name}": other}
+            extra = f" Before that, you also want to hear about {other}, but change nothing there."
+        for v in facts.values():
+            if isinstance(v, str) and v not in extra and f" {v.replace('_', ' ')}" not in extra:
+                extra += f" Your {next(k for k, x in facts.items() if x == v).replace('_', ' ')} is {v.replace('_', ' ')}."
+        knows = self.stated(knows, gold)
+        return self.draft(plan, operator, seed, facts, setup, gold, knows, asserts, rng, want, extra)
+
+    def stated(self, knows: dict, gold: list[Call]) -> dict:
+        """What the user must say: the write arguments no earlier read returns (added to knows)."""
+        out = dict(knows)
+        for c in gold:
+            if c.actor == "agent":
+                for k, v in c.args.items():
+                    if k not in out and isinstance(v, (int, float, str)) and not isinstance(v, bool) and self.world.entity(v) is None:
+                        out[k] = v
+        return out
+
+    def owned_by(self, seed: Seed, gold: list[Call], table: str) -> list:
+        """Keys of `table` that belong to the task's owner (rows whose fields hold the owner's id)."""
+        if seed.owner is None:
+            return []
+        owner_ids = [v for v in strings([c.args for c in gold], []) if self.world.entity(v) and self.world.entity(v)[0] == seed.owner[0]]
+        if not owner_ids:
+            return []
+        oid = owner_ids[0]
+        key = (table, oid)
+        if key not in self.owned:
+            index: dict[str, list] = {}
+            for k in self.world.keys(table):
+                row = self.world.row(table, k)
+                if isinstance(row, dict):
+                    for v in row.values():
+                        if isinstance(v, str) and self.world.entity(v) and self.world.entity(v)[0] == seed.owner[0]:
+                            index.setdefault(v, []).append(k)
+                            break
+            for o, ks in index.items():
+                self.owned[(table, o)] = ks
+            self.owned.setdefault(key, [])
+        return self.owned[key]
+
+    def compose(self, plan: str, a: Draft, b: Draft, seed: Seed, rng: random.Random) -> Draft | str:
+        """One task with both requests: the union of gold (shared reads once), knows and facts."""
+        if any(k in a.facts and a.facts[k] != v for k, v in b.facts.items()):
+            return "compose: the two requests need different facts"
+        seen, gold = set(), []
+        for c in list(a.gold) + list(b.gold):
+            if c.key() not in seen:
+                seen.add(c.key())
+                gold.append(c)
+        setup_calls = list({c.text(): c for c in a.meta["setup"] + b.meta["setup"]}.values())
+        knows = dict(a.knows)
+        for k, v in b.knows.items():
+            if k in knows and knows[k] != v:
+                k = f"second_{k}"
+            knows[k] = v
+        facts = {**a.facts, **b.facts}
+        asserts = list({(x.actor, x.name, repr(x.args), repr(x.expected)): x for x in a.meta["asserts"] + b.meta["asserts"]}.values())
+        d = self.draft(plan, "compose", seed, facts, setup_calls, gold, knows, asserts, rng, "allow",
+                       f" You also want this done: {b.texts.get('reason', '')[len('You want this done: '):]}")
+        if isinstance(d, Draft):
+            d.seed = f"{a.seed}+{b.seed}"
+            if d.branch != "allow":
+                return "compose: the combined requests are not all allowed"
+        return d
+
+
+def sentence(doc: str) -> str:
+    first = doc.strip().split(". ")[0].rstrip(".")
+    return first[:1].lower() + first[1:] + "."
