@@ -12,6 +12,9 @@ diff. Nothing is asserted that the runtime did not compute.
               of plan, and the cancellation becomes a refusal)
 - compose:    two requests of one user in one task (multi-intent)
 - distractor: the user also asks about another entity of theirs (an extra read)
+- fresh:      no seed: a write tool's arguments filled by name from a random row of the table
+              that names most of them (and the rows its ids point to), after the read that
+              feeds it; enums drawn from their members
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ..runtime.environment import CompiledDomain
 from ..semantics.types import EnumType, OptionalType
 from .render import Call, Draft, Typed
 
-OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor")
+OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor", "fresh")
 NOT_ALLOWED = "Not allowed by policy"
 
 PERSONAS = (
@@ -111,6 +114,16 @@ def flatten(value, path: tuple, out: dict, depth: int = 0) -> None:
         out.setdefault(path, value)
 
 
+def collect_named(value, out: dict, depth: int = 0) -> None:
+    if depth > 2 or not isinstance(value, dict):
+        return
+    for k, v in value.items():
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            out.setdefault(k, v)
+        elif isinstance(v, dict):
+            collect_named(v, out, depth + 1)
+
+
 def substitute(value, subst: dict):
     if isinstance(value, str):
         return subst.get(value, value)
@@ -164,6 +177,8 @@ class Writer:
         self.transfer = next((t.name for t in domain.ir.tools if t.actor == "agent" and "transfer" in t.name), None)
         self.seeds = [s for s in (self.take_apart(t) for t in (seeds if seeds is not None else domain.ir.tasks)) if s is not None]
         self.owned: dict[tuple, dict] = {}
+        self.by_id = {s.task.id: s for s in self.seeds}
+        self.last_anchor = None
 
     # ------------------------------------------------------------ seeds
     def is_write(self, call: Call) -> bool:
@@ -216,13 +231,13 @@ class Writer:
                 branches.append(f"{v.policy}/{c.name}:{'allow' if v.verdict == 'ok' else 'forbid'}")
                 forbidden |= v.verdict == "violated"
             if not entry.ok:
-                if entry.error and entry.error.startswith(NOT_ALLOWED):
-                    forbidden = True
+                if (entry.error and entry.error.startswith(NOT_ALLOWED)) or any(v.verdict == "violated" for v in entry.guards):
+                    forbidden = True  # the policy forbids it (the tool refuses too)
                     continue
                 return "fail", branches, f"gold action {c.name} fails: {entry.error}"
         return ("forbid" if forbidden else "allow"), branches, None
 
-    def draft(self, plan: str, operator: str, seed: Seed, facts: dict, setup: list[Call], gold: list[Call],
+    def draft(self, plan: str, operator: str, seed: Seed | str, facts: dict, setup: list[Call], gold: list[Call],
               knows: dict, assertions: list[ir.CallSpec], rng: random.Random, want: str, extra_reason: str = "") -> Draft | str:
         start, env, problem = self.play(facts, setup, gold)
         if problem:
@@ -266,7 +281,8 @@ class Writer:
             reward = ("DB",) + (("GOAL",) if goals else ()) + (("ENV_ASSERTION",) if assertions else ()) + ("ACTION", "POLICY")
         known = "; ".join(f"your {k.replace('_', ' ')} is {v}" for k, v in knows.items() if not isinstance(v, (list, dict)))
         texts["known"] = (known[:1].upper() + known[1:] + ".") if known else ""
-        texts["purpose"] = f"{plan}: {branch}, written by {operator} from seed {seed.task.id}."
+        seed_id = seed if isinstance(seed, str) else seed.task.id
+        texts["purpose"] = f"{plan}: {branch}, written by {operator}" + (f" from seed {seed_id}." if seed_id != "-" else " from the tool graph and the data.")
         asserts = []
         for a in assertions:
             text = Call(a.actor, a.name, dict(a.args)).text()
@@ -275,17 +291,18 @@ class Writer:
 
                 text += f" == {literal(a.expected)}"
             asserts.append(text)
-        return Draft(plan, operator, seed.task.id, branch, texts, knows, facts, tuple(s.text() for s in setup), tuple(gold),
+        return Draft(plan, operator, seed_id, branch, texts, knows, facts, tuple(s.text() for s in setup), tuple(gold),
                      tuple(goals), tuple(asserts), (), reward, sum(1 for c in gold if self.is_write(c)), tuple(sorted(set(branches))),
                      tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions)})
 
     # ------------------------------------------------------------ operators
-    def retargeted(self, seed: Seed, rng: random.Random):
+    def retargeted(self, seed: Seed, rng: random.Random, new=None):
         """(subst, knows) moving the seed onto another entity of its anchor's table, or a reason."""
         if seed.anchor is None:
             return {}, dict(seed.task.user.get("knows") or {})
         table, old = seed.anchor
-        new = rng.choice(self.world.keys(table))
+        new = rng.choice(self.world.keys(table)) if new is None else new
+        self.last_anchor = (table, new)
         old_nb, new_nb = self.world.neighbourhood(table, old), self.world.neighbourhood(table, new)
         where = {}
         for p, v in old_nb.items():
@@ -304,9 +321,10 @@ class Writer:
             subst[v] = nv
         return subst, substitute(dict(seed.task.user.get("knows") or {}), subst)
 
-    def base(self, seed: Seed, rng: random.Random, retarget: bool = True):
+    def base(self, seed: Seed, rng: random.Random, retarget: bool = True, anchor=None):
+        self.last_anchor = seed.anchor
         if retarget:
-            subst, knows = self.retargeted(seed, rng)
+            subst, knows = self.retargeted(seed, rng, anchor)
             if isinstance(subst, str):
                 return subst
         else:
@@ -317,8 +335,59 @@ class Writer:
         facts = substitute(dict(seed.task.user.get("facts") or {}), subst)
         return gold, setup, asserts, facts, knows
 
-    def write(self, plan, operator: str, seed: Seed, rng: random.Random, want: str = "any") -> Draft | str:
-        b = self.base(seed, rng, retarget=operator != "flip_fact" or rng.random() < 0.5)
+    def write_plan(self, plan, rng: random.Random, tries: int = 8) -> Draft | str:
+        """A draft for a plan: up to `tries` entities until one lands on the plan's branch."""
+        seed = self.by_id.get(plan.seed)
+        if plan.operator == "fresh":
+            seed = plan.write
+        elif seed is None:
+            return f"plan names no usable seed task {plan.seed!r}"
+        problem = "no attempt"
+        for _ in range(tries):
+            if plan.operator == "fresh":
+                d = self.fresh(plan.id, plan.write, plan.workflow[:-1], rng, plan.branch)
+            elif plan.operator == "compose":
+                d = self.write_pair(plan, seed, rng)
+            else:
+                d = self.write(plan.id, plan.operator, seed, rng, plan.branch)
+            if isinstance(d, str):
+                problem = d
+                continue
+            if d.branch == plan.branch:
+                return d
+            problem = f"no entity tried lands on the {plan.branch} branch"
+        return problem
+
+    def write_pair(self, plan, seed: Seed, rng: random.Random) -> Draft | str:
+        partner = self.by_id.get(plan.partner or "")
+        if partner is None:
+            return f"plan names no usable partner seed {plan.partner!r}"
+        a = self.write(plan.id, "retarget", seed, rng, "allow")
+        if isinstance(a, str) or a.branch != "allow":
+            return a if isinstance(a, str) else "compose: the first request is not allowed"
+        anchor = a.meta.get("anchor")
+        new = None
+        if partner.anchor and anchor and partner.anchor[0] == anchor[0]:
+            candidates = [anchor[1]]
+            owner_ids = [v for v in a.knows.values() if isinstance(v, str) and self.world.entity(v) and partner.owner and self.world.entity(v)[0] == partner.owner[0]]
+            if owner_ids and partner.owner:
+                owned = [k for k in self.owned_by(partner, [Call("agent", "x", {"id": owner_ids[0]})], anchor[0]) if k != anchor[1]]
+                candidates = owned or candidates
+            new = rng.choice(candidates)
+        elif partner.anchor and partner.owner is None and anchor:
+            return "compose: the two seeds share no entity"
+        elif partner.anchor:
+            owner_ids = [v for v in a.knows.values() if isinstance(v, str) and self.world.entity(v) and self.world.entity(v)[0] == partner.anchor[0]]
+            if not owner_ids:
+                return "compose: the partner's entity is not the first request's user's"
+            new = owner_ids[0]
+        b = self.write(plan.id, "retarget", partner, rng, "allow", anchor=new)
+        if isinstance(b, str) or b.branch != "allow":
+            return b if isinstance(b, str) else "compose: the second request is not allowed"
+        return self.compose(plan.id, a, b, seed, rng)
+
+    def write(self, plan, operator: str, seed: Seed, rng: random.Random, want: str = "any", anchor=None) -> Draft | str:
+        b = self.base(seed, rng, retarget=operator != "flip_fact" or rng.random() < 0.5, anchor=anchor)
         if isinstance(b, str):
             return b
         gold, setup, asserts, facts, knows = b
@@ -335,9 +404,9 @@ class Writer:
                 elif isinstance(v, bool):
                     continue
                 elif isinstance(v, int):
-                    options += [(p.name, x) for x in (v - 1, v + 1, v + 2, v * 2, v + 3) if x >= 0 and x != v]
+                    options += [(p.name, x) for x in sorted({v + d for d in range(-3, 8)}) if x >= 0 and x != v]
                 elif isinstance(v, float):
-                    options += [(p.name, x) for x in (v - 1.0, v + 1.0, v + 0.5, v * 2) if x >= 0 and x != v]
+                    options += [(p.name, x) for x in sorted({round(v + d / 2, 1) for d in range(-6, 20)}) if x > 0 and x != v]
             if not options:
                 return "vary: the write has no numeric or enum argument"
             name, value = rng.choice(options)
@@ -383,7 +452,73 @@ class Writer:
             if isinstance(v, str) and v not in extra and f" {v.replace('_', ' ')}" not in extra:
                 extra += f" Your {next(k for k, x in facts.items() if x == v).replace('_', ' ')} is {v.replace('_', ' ')}."
         knows = self.stated(knows, gold)
-        return self.draft(plan, operator, seed, facts, setup, gold, knows, asserts, rng, want, extra)
+        anchor_now = self.last_anchor
+        d = self.draft(plan, operator, seed, facts, setup, gold, knows, asserts, rng, want, extra)
+        if isinstance(d, Draft):
+            d.meta["anchor"] = anchor_now
+        return d
+
+    def fresh(self, plan: str, name: str, feeders: list[str], rng: random.Random, want: str) -> Draft | str:
+        tool = next((t for t in self.domain.ir.tools if t.name == name), None)
+        if tool is None:
+            return f"fresh: no tool {name}"
+        args, knows, gold = {}, {}, []
+        if tool.params:
+            table = self.table_for(tool)
+            if table is None:
+                return f"fresh: no table names the arguments of {name}"
+            key = rng.choice(self.world.keys(table))
+            named = self.named(table, key)
+            for p in tool.params:
+                t = p.type.inner if isinstance(p.type, OptionalType) else p.type
+                if isinstance(t, EnumType):
+                    args[p.name] = rng.choice(self.domain.schema.enum_def(t.name).values)
+                elif p.name in named:
+                    args[p.name] = named[p.name]
+                elif p.has_default:
+                    continue
+                else:
+                    return f"fresh: no value for {name}.{p.name} in {table}"
+            for f in feeders:
+                read = self.tools.get(("agent", f))
+                if read is not None and read.params and all(q.name in args or q.name in named for q in read.params if not q.has_default):
+                    gold.append(Call("agent", f, {q.name: args.get(q.name, named.get(q.name)) for q in read.params if not q.has_default}))
+                    break
+            knows = {k: v for c in gold for k, v in c.args.items()} if gold else {
+                k: v for k, v in args.items() if self.world.entity(v) is not None}
+        gold.append(Call(tool.actor, name, args))
+        knows = self.stated(knows, gold)
+        return self.draft(plan, "fresh", "-", {}, [], gold, knows, [], rng, want)
+
+    def table_for(self, tool: ir.Function) -> str | None:
+        """The table whose rows (with the rows they point to) name most of the tool's parameters."""
+        key = ("table_for", tool.name)
+        if key not in self.owned:
+            wanted = {p.name for p in tool.params}
+            best, score = None, 0
+            for table in list(self.world.maps) + list(self.world.lists):
+                keys = self.world.keys(table)
+                if not keys:
+                    continue
+                hit = len(wanted & set(self.named(table, keys[0])))
+                if hit > score:
+                    best, score = table, hit
+            self.owned[key] = best
+        return self.owned[key]
+
+    def named(self, table: str, key) -> dict:
+        """Scalars of a row and of the rows its ids point to, by field name (first wins); the
+        row's own key under the table's singular name + _id."""
+        out: dict = {}
+        row = self.world.row(table, key)
+        collect_named(row, out)
+        for v in list(out.values()):
+            e = self.world.entity(v)
+            if e is not None and e != (table, key):
+                collect_named(self.world.row(*e), out)
+        if isinstance(key, str):
+            out.setdefault(table[:-1] + "_id" if table.endswith("s") else table + "_id", key)
+        return out
 
     def stated(self, knows: dict, gold: list[Call]) -> dict:
         """What the user must say: the write arguments no earlier read returns (added to knows)."""

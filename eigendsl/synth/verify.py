@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import ir
-from ..compiler import compile_file
+from ..compiler import display_path, read_modules
+from ..semantics.checker import Checker
+from ..syntax.diagnostics import CompileError, DiagnosticSink
+from ..syntax.parser import parse_text
 from ..runtime.environment import CompiledDomain
 from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings
 from ..verify.mutate import ValuePool, mutation_score
@@ -68,6 +71,7 @@ class Verifier:
             for g in p.guards:
                 self.tool_facts.setdefault(g.tool, set()).update(self.guard_facts.get(p.name, set()))
         self.timer = Timer()
+        self.modules = None
         self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
 
     def header(self, where: Path) -> str:
@@ -90,12 +94,13 @@ class Verifier:
                 ranges.append((line, line + text.count("\n"), tid))
                 line += text.count("\n")
                 parts.append(text)
-            path.write_text("".join(parts), encoding="utf-8")
-            c = compile_file(path, self.db, self.user_db)
-            if c.ok:
-                return {t.id: t for t in c.domain.tasks if t.id in dict(todo)}, rejected
+            text = "".join(parts)
+            path.write_text(text, encoding="utf-8")
+            domain, diagnostics = self.check_text(path, text)
+            if domain is not None:
+                return {t.id: t for t in domain.tasks if t.id in dict(todo)}, rejected
             bad = set()
-            for diag in c.diagnostics:
+            for diag in diagnostics:
                 if not diag.is_error:
                     continue
                 if Path(diag.span.file).resolve() != path.resolve():
@@ -113,6 +118,25 @@ class Verifier:
                     rejected.setdefault(tid, ("compile", "the batch did not compile"))
             todo = [(tid, d) for tid, d in todo if tid not in bad]
         return {}, rejected
+
+    def check_text(self, path: Path, text: str):
+        """Parse and check task text against the domain, whose modules are parsed once."""
+        if self.modules is None:
+            sink = DiagnosticSink()
+            self.modules = read_modules(self.source, sink, {}, {})
+            if sink.has_errors:
+                return None, sink.sorted()
+        sink = DiagnosticSink()
+        try:
+            module = parse_text(display_path(path), text)
+        except CompileError as e:
+            return None, e.diagnostics
+        try:
+            domain = Checker([*self.modules, module], sink).check()
+        except RecursionError:
+            sink.error("the task is nested too deeply to check", module.span)
+            domain = None
+        return (domain if not sink.has_errors else None), sink.sorted()
 
     def verify(self, items: list[tuple[str, Draft]]) -> list[Verdict]:
         t = time.perf_counter()
