@@ -29,7 +29,7 @@ from . import graph as tool_graph
 from .operators import Writer
 from .plans import Plan, enumerate_plans
 from .reflect import reflect
-from .render import Draft, task_text
+from .render import Call, Draft, task_text
 from .rollout import rollout, sft_record, user_sft_record
 from .verify import Verifier
 
@@ -243,13 +243,22 @@ class Engine:
             out.append(rng.choices(pool, w)[0])
         return out
 
+    def batch_size(self, r: int) -> int:
+        """Drafts for the next batch: about what the round still needs at the yield seen so far."""
+        stats = self.round_stats(r)
+        seen = [(s["kept"], s["attempted"]) for s in self.state["rounds"][:r] if s["attempted"]]
+        kept, attempted = (stats["kept"], stats["attempted"]) if stats["attempted"] else (seen[-1] if seen else (1, 3))
+        estimate = max(0.05, kept / attempted if attempted else 0.3)
+        need = max(0, stats["target"] - stats["kept"])
+        return max(8, min(self.config.batch, math.ceil(need / estimate * 1.1)))
+
     def batch(self, r: int, b: int) -> None:
         c = self.config
         stats = self.round_stats(r)
         rng = random.Random(f"{c.seed}:{r}:{b}")
         timer: dict[str, float] = stats["seconds"]
         t = time.perf_counter()
-        chosen = self.choose(rng, c.batch)
+        chosen = self.choose(rng, self.batch_size(r))
         if not chosen:
             stats["attempted"] = stats["budget"]
             return
@@ -289,6 +298,8 @@ class Engine:
                 if not ok:
                     self.reject(stats, plans[v.task_id].id, "critic", why)
                     continue
+            if v.draft.text is not None:
+                self.describe(v.draft, v.task)
             kept.append(v)
         t = add(timer, "critic", t)
         self.progress({"round": r, "stage": "rollout", **self.counts(r)})
@@ -344,8 +355,6 @@ class Engine:
             task_chunks.append(task_text(v.draft, v.task_id, provenance) + "\n\n")
             rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
                        "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty})
-            if stats["kept"] >= stats["target"]:
-                break
         add(timer, "rollout", t)
         if task_chunks:
             if not tasks_file.exists():
@@ -355,6 +364,14 @@ class Engine:
         append(self.out / "user_sft.jsonl", [json.dumps(x, ensure_ascii=False) + "\n" for x in user_sft])
         append(self.out / "rl.jsonl", [json.dumps(x) + "\n" for x in rl])
         self.progress({"round": r, "stage": "saved", **self.counts(r)})
+
+    def describe(self, d: Draft, task) -> None:
+        """Fill a model-written draft's summary from its compiled task."""
+        d.gold = tuple(Call(c.actor, c.name, dict(c.args), c.compare) for c in task.gold or ())
+        d.workflow = tuple(c.name for c in d.gold)
+        d.writes = sum(self.writer.is_write(c) for c in d.gold)
+        d.branch = "allow" if d.writes else ("transfer" if any("transfer" in c.name for c in d.gold) else "forbid")
+        d.reward = tuple(task.reward)
 
     # ------------------------------------------------------------ bookkeeping
     def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:

@@ -52,6 +52,9 @@ class Draft:
 
     def signature(self) -> str:
         """Canonical identity for deduplication: gold, goals, setup, facts and entities known."""
+        if self.text is not None:
+            body = " ".join(self.text.split("{", 1)[-1].split())
+            return hashlib.sha256(body.encode()).hexdigest()[:20]
         body = json.dumps([sorted(c.key() for c in self.gold), sorted(self.goals), list(self.setup),
                            sorted(self.facts.items()), sorted((k, json.dumps(v, sort_keys=True)) for k, v in self.knows.items()),
                            sorted(self.assertions)], sort_keys=True, default=str)
@@ -59,9 +62,9 @@ class Draft:
 
 
 def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> str:
-    if d.text is not None:
-        return d.text
     lines = [f"# {p}" for p in provenance or []]
+    if d.text is not None:
+        return "\n".join(lines + [d.text])
     lines.append(f"task {quote(task_id)} {{")
     if d.texts.get("purpose"):
         lines.append(f"  purpose {quote(d.texts['purpose'])}")
