@@ -40,8 +40,6 @@ def export(tasks_path: Path, out_path: Path) -> int:
             raise ExportProblem(f"task {task.id}: {e}")
         criteria = record["evaluation_criteria"]
         criteria["reward_basis"] = [b for b in criteria["reward_basis"] if b in TAU2_BASIS] or ["DB"]
-        if "env_assertions" not in criteria:
-            criteria["env_assertions"] = None
         out.append(record)
     write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
     return len(out)

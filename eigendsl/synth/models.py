@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from ..episode.chat import ChatClient, ChatConfig, ChatError
 from .plans import Plan, PlanSet
 from .render import Draft, task_text
+from .verify import CONTRADICTS
 
 ROLES = ("planner", "writer", "critic", "reflector", "agent", "user")
 
@@ -204,8 +205,9 @@ class Roles:
                     return written, None, ""
                 header_lines = 2
                 problem = "The compiler reports:\n" + "\n".join(f"line {d.span.line - header_lines}:{d.span.col}: {d.message}" for d in errors[:8])
-                reason = "does not compile"
+                reason = "contradictory facts" if any(d.message.startswith(CONTRADICTS) for d in errors) else "does not compile"
             problems.append(reason)
+            self.rejected(engine, "writer", reason, problem, task=tid, plan=plan.id, attempt=attempt)
             history += [{"role": "user", "content": ask}, {"role": "assistant", "content": answer}]
             ask = problem + "\nReply with the corrected task."
         return None, problems[-1] + f" after {self.config.repairs} repair(s)", ask[:300]

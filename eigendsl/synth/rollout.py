@@ -3,7 +3,7 @@
 Every kept task is first played by the oracle agent with the scripted user: if that fails,
 the task itself is wrong (its checker or its scenario) and it is dropped. Then the agent role
 plays it K times with the user role. A failed episode is attributed to the user when the user
-misbehaved (fidelity flags, an error, a stop before the agent acted), else to the agent, with
+misbehaved (fidelity flags, an error, a stop while the agent was asking), else to the agent, with
 the reward components that failed. User-attributed episodes are left out of the SFT data.
 """
 
@@ -64,8 +64,9 @@ def attribute(p: Played, oracle_solves: bool) -> tuple[str | None, str]:
         return "user", "the user simulator failed"
     if r.fidelity:
         return "user", f"fidelity flags: {r.fidelity[0].get('kind', r.fidelity[0])}"
-    if r.termination == "user_stop" and not any(m.get("tool_calls") for m in p.agent_messages if m["role"] == "assistant"):
-        return "user", "the user stopped before the agent called any tool"
+    said = [m.get("content") or "" for m in p.agent_messages if m["role"] == "assistant" and not m.get("tool_calls")]
+    if r.termination == "user_stop" and said and said[-1].rstrip().endswith("?"):
+        return "user", "the user stopped while the agent was asking a question (a premature stop)"
     return "agent", f"failed {', '.join(failed)} ({r.termination})"
 
 
