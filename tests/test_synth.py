@@ -270,3 +270,13 @@ def test_export_tau2_replays_to_reward_one(airline_run, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "eval.json").read_text())["summary"]
     assert summary["pass_hat_k"]["1"] == 1.0 and summary["episodes"] == len(tasks)
+
+
+def test_shards_merge_without_duplicates(airline_run, tmp_path):
+    out, report = airline_run
+    result = CliRunner().invoke(main, ["synth-merge", str(tmp_path / "merged"), str(out), str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{report['kept']} distinct task(s)" in result.output
+    c = compile_file(tmp_path / "merged" / "tasks" / "merged.eig")
+    assert c.ok and len(c.domain.tasks) - len(CompiledDomain.load(ROOT / "domains" / "airline.eig").ir.tasks) == report["kept"]
+    assert len((tmp_path / "merged" / "sft.jsonl").read_text().splitlines()) == report["kept"]

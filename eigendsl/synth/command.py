@@ -122,3 +122,17 @@ def export_tau2(tasks_path: str, out_path: str) -> None:
     except ExportProblem as e:
         raise click.ClickException(str(e))
     click.echo(f"exported {n} task(s) -> {out_path}")
+
+
+@click.command("synth-merge")
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False))
+@click.argument("shards", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
+def synth_merge(out_dir: str, shards: tuple[str, ...]) -> None:
+    """Merge synth output folders (shards run with different seeds), deduplicated by signature."""
+    from .merge import MergeProblem, merge
+
+    try:
+        summary = merge(Path(out_dir), [Path(s) for s in shards])
+    except MergeProblem as e:
+        raise click.ClickException(str(e))
+    click.echo(f"merged {summary['shards']} shard(s): {summary['kept']} distinct task(s), {summary['sft']} dialogue(s) -> {out_dir}")

@@ -54,7 +54,7 @@ class SynthConfig(BaseModel):
     batch: int = Field(100, ge=1, le=2000, description="Drafts verified together (one compile).")
     kill_rate: float = Field(0.8, ge=0.0, le=1.0)
     rollouts: int = Field(1, ge=1, le=64, description="Episodes per kept task for a model agent.")
-    multi_share: float = Field(0.35, ge=0.0, le=1.0, description="Share of drafts aimed at multi-intent plans.")
+    multi_share: float = Field(0.45, ge=0.0, le=1.0, description="Share of drafts aimed at multi-intent plans.")
     refusal_share: float = Field(0.2, ge=0.0, le=1.0, description="Share aimed at forbid or transfer plans.")
     attempts_factor: float = Field(4.0, ge=1.0, description="A round stops after this many attempts per task it aims to keep.")
     concurrency: int = Field(4, ge=1, le=256)
@@ -178,7 +178,7 @@ class Engine:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "tasks").mkdir(exist_ok=True)
         c = self.config
-        clock = time.perf_counter()
+        clock, cpu = time.perf_counter(), time.process_time()
         while not self.state["done"]:
             r = self.state["round"]
             if r > c.rounds:
@@ -197,7 +197,8 @@ class Engine:
             self.batch(r, self.state["batch"])
             self.state["batch"] += 1
             self.state["seconds"] += time.perf_counter() - clock
-            clock = time.perf_counter()
+            self.state["cpu_seconds"] = self.state.get("cpu_seconds", 0.0) + time.process_time() - cpu
+            clock, cpu = time.perf_counter(), time.process_time()
             self.save()
         self.save()
         return self.report()
@@ -266,7 +267,7 @@ class Engine:
         items: list[tuple[str, Draft, Plan]] = []
         seen = set(self.state["signatures"])
         for i, plan in enumerate(chosen):
-            tid = f"{self.name}-r{r}-b{b:03d}-{i:03d}"
+            tid = f"{self.name}-s{c.seed}-r{r}-b{b:03d}-{i:03d}"
             self.count(stats, plan.id, "attempted")
             d = self.writer.write_plan(plan, rng)
             if isinstance(d, str):
@@ -325,8 +326,10 @@ class Engine:
             stats["passed"] += passed
             self.count(stats, plan.id, "rolled", len(episodes))
             self.count(stats, plan.id, "passed", passed)
+            n_sft = 0
             for p in episodes:
                 if p.result.reward == 1.0:
+                    n_sft += 1
                     sft.append(sft_record(p, self.tools))
                     user_sft.append(user_sft_record(p, v.task, self.user_tools))
                 elif p.attributed == "user":
@@ -354,7 +357,8 @@ class Engine:
                           f" · gold reward 1 · oracle pass {ro.oracle.result.reward:.0f} · pass rate {ro.pass_rate:.2f} · signature {v.draft.signature()}"]
             task_chunks.append(task_text(v.draft, v.task_id, provenance) + "\n\n")
             rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
-                       "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty})
+                       "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty,
+                       "signature": v.draft.signature(), "sft": n_sft})
         add(timer, "rollout", t)
         if task_chunks:
             if not tasks_file.exists():
@@ -432,6 +436,8 @@ class Engine:
             "model_rejections": self.state["model_rejections"][-200:],
             "seconds": round(self.state["seconds"], 2), "stage_seconds": round(seconds, 2),
             "kept_per_minute": round(kept / self.state["seconds"] * 60, 1) if self.state["seconds"] else None,
+            "cpu_seconds": round(self.state.get("cpu_seconds", 0.0), 2),
+            "kept_per_cpu_minute": round(kept / self.state["cpu_seconds"] * 60, 1) if self.state.get("cpu_seconds") else None,
         }
 
 
