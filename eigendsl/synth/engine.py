@@ -79,16 +79,14 @@ def config_hash(config: SynthConfig, source_text: str) -> str:
 
 
 def domain_source(target: Path) -> Path:
-    if target.suffix == ".eig":
-        return target
+    import click
+
+    from ..cli import domain_source as source_of
+
     try:
-        manifest = json.loads((target / "manifest.json").read_text())
-    except (OSError, ValueError):
-        raise SynthProblem(f"{target} is neither an .eig file nor a compiled folder with a manifest.json")
-    for name in manifest.get("sources", {}):
-        if Path(name).is_file() and Path(name).stem == manifest.get("domain"):
-            return Path(name)
-    raise SynthProblem(f"cannot find the source of domain {manifest.get('domain')} (run from the project root, or pass the .eig file)")
+        return source_of(target)
+    except click.ClickException as e:
+        raise SynthProblem(e.message) from None
 
 
 class Engine:

@@ -7,7 +7,8 @@ diff. Nothing is asserted that the runtime did not compute.
 
 - retarget:   the seed's request on another entity of the same table; ids that hang off the
               entity (its owner, the owner's payment methods) follow it by their place in the row
-- vary:       another amount, count or enum member for a numeric or enum argument of the write
+- vary:       another amount, count or enum member for a numeric or enum argument of the write,
+              or a list argument grown by repeating its last element
 - flip_fact:  another value of a fact the write's guards read (a health reason becomes a change
               of plan, and the cancellation becomes a refusal)
 - compose:    two requests of one user in one task (multi-intent)
@@ -134,16 +135,21 @@ def substitute(value, subst: dict):
     return value
 
 
-def strings(value, out: list) -> list:
-    if isinstance(value, str):
+def leaves(value, kind, out: list) -> list:
+    """The scalars of one kind (str, or numbers without bools) in a JSON value, in order."""
+    if isinstance(value, kind) and not isinstance(value, bool):
         out.append(value)
     elif isinstance(value, list):
         for v in value:
-            strings(v, out)
+            leaves(v, kind, out)
     elif isinstance(value, dict):
         for v in value.values():
-            strings(v, out)
+            leaves(v, kind, out)
     return out
+
+
+def strings(value, out: list) -> list:
+    return leaves(value, str, out)
 
 
 @dataclass
@@ -407,6 +413,8 @@ class Writer:
                     options += [(p.name, x) for x in sorted({v + d for d in range(-3, 8)}) if x >= 0 and x != v]
                 elif isinstance(v, float):
                     options += [(p.name, x) for x in sorted({round(v + d / 2, 1) for d in range(-6, 20)}) if x > 0 and x != v]
+                elif isinstance(v, list) and v:
+                    options += [(p.name, v + [v[-1]] * k) for k in (1, 2, 5)]  # a larger party, more payments
             if not options:
                 return "vary: the write has no numeric or enum argument"
             name, value = rng.choice(options)

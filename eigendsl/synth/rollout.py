@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import ir
-from ..episode.agents import AgentError, OracleAgent
+from ..episode.agents import OracleAgent
 from ..episode.episode import Episode, EpisodeResult
+from ..episode.episode import play as play_episode
 from ..episode.users import ScriptedUser, scenario_prompt
 from ..runtime.environment import CompiledDomain
 from ..verify.reward import TaskChecker
@@ -40,16 +41,7 @@ class Rollouts:
 
 
 def play(domain: CompiledDomain, task: ir.TaskDef, agent, user, checker: TaskChecker, seed: int = 0, max_steps: int = 60) -> Played:
-    episode = Episode(domain, task, user, checker=checker, max_steps=max_steps)
-    messages = episode.reset()
-    agent.reset(task, domain, seed)
-    while not episode.done:
-        try:
-            reply = agent.respond(messages, episode.tools)
-        except AgentError as e:
-            episode.fail_agent(str(e))
-            break
-        messages = episode.step(reply).observation
+    episode = play_episode(Episode(domain, task, user, checker=checker, max_steps=max_steps), agent, seed)
     return Played(episode.result(), episode.agent_view(), episode.user_view())
 
 

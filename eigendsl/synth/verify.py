@@ -28,7 +28,7 @@ from ..syntax import ast
 from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings, without_spans
 from ..verify.mutate import ValuePool, mutation_score
 from ..verify.reward import TaskChecker, TaskSetupError
-from .operators import strings
+from .operators import leaves, strings
 from .render import Draft, task_text
 
 KILL_RATE = 0.8
@@ -241,17 +241,7 @@ def contradictions(module: ast.Module, sink: DiagnosticSink) -> None:
 
 
 def numeric(value, out: list) -> list:
-    if isinstance(value, bool):
-        return out
-    if isinstance(value, (int, float)):
-        out.append(value)
-    elif isinstance(value, list):
-        for v in value:
-            numeric(v, out)
-    elif isinstance(value, dict):
-        for v in value.values():
-            numeric(v, out)
-    return out
+    return leaves(value, (int, float), out)
 
 
 def computable(n, numbers: set) -> bool:
