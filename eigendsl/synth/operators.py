@@ -21,15 +21,17 @@ diff. Nothing is asserted that the runtime did not compute.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
-from ..semantics.types import EnumType, OptionalType
+from ..semantics.types import STR, EnumType, ListType, OptionalType
 from .render import Call, Draft, Typed
 
 OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor", "fresh")
 NOT_ALLOWED = "Not allowed by policy"
+QUOTED = re.compile(r"'([^']+)'")
 
 PERSONAS = (
     "A retired teacher who plans carefully and apologises for changing her mind.",
@@ -90,7 +92,7 @@ class World:
             return cached
         out: dict[tuple, object] = {}
         flatten(self.row(table, key), ("self",), out)
-        links = [(p, v) for p, v in list(out.items()) if isinstance(v, str) and len(p) <= 3]
+        links = [(p, v) for p, v in list(out.items()) if isinstance(v, str) and len(p) <= 5][:200]
         for p, v in links:
             found = self.entity(v)
             if found is not None and found != (table, key):
@@ -116,12 +118,18 @@ def flatten(value, path: tuple, out: dict, depth: int = 0) -> None:
 
 
 def collect_named(value, out: dict, depth: int = 0) -> None:
-    if depth > 2 or not isinstance(value, dict):
+    if depth > 3:
+        return
+    if isinstance(value, list):
+        for v in value[:3]:
+            collect_named(v, out, depth + 1)
+        return
+    if not isinstance(value, dict):
         return
     for k, v in value.items():
         if isinstance(v, (str, int, float)) and not isinstance(v, bool):
             out.setdefault(k, v)
-        elif isinstance(v, dict):
+        elif isinstance(v, (dict, list)):
             collect_named(v, out, depth + 1)
 
 
@@ -182,7 +190,8 @@ class Writer:
         self.fact_types = {f.name: (f.type.inner if isinstance(f.type, OptionalType) else f.type) for f in domain.ir.facts}
         self.transfer = next((t.name for t in domain.ir.tools if t.actor == "agent" and "transfer" in t.name), None)
         self.seeds = [s for s in (self.take_apart(t) for t in (seeds if seeds is not None else domain.ir.tasks)) if s is not None]
-        self.owned: dict[tuple, dict] = {}
+        self.owned_cache: dict[tuple, object] = {}
+        self.owned_index: dict[tuple, dict] = {}
         self.by_id = {s.task.id: s for s in self.seeds}
         self.last_anchor = None
 
@@ -205,7 +214,12 @@ class Writer:
             if e is not None and e not in found:
                 found.append(e)
         anchor = found[0] if found else None
-        owner = next((e for e in found[1:] if e[0] != anchor[0]), None) if anchor else None
+        owner = None
+        if anchor is not None:  # the row the anchor points to (a reservation's or an order's user)
+            row = self.world.row(*anchor)
+            pointed = [self.world.entity(v) for v in row.values() if isinstance(v, str)] if isinstance(row, dict) else []
+            owner = next((e for e in pointed if e is not None and e[0] != anchor[0]), None)
+            owner = owner or next((e for e in found[1:] if e[0] != anchor[0]), None)
         return Seed(task, gold, [Call(s.actor, s.name, dict(s.args)) for s in task.setup], list(task.assertions), main, anchor, owner,
                     [v for v in strings([c.args for c in gold], []) if self.world.entity(v)])
 
@@ -365,32 +379,55 @@ class Writer:
         return problem
 
     def write_pair(self, plan, seed: Seed, rng: random.Random) -> Draft | str:
+        """Two allowed requests of one owner: the seed's on some entity, the partner's on
+        another entity of the same owner (or on the owner itself)."""
         partner = self.by_id.get(plan.partner or "")
         if partner is None:
             return f"plan names no usable partner seed {plan.partner!r}"
-        a = self.write(plan.id, "retarget", seed, rng, "allow")
-        if isinstance(a, str) or a.branch != "allow":
+        for _ in range(8):
+            a = self.write(plan.id, "retarget", seed, rng, "allow")
+            if isinstance(a, Draft) and a.branch == "allow":
+                break
+        else:
             return a if isinstance(a, str) else "compose: the first request is not allowed"
         anchor = a.meta.get("anchor")
-        new = None
-        if partner.anchor and anchor and partner.anchor[0] == anchor[0]:
-            candidates = [anchor[1]]
-            owner_ids = [v for v in a.knows.values() if isinstance(v, str) and self.world.entity(v) and partner.owner and self.world.entity(v)[0] == partner.owner[0]]
-            if owner_ids and partner.owner:
-                owned = [k for k in self.owned_by(partner, [Call("agent", "x", {"id": owner_ids[0]})], anchor[0]) if k != anchor[1]]
-                candidates = owned or candidates
-            new = rng.choice(candidates)
-        elif partner.anchor and partner.owner is None and anchor:
-            return "compose: the two seeds share no entity"
-        elif partner.anchor:
-            owner_ids = [v for v in a.knows.values() if isinstance(v, str) and self.world.entity(v) and self.world.entity(v)[0] == partner.anchor[0]]
-            if not owner_ids:
-                return "compose: the partner's entity is not the first request's user's"
-            new = owner_ids[0]
-        b = self.write(plan.id, "retarget", partner, rng, "allow", anchor=new)
-        if isinstance(b, str) or b.branch != "allow":
+        pool = [None]
+        if partner.anchor and anchor:
+            owner_table = (partner.owner or seed.owner or (None,))[0]
+            row = self.world.row(*anchor)
+            owner_id = next((v for v in row.values() if isinstance(v, str) and (self.world.entity(v) or (None,))[0] == owner_table),
+                            None) if isinstance(row, dict) and owner_table else None
+            if partner.anchor[0] == anchor[0]:
+                pool = [k for k in self.owned(anchor[0], owner_table, owner_id) if k != anchor[1]] if owner_id else [anchor[1]]
+            elif partner.anchor[0] == owner_table and owner_id:
+                pool = [owner_id]
+            else:
+                return "compose: the two seeds share no entity"
+            if not pool:
+                return "compose: the user has no other such entity"
+        for _ in range(8):
+            b = self.write(plan.id, "retarget", partner, rng, "allow", anchor=rng.choice(pool))
+            if isinstance(b, Draft) and b.branch == "allow":
+                break
+        else:
             return b if isinstance(b, str) else "compose: the second request is not allowed"
         return self.compose(plan.id, a, b, seed, rng)
+
+    def owned(self, table: str, owner_table: str | None, owner_id: str | None) -> list:
+        """Keys of `table` whose rows point to owner_id (a user's reservations or orders)."""
+        if owner_table is None or owner_id is None:
+            return []
+        key = ("owned", table, owner_table)
+        if key not in self.owned_index:
+            index: dict[str, list] = {}
+            for k in self.world.keys(table):
+                row = self.world.row(table, k)
+                if isinstance(row, dict):
+                    o = next((v for v in row.values() if isinstance(v, str) and (self.world.entity(v) or (None,))[0] == owner_table), None)
+                    if o is not None:
+                        index.setdefault(o, []).append(k)
+            self.owned_index[key] = index
+        return self.owned_index[key].get(owner_id, [])
 
     def write(self, plan, operator: str, seed: Seed, rng: random.Random, want: str = "any", anchor=None) -> Draft | str:
         b = self.base(seed, rng, retarget=operator != "flip_fact" or rng.random() < 0.5, anchor=anchor)
@@ -446,7 +483,13 @@ class Writer:
             e = self.world.entity(value)
             if e is None:
                 return "distractor: the read takes no entity"
-            others = [k for k in self.owned_by(seed, gold, e[0]) if k != e[1]]
+            row = self.world.row(*seed_anchor) if (seed_anchor := self.last_anchor) else None
+            owner_table = seed.owner[0] if seed.owner else None
+            owner_id = next((v for v in row.values() if isinstance(v, str) and (self.world.entity(v) or (None,))[0] == owner_table),
+                            None) if isinstance(row, dict) and owner_table else None
+            if e[0] == owner_table:
+                return "distractor: the read is of the owner itself"
+            others = [k for k in self.owned(e[0], owner_table, owner_id) if k != e[1]]
             if not others:
                 return "distractor: the user has no other such entity"
             other = rng.choice(others)
@@ -483,6 +526,10 @@ class Writer:
                     args[p.name] = rng.choice(self.domain.schema.enum_def(t.name).values)
                 elif p.name in named:
                     args[p.name] = named[p.name]
+                elif isinstance(t, ListType) and p.name.endswith("s") and p.name[:-1] in named:
+                    args[p.name] = [named[p.name[:-1]]]  # item_ids from an item_id of the row
+                elif t == STR and p.doc and QUOTED.search(p.doc):
+                    args[p.name] = QUOTED.search(p.doc).group(1)  # the first example the schema gives
                 elif p.has_default:
                     continue
                 else:
@@ -501,7 +548,7 @@ class Writer:
     def table_for(self, tool: ir.Function) -> str | None:
         """The table whose rows (with the rows they point to) name most of the tool's parameters."""
         key = ("table_for", tool.name)
-        if key not in self.owned:
+        if key not in self.owned_cache:
             wanted = {p.name for p in tool.params}
             best, score = None, 0
             for table in list(self.world.maps) + list(self.world.lists):
@@ -511,8 +558,8 @@ class Writer:
                 hit = len(wanted & set(self.named(table, keys[0])))
                 if hit > score:
                     best, score = table, hit
-            self.owned[key] = best
-        return self.owned[key]
+            self.owned_cache[key] = best
+        return self.owned_cache[key]
 
     def named(self, table: str, key) -> dict:
         """Scalars of a row and of the rows its ids point to, by field name (first wins); the
@@ -537,29 +584,6 @@ class Writer:
                     if k not in out and isinstance(v, (int, float, str)) and not isinstance(v, bool) and self.world.entity(v) is None:
                         out[k] = v
         return out
-
-    def owned_by(self, seed: Seed, gold: list[Call], table: str) -> list:
-        """Keys of `table` that belong to the task's owner (rows whose fields hold the owner's id)."""
-        if seed.owner is None:
-            return []
-        owner_ids = [v for v in strings([c.args for c in gold], []) if self.world.entity(v) and self.world.entity(v)[0] == seed.owner[0]]
-        if not owner_ids:
-            return []
-        oid = owner_ids[0]
-        key = (table, oid)
-        if key not in self.owned:
-            index: dict[str, list] = {}
-            for k in self.world.keys(table):
-                row = self.world.row(table, k)
-                if isinstance(row, dict):
-                    for v in row.values():
-                        if isinstance(v, str) and self.world.entity(v) and self.world.entity(v)[0] == seed.owner[0]:
-                            index.setdefault(v, []).append(k)
-                            break
-            for o, ks in index.items():
-                self.owned[(table, o)] = ks
-            self.owned.setdefault(key, [])
-        return self.owned[key]
 
     def compose(self, plan: str, a: Draft, b: Draft, seed: Seed, rng: random.Random) -> Draft | str:
         """One task with both requests: the union of gold (shared reads once), knows and facts."""
