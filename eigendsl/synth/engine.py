@@ -352,7 +352,8 @@ class Engine:
                 stats["write_tools"][tool] += 1
             provenance = [f"plan {plan.id} · round {r} · writer {v.draft.writer} · operator {v.draft.operator} · seed {v.draft.seed}",
                           f"branch {v.draft.branch} · guards {', '.join(v.draft.guards) or '-'} · kill rate {v.kill_rate:.2f} of {v.mutants} mutants"
-                          f" · gold reward 1 · oracle pass {ro.oracle.result.reward:.0f} · pass rate {ro.pass_rate:.2f} · signature {v.draft.signature()}"]
+                          f" · z3 findings 0{f' (goals outside the encoding: {v.notes})' if v.notes else ''} · gold reward 1"
+                          f" · oracle pass {ro.oracle.result.reward:.0f} · pass rate {ro.pass_rate:.2f} · signature {v.draft.signature()}"]
             task_chunks.append(task_text(v.draft, v.task_id, provenance) + "\n\n")
             rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
                        "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty,

@@ -45,7 +45,7 @@ class Verdict:
     task: ir.TaskDef | None = None
     kill_rate: float | None = None
     mutants: int = 0
-    text: str = ""
+    notes: int = 0  # goals outside the Z3 encoding (noted, not defects)
 
 
 @dataclass
@@ -180,7 +180,7 @@ class Verifier:
         self.timer.add("information_flow", t)
         if problem:
             return Verdict(d, tid, False, "information_flow", problem, task, score.kill_rate, score.total)
-        return Verdict(d, tid, True, None, "", task, score.kill_rate, score.total)
+        return Verdict(d, tid, True, None, "", task, score.kill_rate, score.total, len(findings))
 
     # ------------------------------------------------------------ information flow
     def information_flow(self, task: ir.TaskDef, checker: TaskChecker) -> str | None:
