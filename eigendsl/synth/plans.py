@@ -86,7 +86,6 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
                     intents="multi", operator="compose", seed=s.task.id, partner=t.task.id, difficulty="hard",
                     evaluation=evaluation("allow") + ["both requests"]))
     for write in tool_graph.write_tools(g):
-        tool = next(t for t in writer.domain.ir.tools if t.name == write)
         branches = ["allow"] + (["forbid"] + (["transfer"] if writer.transfer else []) if write in guarded else [])
         feeds = tool_graph.feeders(g, write)
         for b in branches:
