@@ -118,6 +118,7 @@ def test_interrupted_run_resumes_to_the_same_kept_set(tmp_path):
     assert (cut / "tasks" / "round_1.eig").read_text() == (tmp_path / "whole" / "tasks" / "round_1.eig").read_text()
 
 
+@pytest.mark.slow
 def test_changed_configuration_is_refused_unless_fresh(tmp_path):
     out = tmp_path / "run"
     first = run_cli("synth", "domains/airline.eig", "--out", str(out), "--tasks", "4", "--rounds", "1", "--batch", "8", "--no-progress")
