@@ -148,11 +148,6 @@ class Typed:
                     continue
                 out += self.leaf_goals(f"{where}.{f.name}", old.get(f.name), new.get(f.name), f.type, depth + 1)
             return out
-        if depth < 3 and isinstance(base, ListType) and isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-            out = []  # same length: pin only the elements that changed
-            for i, (a, b) in enumerate(zip(old, new)):
-                out += self.leaf_goals(f"{where}[{i}]", a, b, base.elem, depth + 1)
-            return out
         if depth < 3 and isinstance(base, MapType) and isinstance(old, dict) and isinstance(new, dict):
             out = []
             for k in new:
