@@ -534,5 +534,10 @@ def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, u
     raise SystemExit(0 if result.ok else 1)
 
 
+from .synth.command import export_tau2, synth, synth_merge  # noqa: E402  (the synthesiser's commands live with it)
+
+for command in (synth, synth_merge, export_tau2):
+    main.add_command(command)
+
 if __name__ == "__main__":
     main()

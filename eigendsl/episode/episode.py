@@ -295,11 +295,15 @@ class Episode:
 def run_episode(domain: CompiledDomain, task: ir.TaskDef, agent, user: User, seed: int = 0,
                 checker: TaskChecker | None = None, **limits) -> EpisodeResult:
     """Play one episode to its end with an agent object (see agents.py)."""
+    return play(Episode(domain, task, user, checker=checker, **limits), agent, seed).result()
+
+
+def play(episode: Episode, agent, seed: int = 0) -> Episode:
+    """Reset an episode and let the agent play it to its end; the episode, for its views."""
     from .agents import AgentError
 
-    episode = Episode(domain, task, user, checker=checker, **limits)
     messages = episode.reset()
-    agent.reset(task, domain, seed)
+    agent.reset(episode.task, episode.domain, seed)
     while not episode.done:
         try:
             reply = agent.respond(messages, episode.tools)
@@ -307,4 +311,4 @@ def run_episode(domain: CompiledDomain, task: ir.TaskDef, agent, user: User, see
             episode.fail_agent(str(e))
             break
         messages = episode.step(reply).observation
-    return episode.result()
+    return episode

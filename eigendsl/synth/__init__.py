@@ -1,0 +1,1 @@
+"""The self-evolving task synthesiser: plans, writers, verification, rollouts, reflection."""

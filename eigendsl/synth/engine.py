@@ -1,0 +1,458 @@
+"""The synthesis engine: rounds of plan -> write -> verify -> roll out -> reflect, resumable.
+
+Everything a run decides is a function of its configuration and of the state saved after
+each batch (kept signatures, plan weights, counters, output sizes), and each batch draws from
+its own random stream (seed, round, batch), so a killed run rerun with the same command
+continues at the batch it was in and ends with the kept set an uninterrupted run keeps.
+Outputs are appended batch by batch; on resume anything written after the last saved state
+is cut off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..files import write_atomic
+from ..interop.task_source import TaskSourceError
+from ..interop.task_source import domain_source as source_of
+from ..runtime.environment import CompiledDomain
+from ..verify.reward import TaskChecker
+from . import graph as tool_graph
+from .operators import Writer
+from .plans import Plan, enumerate_plans
+from .portable import NotPortable, copy_domain, task_files
+from .reflect import reflect
+from .render import Call, Draft, task_text
+from .rollout import rollout, sft_record, user_sft_record
+from .verify import Verifier
+
+VERSION = 1
+
+
+class SynthProblem(Exception):
+    """A run that cannot start: a bad target, a changed configuration, an unusable folder."""
+
+
+class SynthConfig(BaseModel):
+    """Every knob of a run. Those marked `resumable=False` in DECIDING change the kept set."""
+
+    model_config = ConfigDict(extra="forbid")
+    target: str = Field(description="The domain: an .eig file or a compiled folder.")
+    db: str | None = None
+    user_db: str | None = None
+    rounds: int = Field(3, ge=1, le=100)
+    plans: int = Field(64, ge=1, le=10000, description="Plans per run (non-overlapping).")
+    tasks: int = Field(200, ge=1, le=1_000_000, description="How many tasks to keep.")
+    seed: int = 0
+    batch: int = Field(100, ge=1, le=2000, description="Drafts verified together (one compile).")
+    kill_rate: float = Field(0.8, ge=0.0, le=1.0)
+    rollouts: int = Field(1, ge=1, le=64, description="Episodes per kept task for a model agent.")
+    multi_share: float = Field(0.45, ge=0.0, le=1.0, description="Share of drafts aimed at multi-intent plans.")
+    refusal_share: float = Field(0.2, ge=0.0, le=1.0, description="Share aimed at forbid or transfer plans.")
+    attempts_factor: float = Field(4.0, ge=1.0, description="A round stops after this many attempts per task it aims to keep.")
+    concurrency: int = Field(4, ge=1, le=256)
+    writer: str = "offline"
+    critic: str = "offline"
+    agent: str = "offline"
+    user: str = "offline"
+    reflector: str = "offline"
+    planner: str = "offline"
+    base_url: str | None = None
+    api_key: str | None = None
+    repairs: int = Field(2, ge=0, le=10)
+
+    def deciding(self) -> dict:
+        """What decides the kept set (not concurrency, not the endpoint's key)."""
+        return self.model_dump(exclude={"concurrency", "api_key"})
+
+
+def config_hash(config: SynthConfig, source_text: str) -> str:
+    body = json.dumps({"config": config.deciding(), "source": hashlib.sha256(source_text.encode()).hexdigest(), "version": VERSION}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def domain_source(target: Path) -> Path:
+    try:
+        return source_of(target)
+    except TaskSourceError as e:
+        raise SynthProblem(str(e)) from None
+
+
+class Engine:
+    def __init__(self, config: SynthConfig, out: Path, fresh: bool = False, progress: Callable[[dict], None] | None = None,
+                 models=None):
+        self.config = config
+        self.out = Path(out)
+        self.progress = progress or (lambda info: None)
+        target = Path(config.target)
+        if not target.exists():
+            raise SynthProblem(f"no such domain: {target}")
+        self.source = domain_source(target)
+        from ..syntax.diagnostics import CompileError
+
+        try:
+            self.domain = CompiledDomain.load(self.source, config.db, config.user_db)
+        except CompileError as e:
+            raise SynthProblem(f"{self.source} does not compile: {e}") from None
+        except Exception as e:  # DomainLoadError and friends: bad data files
+            raise SynthProblem(str(e)) from None
+        self.name = self.domain.ir.name
+        self.hash = config_hash(config, self.source.read_text(encoding="utf-8"))
+        self.writer = Writer(self.domain)
+        self.graph = tool_graph.build(self.domain.ir)
+        self.models = models
+        self.tools = self.domain.tool_schemas("agent")
+        self.user_tools = self.domain.tool_schemas("user")
+        self.state = self.open(fresh)
+        try:  # kept task files import this copy, so the output folder stands on its own
+            portable = copy_domain(self.source, self.out / "tasks")
+        except (NotPortable, OSError) as e:
+            raise SynthProblem(f"cannot copy the domain beside the tasks: {e}") from None
+        self.verifier = Verifier(self.domain, portable, self.out / "work", config.db, config.user_db, config.kill_rate)
+
+    # ------------------------------------------------------------ state
+    def open(self, fresh: bool) -> dict:
+        path = self.out / "state.json"
+        if path.is_file() and not fresh:
+            try:
+                state = json.loads(path.read_text())
+            except ValueError:
+                raise SynthProblem(f"{path} is damaged; rerun with --fresh to start again")
+            if state.get("config_hash") != self.hash:
+                raise SynthProblem(f"{self.out} holds a run with another configuration (or domain source); "
+                                   "use the same options to resume, another --out, or --fresh to start again")
+            self.truncate(state)
+            return state
+        if fresh and self.out.exists():
+            for name in ("state.json", "sft.jsonl", "user_sft.jsonl", "rl.jsonl", "report.json"):
+                (self.out / name).unlink(missing_ok=True)
+            for sub in ("tasks", "prompts"):
+                for f in (self.out / sub).glob("*") if (self.out / sub).is_dir() else []:
+                    f.unlink()
+        elif self.out.exists() and any((self.out / n).exists() for n in ("sft.jsonl", "tasks")):
+            raise SynthProblem(f"{self.out} holds outputs but no state.json; use --fresh to start again")
+        plans = enumerate_plans(self.writer, self.graph, self.config.plans, self.config.seed)
+        if not plans:
+            raise SynthProblem(f"domain {self.name} has no task with a write in its gold actions to start from")
+        return {"config_hash": self.hash, "config": self.config.deciding(), "round": 1, "batch": 0,
+                "plans": [p.model_dump() for p in plans], "weights": {}, "retired": [], "op_weights": {},
+                "signatures": [], "kept": 0, "rounds": [], "sizes": {}, "files": [], "model_rejections": [],
+                "started": time.time(), "seconds": 0.0, "done": False}
+
+    def truncate(self, state: dict) -> None:
+        """Cut outputs back to what the saved state accounts for."""
+        for name, size in state.get("sizes", {}).items():
+            path = self.out / name
+            if path.is_file() and path.stat().st_size > size:
+                with open(path, "r+b") as fh:
+                    fh.truncate(size)
+        known = set(state.get("sizes", {}))
+        for sub in ("tasks",):
+            for f in (self.out / sub).glob("*.eig") if (self.out / sub).is_dir() else []:
+                if f"{sub}/{f.name}" not in known:
+                    f.unlink()
+
+    def save(self) -> None:
+        sizes = {}
+        for path in [self.out / n for n in ("sft.jsonl", "user_sft.jsonl", "rl.jsonl")] + task_files(self.out / "tasks"):
+            if path.is_file():
+                sizes[str(path.relative_to(self.out))] = path.stat().st_size
+        self.state["sizes"] = sizes
+        write_atomic(self.out / "report.json", [json.dumps(self.report(), indent=1)])
+        write_atomic(self.out / "state.json", [json.dumps(self.state)])
+
+    # ------------------------------------------------------------ the loop
+    def plans(self) -> list[Plan]:
+        return [Plan.model_validate(p) for p in self.state["plans"]]
+
+    def run(self) -> dict:
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "tasks").mkdir(exist_ok=True)
+        c = self.config
+        clock, cpu = time.perf_counter(), time.process_time()
+        while not self.state["done"]:
+            r = self.state["round"]
+            if r > c.rounds:
+                self.state["done"] = True
+                break
+            rounds_left = c.rounds - r + 1
+            stats = self.round_stats(r)
+            if stats.get("target") is None:
+                if self.models is not None:
+                    self.models.plan_round(self, r)
+                stats["target"] = math.ceil(max(0, c.tasks - self.state["kept"]) / rounds_left)
+                stats["budget"] = max(c.batch, int(stats["target"] * c.attempts_factor))
+            if stats["kept"] >= stats["target"] or stats["attempted"] >= stats["budget"]:
+                self.finish_round(r)
+                continue
+            self.batch(r, self.state["batch"])
+            self.state["batch"] += 1
+            self.state["seconds"] += time.perf_counter() - clock
+            self.state["cpu_seconds"] = self.state.get("cpu_seconds", 0.0) + time.process_time() - cpu
+            clock, cpu = time.perf_counter(), time.process_time()
+            self.save()
+        self.save()
+        return self.report()
+
+    def round_stats(self, r: int) -> dict:
+        while len(self.state["rounds"]) < r:
+            self.state["rounds"].append({"round": len(self.state["rounds"]) + 1, "attempted": 0, "kept": 0, "rejections": {},
+                                         "plans": {}, "seconds": {}, "target": None, "passed": 0, "rolled": 0,
+                                         "workflows": [], "branches": [], "reflection": []})
+        return self.state["rounds"][r - 1]
+
+    def finish_round(self, r: int) -> None:
+        stats = self.round_stats(r)
+        plan_ops = {p.id: p.operator for p in self.plans()}
+        weights, retired, updates, op_weights = reflect(stats["plans"], self.state["weights"], self.state["retired"], plan_ops)
+        if self.models is not None:
+            updates += self.models.reflect_round(self, r, stats)
+        self.state["weights"], self.state["retired"], self.state["op_weights"] = weights, retired, op_weights
+        stats["reflection"] = updates
+        self.state["round"] = r + 1
+        self.state["batch"] = 0
+        self.save()
+
+    def choose(self, rng: random.Random, n: int) -> list[Plan]:
+        """n plans, by weight, with the configured shares of multi-intent and refusal plans."""
+        stats = self.round_stats(self.state["round"])["plans"]
+        spent = {pid for pid, s in stats.items() if s["attempted"] >= 20 and s["kept"] < 0.1 * s["attempted"]}
+        active = [p for p in self.plans() if p.id not in set(self.state["retired"]) and p.id not in spent]
+        if not active:
+            return []
+        groups = {"multi": [p for p in active if p.intents == "multi"],
+                  "refusal": [p for p in active if p.intents == "single" and p.branch != "allow"],
+                  "single": [p for p in active if p.intents == "single" and p.branch == "allow"]}
+        shares = {"multi": self.config.multi_share, "refusal": self.config.refusal_share}
+        shares["single"] = max(0.0, 1.0 - shares["multi"] - shares["refusal"])
+        names = [g for g in groups if groups[g] and shares[g] > 0] or [g for g in groups if groups[g]]
+        total = sum(shares[g] for g in names) or 1.0
+        out = []
+        for _ in range(n):
+            g = rng.choices(names, [shares[x] / total or 1.0 for x in names])[0]
+            pool = groups[g]
+            w = [self.state["weights"].get(p.id, self.state["op_weights"].get(p.operator, 1.0)) for p in pool]
+            out.append(rng.choices(pool, w)[0])
+        return out
+
+    def batch_size(self, r: int) -> int:
+        """Drafts for the next batch: about what the round still needs at the yield seen so far."""
+        stats = self.round_stats(r)
+        seen = [(s["kept"], s["attempted"]) for s in self.state["rounds"][:r] if s["attempted"]]
+        kept, attempted = (stats["kept"], stats["attempted"]) if stats["attempted"] else (seen[-1] if seen else (1, 3))
+        estimate = max(0.05, kept / attempted if attempted else 0.3)
+        need = max(0, stats["target"] - stats["kept"])
+        return max(8, min(self.config.batch, math.ceil(need / estimate * 1.1)))
+
+    def batch(self, r: int, b: int) -> None:
+        c = self.config
+        stats = self.round_stats(r)
+        rng = random.Random(f"{c.seed}:{r}:{b}")
+        timer: dict[str, float] = stats["seconds"]
+        t = time.perf_counter()
+        chosen = self.choose(rng, self.batch_size(r))
+        if not chosen:
+            stats["attempted"] = stats["budget"]
+            return
+        self.progress({"round": r, "stage": "write", **self.counts(r)})
+        items: list[tuple[str, Draft, Plan]] = []
+        seen = set(self.state["signatures"])
+        for i, plan in enumerate(chosen):
+            tid = f"{self.name}-s{c.seed}-r{r}-b{b:03d}-{i:03d}"
+            self.count(stats, plan.id, "attempted")
+            d = self.writer.write_plan(plan, rng)
+            if isinstance(d, str):
+                self.reject(stats, plan.id, "writer", d)
+                continue
+            sig = d.signature()
+            if sig in seen:
+                self.reject(stats, plan.id, "duplicate", "")
+                continue
+            seen.add(sig)
+            items.append((tid, d, plan))
+        if self.models is not None and self.models.writes:
+            items = self.models.write(self, items, stats, rng)
+        t = add(timer, "write", t)
+        self.progress({"round": r, "stage": "verify", **self.counts(r)})
+        verdicts = self.verifier.verify([(tid, d) for tid, d, _ in items])
+        for k, v in self.verifier.timer.seconds.items():
+            timer[k] = timer.get(k, 0.0) + v
+        self.verifier.timer.seconds = {}
+        t = time.perf_counter()
+        plans = {tid: plan for tid, _, plan in items}
+        kept = []
+        for v in verdicts:
+            if not v.ok:
+                self.reject(stats, plans[v.task_id].id, v.reason, v.detail)
+                continue
+            if self.models is not None and self.models.criticises:
+                ok, why = self.models.criticise(self, v)
+                if not ok:
+                    self.reject(stats, plans[v.task_id].id, "critic", why)
+                    continue
+            if v.draft.text is not None:
+                self.describe(v.draft, v.task)
+            kept.append(v)
+        t = add(timer, "critic", t)
+        self.progress({"round": r, "stage": "rollout", **self.counts(r)})
+        tasks_file = self.out / "tasks" / f"round_{r}.eig"
+        task_chunks, sft, user_sft, rl = [], [], [], []
+        for v in kept:
+            plan = plans[v.task_id]
+            checker = TaskChecker(self.domain, v.task)
+            ro = rollout(self.domain, v.task, checker, *(self.models.rollout_factories() if self.models else (None, None)), k=c.rollouts)
+            if ro.oracle.attributed == "task":
+                self.reject(stats, plan.id, "rollout_task", ro.oracle.why)
+                continue
+            if v.draft.signature() in self.state["signatures"]:
+                self.reject(stats, plan.id, "duplicate", "")
+                continue
+            self.state["signatures"].append(v.draft.signature())
+            self.count(stats, plan.id, "kept")
+            stats["kept"] += 1
+            self.state["kept"] += 1
+            episodes = ro.episodes or [ro.oracle]
+            stats["rolled"] += len(episodes)
+            passed = sum(p.result.reward == 1.0 for p in episodes)
+            stats["passed"] += passed
+            self.count(stats, plan.id, "rolled", len(episodes))
+            self.count(stats, plan.id, "passed", passed)
+            n_sft = 0
+            for p in episodes:
+                if p.result.reward == 1.0:
+                    n_sft += 1
+                    sft.append(sft_record(p, self.tools))
+                    user_sft.append(user_sft_record(p, v.task, self.user_tools))
+                elif p.attributed == "user":
+                    stats.setdefault("user_attributed", 0)
+                    stats["user_attributed"] += 1
+                else:
+                    stats.setdefault("attributed", {}).setdefault(p.attributed or "agent", 0)
+                    stats["attributed"][p.attributed or "agent"] += 1
+            wf = "->".join(v.draft.workflow)
+            if wf not in stats["workflows"]:
+                stats["workflows"].append(wf)
+            for br in v.draft.guards:
+                if br not in stats["branches"]:
+                    stats["branches"].append(br)
+            kind = {"allow": "change", "forbid": "refusal", "transfer": "transfer"}[v.draft.branch]
+            stats.setdefault("kinds", {}).setdefault(kind, 0)
+            stats["kinds"][kind] += 1
+            if v.draft.writes >= 2:
+                stats["multi_write"] = stats.get("multi_write", 0) + 1
+            for tool in {c_.name for c_ in v.draft.gold if self.writer.is_write(c_)}:
+                stats.setdefault("write_tools", {}).setdefault(tool, 0)
+                stats["write_tools"][tool] += 1
+            provenance = [f"plan {plan.id} · round {r} · writer {v.draft.writer} · operator {v.draft.operator} · seed {v.draft.seed}",
+                          f"branch {v.draft.branch} · guards {', '.join(v.draft.guards) or '-'} · kill rate {v.kill_rate:.2f} of {v.mutants} mutants"
+                          f" · z3 findings 0{f' (goals outside the encoding: {v.notes})' if v.notes else ''} · gold reward 1"
+                          f" · oracle pass {ro.oracle.result.reward:.0f} · pass rate {ro.pass_rate:.2f} · signature {v.draft.signature()}"]
+            task_chunks.append(task_text(v.draft, v.task_id, provenance) + "\n\n")
+            rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
+                       "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty,
+                       "signature": v.draft.signature(), "sft": n_sft})
+        add(timer, "rollout", t)
+        if task_chunks:
+            if not tasks_file.exists():
+                task_chunks.insert(0, f"# Tasks kept by `eigendsl synth` in round {r}.\n" + self.verifier.header(tasks_file))
+            append(tasks_file, task_chunks)
+        append(self.out / "sft.jsonl", [json.dumps(x, ensure_ascii=False) + "\n" for x in sft])
+        append(self.out / "user_sft.jsonl", [json.dumps(x, ensure_ascii=False) + "\n" for x in user_sft])
+        append(self.out / "rl.jsonl", [json.dumps(x) + "\n" for x in rl])
+        self.progress({"round": r, "stage": "saved", **self.counts(r)})
+
+    def describe(self, d: Draft, task) -> None:
+        """Fill a model-written draft's summary from its compiled task."""
+        d.gold = tuple(Call(c.actor, c.name, dict(c.args), c.compare) for c in task.gold or ())
+        d.workflow = tuple(c.name for c in d.gold)
+        d.writes = sum(self.writer.is_write(c) for c in d.gold)
+        d.branch = "allow" if d.writes else ("transfer" if any("transfer" in c.name for c in d.gold) else "forbid")
+        d.reward = tuple(task.reward)
+
+    # ------------------------------------------------------------ bookkeeping
+    def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:
+        p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})
+        p[what] = p.get(what, 0) + n
+        if what == "attempted":
+            stats["attempted"] += n
+
+    def reject(self, stats: dict, plan: str, reason: str, detail: str) -> None:
+        key = reason if reason != "writer" else "writer: " + detail.split(":")[0][:60]
+        stats["rejections"][key] = stats["rejections"].get(key, 0) + 1
+        p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})
+        p.setdefault("rejections", {})
+        p["rejections"][key] = p["rejections"].get(key, 0) + 1
+
+    def counts(self, r: int) -> dict:
+        s = self.round_stats(r)
+        return {"kept": self.state["kept"], "target": self.config.tasks, "attempted": s["attempted"], "round_kept": s["kept"]}
+
+    def report(self) -> dict:
+        rounds = []
+        for s in self.state["rounds"]:
+            a = s["attempted"]
+            rounds.append({
+                "round": s["round"], "attempted": a, "kept": s["kept"], "yield": round(s["kept"] / a, 4) if a else None,
+                "rejections": dict(sorted(s["rejections"].items(), key=lambda kv: -kv[1])),
+                "pass_rate": round(s["passed"] / s["rolled"], 4) if s["rolled"] else None,
+                "attributed": s.get("attributed", {}), "user_attributed": s.get("user_attributed", 0),
+                "diversity": {"workflows": len(s["workflows"]), "policy_branches": len(s["branches"])},
+                "kinds": s.get("kinds", {}), "multi_write": s.get("multi_write", 0), "write_tools": s.get("write_tools", {}),
+                "seconds": {k: round(v, 3) for k, v in s["seconds"].items()}, "reflection": s["reflection"],
+                "plans": s["plans"],
+            })
+        kept = self.state["kept"]
+        branches = sorted({b for s in self.state["rounds"] for b in s["branches"]})
+        guards = sorted({f"{p.name}/{g.tool}" for p in self.domain.ir.policies for g in p.guards})
+        seen = {b.rsplit(":", 1)[0] + ":" + b.rsplit(":", 1)[1] for b in branches}
+        write_tools = tool_graph.write_tools(self.graph)
+        kept_writes = set().union(*[set(s.get("write_tools", {})) for s in self.state["rounds"]]) if self.state["rounds"] else set()
+        kinds = Counter()
+        for s in self.state["rounds"]:
+            kinds.update(s.get("kinds", {}))
+        multi = sum(s.get("multi_write", 0) for s in self.state["rounds"])
+        seconds = sum(sum(s["seconds"].values()) for s in self.state["rounds"])
+        return {
+            "domain": self.name, "config": self.state["config"], "graph": tool_graph.summary(self.graph),
+            "plans": len(self.state["plans"]), "retired": self.state["retired"], "kept": kept,
+            "attempted": sum(s["attempted"] for s in self.state["rounds"]),
+            "rounds": rounds,
+            "coverage": {
+                "write_tools": {"kept": sorted(kept_writes), "missing": sorted(set(write_tools) - kept_writes)},
+                "guard_branches": {"kept": branches,
+                                   "missing": [f"{g}:{b}" for g in guards for b in ("allow", "forbid") if f"{g}:{b}" not in seen]},
+                "multi_write_share": round(multi / kept, 4) if kept else None,
+                "refusal_or_transfer_share": round((kinds["refusal"] + kinds["transfer"]) / kept, 4) if kept else None,
+                "kinds": dict(kinds),
+            },
+            "model_rejections": self.state["model_rejections"][-200:],
+            "seconds": round(self.state["seconds"], 2), "stage_seconds": round(seconds, 2),
+            "kept_per_minute": round(kept / self.state["seconds"] * 60, 1) if self.state["seconds"] else None,
+            "cpu_seconds": round(self.state.get("cpu_seconds", 0.0), 2),
+            "kept_per_cpu_minute": round(kept / self.state["cpu_seconds"] * 60, 1) if self.state.get("cpu_seconds") else None,
+        }
+
+
+def add(timer: dict, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    timer[stage] = timer.get(stage, 0.0) + now - since
+    return now
+
+
+def append(path: Path, chunks: list[str]) -> None:
+    if not chunks:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("".join(chunks))
+        fh.flush()
+        os.fsync(fh.fileno())

@@ -1,0 +1,45 @@
+"""Kept tasks to tau2-bench's task format, so that they run in tau2-bench itself.
+
+tau2-bench scores with its own reward basis (DB, ENV_ASSERTION, NL_ASSERTION, ACTION,
+COMMUNICATE): GOAL and POLICY, which it does not know, are left out of the basis. Nothing is
+lost for a synthesized task: its goals pin exactly the changes of its gold final state,
+which DB already compares, and a refusal's DB check is that nothing changed. Facts have no
+field in tau2's format; the scenario text states them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..compiler import compile_file
+from ..files import write_atomic
+from ..interop.tau2_tasks import to_tau2
+
+TAU2_BASIS = ("DB", "ENV_ASSERTION", "NL_ASSERTION", "ACTION", "COMMUNICATE")
+
+
+class ExportProblem(Exception):
+    """The task file cannot be exported; the message says why."""
+
+
+def export(tasks_path: Path, out_path: Path) -> int:
+    c = compile_file(tasks_path, with_data=False)
+    if not c.ok:
+        first = next(d for d in c.diagnostics if d.is_error)
+        raise ExportProblem(f"{first.span.file}:{first.span.line}:{first.span.col}: {first.message}")
+    own = Path(tasks_path).resolve()
+    tasks = [t for t in c.domain.tasks if c.files.get(t.span.file, Path(t.span.file)).resolve() == own]
+    if not tasks:
+        raise ExportProblem(f"{tasks_path} declares no task")
+    out = []
+    for task in tasks:
+        try:
+            record = to_tau2(task, c.domain)
+        except ValueError as e:
+            raise ExportProblem(f"task {task.id}: {e}")
+        criteria = record["evaluation_criteria"]
+        criteria["reward_basis"] = [b for b in criteria["reward_basis"] if b in TAU2_BASIS] or ["DB"]
+        out.append(record)
+    write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
+    return len(out)

@@ -1,0 +1,616 @@
+"""Offline task writers: operators over the domain's own tasks (seeds) and its data.
+
+Every operator ends the same way: the new gold actions are replayed on the compiled domain
+from the task's initial state, the guard verdicts of its writes decide the branch (allowed,
+or forbidden and so a refusal or a transfer), and the goals are recomputed from the replay's
+diff. Nothing is asserted that the runtime did not compute.
+
+- retarget:   the seed's request on another entity of the same table; ids that hang off the
+              entity (its owner, the owner's payment methods) follow it by their place in the row
+- vary:       another amount, count or enum member for a numeric or enum argument of the write,
+              or a list argument grown by repeating its last element
+- flip_fact:  another value of a fact the write's guards read (a health reason becomes a change
+              of plan, and the cancellation becomes a refusal)
+- compose:    two requests of one user in one task (multi-intent)
+- distractor: the user also asks about another entity of theirs (an extra read)
+- fresh:      no seed: a write tool's arguments filled by name from a random row of the table
+              that names most of them (and the rows its ids point to), after the read that
+              feeds it; enums drawn from their members
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field, replace
+
+from .. import ir
+from ..runtime.environment import CompiledDomain
+from ..semantics.types import STR, EnumType, ListType, OptionalType
+from .render import Call, Draft, Typed
+
+OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor", "fresh")
+NOT_ALLOWED = "Not allowed by policy"
+QUOTED = re.compile(r"'([^']+)'")
+
+PERSONAS = (
+    "A retired teacher who plans carefully and apologises for changing her mind.",
+    "A busy nurse between shifts, polite but direct.",
+    "A graduate student, tired and brief.",
+    "A father of three, practical and quick.",
+    "A consultant who speaks in short sentences.",
+    "A semi-retired architect, friendly and exact about details.",
+    "A software tester who likes to hear every number before agreeing.",
+    "A young product manager, annoyed but reasonable.",
+    "A small-business owner who watches every cent.",
+    "A anxious first-time customer who asks for reassurance.",
+    "A cheerful chef who chats a little before getting to the point.",
+    "A lawyer who reads everything back to check it.",
+    "A delivery driver short on patience.",
+    "A pharmacist, methodical, who reports exactly what she sees.",
+    "A university lecturer who explains more than needed.",
+    "A night-shift security guard, calm and slow to answer.",
+)
+STYLES = ("brief", "chatty", "precise", "impatient")
+
+
+class World:
+    """The domain's data seen as entities: which table holds a value as a key or a row id."""
+
+    def __init__(self, domain: CompiledDomain):
+        self.domain = domain
+        base = domain.base
+        self.maps = {n: base.roots[n] for n, k in base.kinds.items() if k == "map" and base.sides[n] == "agent"}
+        self.lists = {n: base.roots[n] for n, k in base.kinds.items() if k == "list" and base.sides[n] == "agent"}
+        self.list_ids: dict[str, tuple[str, int]] = {}
+        for n, rows in self.lists.items():
+            for i, row in enumerate(rows):
+                if isinstance(row, dict):
+                    for f, v in row.items():
+                        if isinstance(v, str) and (f.endswith("id") or f == "phone_number"):
+                            self.list_ids.setdefault(v, (n, i))
+        self._nb: dict = {}
+
+    def entity(self, value) -> tuple[str, object] | None:
+        if not isinstance(value, str):
+            return None
+        for n, m in self.maps.items():
+            if value in m:
+                return n, value
+        return self.list_ids.get(value)
+
+    def row(self, table: str, key):
+        return self.maps[table][key] if table in self.maps else self.lists[table][key]
+
+    def keys(self, table: str) -> list:
+        return list(self.maps[table]) if table in self.maps else list(range(len(self.lists[table])))
+
+    def neighbourhood(self, table: str, key) -> dict:
+        """Every scalar of the row and of the rows its ids point to, by position (memoised)."""
+        cached = self._nb.get((table, key))
+        if cached is not None:
+            return cached
+        out: dict[tuple, object] = {}
+        flatten(self.row(table, key), ("self",), out)
+        links = [(p, v) for p, v in list(out.items()) if isinstance(v, str) and len(p) <= 5][:200]
+        for p, v in links:
+            found = self.entity(v)
+            if found is not None and found != (table, key):
+                flatten(self.row(*found), ("link",) + p, out)
+        if len(self._nb) > 50000:
+            self._nb.clear()
+        self._nb[(table, key)] = out
+        return out
+
+
+def flatten(value, path: tuple, out: dict, depth: int = 0) -> None:
+    if depth > 5:
+        return
+    if isinstance(value, dict):
+        for i, (k, v) in enumerate(value.items()):
+            out.setdefault(path + (("k", i),), k)
+            flatten(v, path + (i,), out, depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:20]):
+            flatten(v, path + (i,), out, depth + 1)
+    elif isinstance(value, str):
+        out.setdefault(path, value)
+
+
+def collect_named(value, out: dict, depth: int = 0) -> None:
+    if depth > 3:
+        return
+    if isinstance(value, list):
+        for v in value[:3]:
+            collect_named(v, out, depth + 1)
+        return
+    if not isinstance(value, dict):
+        return
+    for k, v in value.items():
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            out.setdefault(k, v)
+        elif isinstance(v, (dict, list)):
+            collect_named(v, out, depth + 1)
+
+
+def substitute(value, subst: dict):
+    if isinstance(value, str):
+        return subst.get(value, value)
+    if isinstance(value, list):
+        return [substitute(v, subst) for v in value]
+    if isinstance(value, dict):
+        return {substitute(k, subst) if isinstance(k, str) else k: substitute(v, subst) for k, v in value.items()}
+    return value
+
+
+def leaves(value, kind, out: list) -> list:
+    """The scalars of one kind (str, or numbers without bools) in a JSON value, in order."""
+    if isinstance(value, kind) and not isinstance(value, bool):
+        out.append(value)
+    elif isinstance(value, list):
+        for v in value:
+            leaves(v, kind, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            leaves(v, kind, out)
+    return out
+
+
+def strings(value, out: list) -> list:
+    return leaves(value, str, out)
+
+
+@dataclass
+class Seed:
+    """A task of the domain, taken apart for the operators (computed once per seed)."""
+
+    task: ir.TaskDef
+    gold: list[Call]
+    setup: list[Call]
+    assertions: list[ir.CallSpec]
+    main: int  # index in gold of the write the task is about
+    anchor: tuple[str, object] | None
+    owner: tuple[str, object] | None
+    entities: list[str] = field(default_factory=list)
+
+
+class Writer:
+    """The offline writer: turns (plan, operator, rng) into Drafts over one loaded domain."""
+
+    def __init__(self, domain: CompiledDomain, seeds: list[ir.TaskDef] | None = None):
+        self.domain = domain
+        self.world = World(domain)
+        self.typed = Typed(domain.ir)
+        self.tools = {(t.actor, t.name): t for t in domain.ir.tools}
+        self.guard_facts: dict[str, set[str]] = {}
+        for p in domain.ir.policies:
+            for g in p.guards:
+                self.guard_facts.setdefault(g.tool, set()).update(
+                    x.name for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact))
+        self.fact_types = {f.name: (f.type.inner if isinstance(f.type, OptionalType) else f.type) for f in domain.ir.facts}
+        self.transfer = next((t.name for t in domain.ir.tools if t.actor == "agent" and "transfer" in t.name), None)
+        self.seeds = [s for s in (self.take_apart(t) for t in (seeds if seeds is not None else domain.ir.tasks)) if s is not None]
+        self.owned_cache: dict[tuple, object] = {}
+        self.owned_index: dict[tuple, dict] = {}
+        self.by_id = {s.task.id: s for s in self.seeds}
+        self.last_anchor = None
+
+    # ------------------------------------------------------------ seeds
+    def is_write(self, call: Call) -> bool:
+        tool = self.tools.get((call.actor, call.name))
+        return tool is not None and tool.effect == "writes"
+
+    def take_apart(self, task: ir.TaskDef) -> Seed | None:
+        if not task.gold or any(not isinstance(s, ir.CallSpec) for s in task.setup):
+            return None
+        gold = [Call(c.actor, c.name, dict(c.args), c.compare) for c in task.gold]
+        writes = [i for i, c in enumerate(gold) if self.is_write(c)]
+        main = writes[0] if writes else None
+        if main is None:  # a refusal seed: its request is not in the gold; use it only through its entities
+            return None
+        found = []
+        for v in strings(gold[main].args, []) + strings(dict(task.user.get("knows") or {}), []) + strings([c.args for c in gold], []):
+            e = self.world.entity(v)
+            if e is not None and e not in found:
+                found.append(e)
+        anchor = found[0] if found else None
+        owner = None
+        if anchor is not None:  # the row the anchor points to (a reservation's or an order's user)
+            row = self.world.row(*anchor)
+            pointed = [self.world.entity(v) for v in row.values() if isinstance(v, str)] if isinstance(row, dict) else []
+            owner = next((e for e in pointed if e is not None and e[0] != anchor[0]), None)
+            owner = owner or next((e for e in found[1:] if e[0] != anchor[0]), None)
+        return Seed(task, gold, [Call(s.actor, s.name, dict(s.args)) for s in task.setup], list(task.assertions), main, anchor, owner,
+                    [v for v in strings([c.args for c in gold], []) if self.world.entity(v)])
+
+    def seeds_for(self, tool: str) -> list[Seed]:
+        return [s for s in self.seeds if s.gold[s.main].name == tool]
+
+    # ------------------------------------------------------------ replay and drafts
+    def play(self, facts: dict, setup: list[Call], gold: list[Call]):
+        start = self.domain.environment(facts)
+        for s in setup:
+            if not start.run_setup(s.name, s.args, s.actor).ok:
+                return None, None, "setup step fails"
+        start.trace = []
+        env = self.domain.environment(facts)
+        for s in setup:
+            env.run_setup(s.name, s.args, s.actor)
+        env.trace = []
+        for c in gold:
+            env.call(c.name, c.args, c.actor)
+        return start, env, None
+
+    def outcome(self, env, gold: list[Call]) -> tuple[str, list[str], str | None]:
+        """allow | forbid | fail, the guard branches exercised, and why a call failed."""
+        branches, forbidden = [], False
+        for c, entry in zip(gold, env.trace):
+            for v in entry.guards:
+                if v.verdict == "error":
+                    return "fail", branches, f"guard {v.policy} cannot be evaluated"
+                branches.append(f"{v.policy}/{c.name}:{'allow' if v.verdict == 'ok' else 'forbid'}")
+                forbidden |= v.verdict == "violated"
+            if not entry.ok:
+                if (entry.error and entry.error.startswith(NOT_ALLOWED)) or any(v.verdict == "violated" for v in entry.guards):
+                    forbidden = True  # the policy forbids it (the tool refuses too)
+                    continue
+                return "fail", branches, f"gold action {c.name} fails: {entry.error}"
+        return ("forbid" if forbidden else "allow"), branches, None
+
+    def draft(self, plan: str, operator: str, seed: Seed | str, facts: dict, setup: list[Call], gold: list[Call],
+              knows: dict, assertions: list[ir.CallSpec], rng: random.Random, want: str, extra_reason: str = "") -> Draft | str:
+        start, env, problem = self.play(facts, setup, gold)
+        if problem:
+            return problem
+        branch, branches, problem = self.outcome(env, gold)
+        if problem:
+            return problem
+        if branch == "allow":
+            for a in assertions:
+                r = env.run_assertion(a.name, a.args, a.actor, record=False)
+                if not r.ok or r.content != a.expected:
+                    return f"assertion {a.name} does not hold after the gold actions"
+        writes = [c for c in gold if self.is_write(c)]
+        tool = self.tools[(writes[0].actor, writes[0].name)] if writes else None
+        ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"
+        texts = {"persona": rng.choice(PERSONAS)}
+        style = rng.choice(STYLES)
+        if branch == "forbid":
+            first_bad = next(i for i, (c, e) in enumerate(zip(gold, env.trace))
+                             if (not e.ok) or any(v.verdict == "violated" for v in e.guards))
+            kept = [c for c in gold[:first_bad] if not self.is_write(c)]
+            if len(kept) != first_bad or not kept:
+                return "forbidden request after other writes"
+            transfer = want == "transfer" and self.transfer is not None
+            if transfer:
+                kept.append(Call("agent", self.transfer, {"summary": f"The customer asks to {gold[first_bad].name.replace('_', ' ')}; the policy does not allow it."}, ()))
+            gold, branch = kept, ("transfer" if transfer else "forbid")
+            start, env, problem = self.play(facts, setup, gold)
+            assertions = [a for a in assertions if (lambda r: r.ok and r.content == a.expected)(env.run_assertion(a.name, a.args, a.actor, record=False))]
+            texts["reason"] = f"You want this done: {ask}{extra_reason}"
+            texts["instructions"] = (f"Speak in a {style} way. If the agent says the policy does not allow it, "
+                                     + ("accept a transfer to a human agent." if transfer else "accept it and end the conversation; ask for nothing else."))
+            goals: list[str] = []
+            reward = ("DB", "ACTION", "POLICY") + (("ENV_ASSERTION",) if assertions else ())
+        else:
+            texts["reason"] = f"You want this done: {ask}{extra_reason}"
+            texts["instructions"] = f"Speak in a {style} way. Confirm when the agent lists the change; ask for nothing else."
+            goals = self.typed.goals_from(start, env)
+            if not goals and not assertions:
+                return "the gold actions change nothing"
+            reward = ("DB",) + (("GOAL",) if goals else ()) + (("ENV_ASSERTION",) if assertions else ()) + ("ACTION", "POLICY")
+        known = "; ".join(f"your {k.replace('_', ' ')} is {v}" for k, v in knows.items() if not isinstance(v, (list, dict)))
+        texts["known"] = (known[:1].upper() + known[1:] + ".") if known else ""
+        seed_id = seed if isinstance(seed, str) else seed.task.id
+        texts["purpose"] = f"{plan}: {branch}, written by {operator}" + (f" from seed {seed_id}." if seed_id != "-" else " from the tool graph and the data.")
+        asserts = []
+        for a in assertions:
+            text = Call(a.actor, a.name, dict(a.args)).text()
+            if a.expected is not True:
+                from ..interop.tau2_tasks import literal
+
+                text += f" == {literal(a.expected)}"
+            asserts.append(text)
+        return Draft(plan, operator, seed_id, branch, texts, knows, facts, tuple(s.text() for s in setup), tuple(gold),
+                     tuple(goals), tuple(asserts), (), reward, sum(1 for c in gold if self.is_write(c)), tuple(sorted(set(branches))),
+                     tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions)})
+
+    # ------------------------------------------------------------ operators
+    def retargeted(self, seed: Seed, rng: random.Random, new=None):
+        """(subst, knows) moving the seed onto another entity of its anchor's table, or a reason."""
+        if seed.anchor is None:
+            return {}, dict(seed.task.user.get("knows") or {})
+        table, old = seed.anchor
+        new = rng.choice(self.world.keys(table)) if new is None else new
+        self.last_anchor = (table, new)
+        old_nb, new_nb = self.world.neighbourhood(table, old), self.world.neighbourhood(table, new)
+        where = {}
+        for p, v in old_nb.items():
+            where.setdefault(v, p)
+        subst = {}
+        values = strings([c.args for c in seed.gold] + [c.args for c in seed.setup] + [a.args for a in seed.assertions]
+                         + [dict(seed.task.user.get("knows") or {}), dict(seed.task.user.get("facts") or {})], [])
+        for v in values:
+            if v in subst or v not in where:
+                continue
+            nv = new_nb.get(where[v])
+            if nv is None:
+                if self.world.entity(v) is not None:
+                    return f"retarget: no counterpart of {v}", None
+                continue
+            subst[v] = nv
+        return subst, substitute(dict(seed.task.user.get("knows") or {}), subst)
+
+    def base(self, seed: Seed, rng: random.Random, retarget: bool = True, anchor=None):
+        self.last_anchor = seed.anchor
+        if retarget:
+            subst, knows = self.retargeted(seed, rng, anchor)
+            if isinstance(subst, str):
+                return subst
+        else:
+            subst, knows = {}, dict(seed.task.user.get("knows") or {})
+        gold = [replace(c, args=substitute(c.args, subst)) for c in seed.gold]
+        setup = [replace(c, args=substitute(c.args, subst)) for c in seed.setup]
+        asserts = [replace(a, args=substitute(dict(a.args), subst)) for a in seed.assertions]
+        facts = substitute(dict(seed.task.user.get("facts") or {}), subst)
+        return gold, setup, asserts, facts, knows
+
+    def write_plan(self, plan, rng: random.Random, tries: int = 8) -> Draft | str:
+        """A draft for a plan: up to `tries` entities until one lands on the plan's branch."""
+        seed = self.by_id.get(plan.seed)
+        if plan.operator == "fresh":
+            seed = plan.write
+        elif seed is None:
+            return f"plan names no usable seed task {plan.seed!r}"
+        problem = "no attempt"
+        for _ in range(tries):
+            if plan.operator == "fresh":
+                d = self.fresh(plan.id, plan.write, plan.workflow[:-1], rng, plan.branch)
+            elif plan.operator == "compose":
+                d = self.write_pair(plan, seed, rng)
+            else:
+                d = self.write(plan.id, plan.operator, seed, rng, plan.branch)
+            if isinstance(d, str):
+                problem = d
+                continue
+            if d.branch == plan.branch:
+                return d
+            problem = f"no entity tried lands on the {plan.branch} branch"
+        return problem
+
+    def write_pair(self, plan, seed: Seed, rng: random.Random) -> Draft | str:
+        """Two allowed requests of one owner: the seed's on some entity, the partner's on
+        another entity of the same owner (or on the owner itself)."""
+        partner = self.by_id.get(plan.partner or "")
+        if partner is None:
+            return f"plan names no usable partner seed {plan.partner!r}"
+        for _ in range(8):
+            a = self.write(plan.id, "retarget", seed, rng, "allow")
+            if isinstance(a, Draft) and a.branch == "allow":
+                break
+        else:
+            return a if isinstance(a, str) else "compose: the first request is not allowed"
+        anchor = a.meta.get("anchor")
+        pool = [None]
+        if partner.anchor and anchor:
+            owner_table = (partner.owner or seed.owner or (None,))[0]
+            row = self.world.row(*anchor)
+            owner_id = next((v for v in row.values() if isinstance(v, str) and (self.world.entity(v) or (None,))[0] == owner_table),
+                            None) if isinstance(row, dict) and owner_table else None
+            if partner.anchor[0] == anchor[0]:
+                pool = [k for k in self.owned(anchor[0], owner_table, owner_id) if k != anchor[1]] if owner_id else [anchor[1]]
+            elif partner.anchor[0] == owner_table and owner_id:
+                pool = [owner_id]
+            else:
+                return "compose: the two seeds share no entity"
+            if not pool:
+                return "compose: the user has no other such entity"
+        for _ in range(8):
+            b = self.write(plan.id, "retarget", partner, rng, "allow", anchor=rng.choice(pool))
+            if isinstance(b, Draft) and b.branch == "allow":
+                break
+        else:
+            return b if isinstance(b, str) else "compose: the second request is not allowed"
+        return self.compose(plan.id, a, b, seed, rng)
+
+    def owned(self, table: str, owner_table: str | None, owner_id: str | None) -> list:
+        """Keys of `table` whose rows point to owner_id (a user's reservations or orders)."""
+        if owner_table is None or owner_id is None:
+            return []
+        key = ("owned", table, owner_table)
+        if key not in self.owned_index:
+            index: dict[str, list] = {}
+            for k in self.world.keys(table):
+                row = self.world.row(table, k)
+                if isinstance(row, dict):
+                    o = next((v for v in row.values() if isinstance(v, str) and (self.world.entity(v) or (None,))[0] == owner_table), None)
+                    if o is not None:
+                        index.setdefault(o, []).append(k)
+            self.owned_index[key] = index
+        return self.owned_index[key].get(owner_id, [])
+
+    def write(self, plan, operator: str, seed: Seed, rng: random.Random, want: str = "any", anchor=None) -> Draft | str:
+        b = self.base(seed, rng, retarget=operator != "flip_fact" or rng.random() < 0.5, anchor=anchor)
+        if isinstance(b, str):
+            return b
+        gold, setup, asserts, facts, knows = b
+        main = gold[seed.main]
+        extra = ""
+        if operator == "vary":
+            tool = self.tools[(main.actor, main.name)]
+            options = []
+            for p in tool.params:
+                t = p.type.inner if isinstance(p.type, OptionalType) else p.type
+                v = main.args.get(p.name)
+                if isinstance(t, EnumType):
+                    options += [(p.name, m) for m in self.domain.schema.enum_def(t.name).values if m != v]
+                elif isinstance(v, bool):
+                    continue
+                elif isinstance(v, int):
+                    options += [(p.name, x) for x in sorted({v + d for d in range(-3, 8)}) if x >= 0 and x != v]
+                elif isinstance(v, float):
+                    options += [(p.name, x) for x in sorted({round(v + d / 2, 1) for d in range(-6, 20)}) if x > 0 and x != v]
+                elif isinstance(v, list) and v:
+                    options += [(p.name, v + [v[-1]] * k) for k in (1, 2, 5)]  # a larger party, more payments
+            if not options:
+                return "vary: the write has no numeric or enum argument"
+            name, value = rng.choice(options)
+            gold = list(gold)
+            gold[seed.main] = replace(main, args={**main.args, name: value})
+            old = main.args.get(name)
+            if isinstance(old, (int, float)) and not isinstance(old, bool):
+                asserts = [replace(a, args={k: (float(value) if isinstance(x, float) else value) if x == old and not isinstance(x, bool) else x
+                                            for k, x in a.args.items()}) for a in asserts]
+            knows = {**knows, name: value}
+        elif operator == "flip_fact":
+            read = sorted(self.guard_facts.get(main.name, ()))
+            choices = []
+            for f in read:
+                t = self.fact_types.get(f)
+                if isinstance(t, EnumType):
+                    choices += [(f, m) for m in self.domain.schema.enum_def(t.name).values if m != facts.get(f)]
+            if not choices:
+                return "flip_fact: the write's guards read no enum fact"
+            f, value = rng.choice(choices)
+            facts = {**facts, f: value}
+            extra = f" Your {f.replace('_', ' ')} is {value.replace('_', ' ')}."
+        elif operator == "distractor":
+            reads = [c for c in gold[:seed.main] if not self.is_write(c) and c.args]
+            if not reads:
+                return "distractor: no read to repeat"
+            r = rng.choice(reads)
+            name, value = next(iter(r.args.items()))
+            e = self.world.entity(value)
+            if e is None:
+                return "distractor: the read takes no entity"
+            row = self.world.row(*seed_anchor) if (seed_anchor := self.last_anchor) else None
+            owner_table = seed.owner[0] if seed.owner else None
+            owner_id = next((v for v in row.values() if isinstance(v, str) and (self.world.entity(v) or (None,))[0] == owner_table),
+                            None) if isinstance(row, dict) and owner_table else None
+            if e[0] == owner_table:
+                return "distractor: the read is of the owner itself"
+            others = [k for k in self.owned(e[0], owner_table, owner_id) if k != e[1]]
+            if not others:
+                return "distractor: the user has no other such entity"
+            other = rng.choice(others)
+            if isinstance(other, int):
+                return "distractor: rows of list tables have no id to ask about"
+            gold = list(gold)
+            gold.insert(seed.main, replace(r, args={**r.args, name: other}))
+            knows = {**knows, f"other_{name}": other}
+            extra = f" Before that, you also want to hear about {other}, but change nothing there."
+        for v in facts.values():
+            if isinstance(v, str) and v not in extra and f" {v.replace('_', ' ')}" not in extra:
+                extra += f" Your {next(k for k, x in facts.items() if x == v).replace('_', ' ')} is {v.replace('_', ' ')}."
+        knows = self.stated(knows, gold)
+        anchor_now = self.last_anchor
+        d = self.draft(plan, operator, seed, facts, setup, gold, knows, asserts, rng, want, extra)
+        if isinstance(d, Draft):
+            d.meta["anchor"] = anchor_now
+        return d
+
+    def fresh(self, plan: str, name: str, feeders: list[str], rng: random.Random, want: str) -> Draft | str:
+        tool = next((t for t in self.domain.ir.tools if t.name == name), None)
+        if tool is None:
+            return f"fresh: no tool {name}"
+        args, knows, gold = {}, {}, []
+        if tool.params:
+            table = self.table_for(tool)
+            if table is None:
+                return f"fresh: no table names the arguments of {name}"
+            key = rng.choice(self.world.keys(table))
+            named = self.named(table, key)
+            for p in tool.params:
+                t = p.type.inner if isinstance(p.type, OptionalType) else p.type
+                if isinstance(t, EnumType):
+                    args[p.name] = rng.choice(self.domain.schema.enum_def(t.name).values)
+                elif p.name in named:
+                    args[p.name] = named[p.name]
+                elif isinstance(t, ListType) and p.name.endswith("s") and p.name[:-1] in named:
+                    args[p.name] = [named[p.name[:-1]]]  # item_ids from an item_id of the row
+                elif t == STR and p.doc and QUOTED.search(p.doc):
+                    args[p.name] = QUOTED.search(p.doc).group(1)  # the first example the schema gives
+                elif p.has_default:
+                    continue
+                else:
+                    return f"fresh: no value for {name}.{p.name} in {table}"
+            for f in feeders:
+                read = self.tools.get(("agent", f))
+                if read is not None and read.params and all(q.name in args or q.name in named for q in read.params if not q.has_default):
+                    gold.append(Call("agent", f, {q.name: args.get(q.name, named.get(q.name)) for q in read.params if not q.has_default}))
+                    break
+            knows = {k: v for c in gold for k, v in c.args.items()} if gold else {
+                k: v for k, v in args.items() if self.world.entity(v) is not None}
+        gold.append(Call(tool.actor, name, args))
+        knows = self.stated(knows, gold)
+        return self.draft(plan, "fresh", "-", {}, [], gold, knows, [], rng, want)
+
+    def table_for(self, tool: ir.Function) -> str | None:
+        """The table whose rows (with the rows they point to) name most of the tool's parameters."""
+        key = ("table_for", tool.name)
+        if key not in self.owned_cache:
+            wanted = {p.name for p in tool.params}
+            best, score = None, 0
+            for table in list(self.world.maps) + list(self.world.lists):
+                keys = self.world.keys(table)
+                if not keys:
+                    continue
+                hit = len(wanted & set(self.named(table, keys[0])))
+                if hit > score:
+                    best, score = table, hit
+            self.owned_cache[key] = best
+        return self.owned_cache[key]
+
+    def named(self, table: str, key) -> dict:
+        """Scalars of a row and of the rows its ids point to, by field name (first wins); the
+        row's own key under the table's singular name + _id."""
+        out: dict = {}
+        row = self.world.row(table, key)
+        collect_named(row, out)
+        for v in list(out.values()):
+            e = self.world.entity(v)
+            if e is not None and e != (table, key):
+                collect_named(self.world.row(*e), out)
+        if isinstance(key, str):
+            out.setdefault(table[:-1] + "_id" if table.endswith("s") else table + "_id", key)
+        return out
+
+    def stated(self, knows: dict, gold: list[Call]) -> dict:
+        """What the user must say: the write arguments no earlier read returns (added to knows)."""
+        out = dict(knows)
+        for c in gold:
+            if c.actor == "agent":
+                for k, v in c.args.items():
+                    if k not in out and isinstance(v, (int, float, str)) and not isinstance(v, bool) and self.world.entity(v) is None:
+                        out[k] = v
+        return out
+
+    def compose(self, plan: str, a: Draft, b: Draft, seed: Seed, rng: random.Random) -> Draft | str:
+        """One task with both requests: the union of gold (shared reads once), knows and facts."""
+        if any(k in a.facts and a.facts[k] != v for k, v in b.facts.items()):
+            return "compose: the two requests need different facts"
+        seen, gold = set(), []
+        for c in list(a.gold) + list(b.gold):
+            if c.key() not in seen:
+                seen.add(c.key())
+                gold.append(c)
+        setup_calls = list({c.text(): c for c in a.meta["setup"] + b.meta["setup"]}.values())
+        knows = dict(a.knows)
+        for k, v in b.knows.items():
+            if k in knows and knows[k] != v:
+                k = f"second_{k}"
+            knows[k] = v
+        facts = {**a.facts, **b.facts}
+        asserts = list({(x.actor, x.name, repr(x.args), repr(x.expected)): x for x in a.meta["asserts"] + b.meta["asserts"]}.values())
+        d = self.draft(plan, "compose", seed, facts, setup_calls, gold, knows, asserts, rng, "allow",
+                       f" You also want this done: {b.texts.get('reason', '')[len('You want this done: '):]}")
+        if isinstance(d, Draft):
+            d.seed = f"{a.seed}+{b.seed}"
+            if d.branch != "allow":
+                return "compose: the combined requests are not all allowed"
+        return d
+
+
+def sentence(doc: str) -> str:
+    first = doc.strip().split(". ")[0].rstrip(".")
+    return first[:1].lower() + first[1:] + "."

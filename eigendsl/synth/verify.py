@@ -1,0 +1,256 @@
+"""The deterministic verification chain of a written task; nothing runs but the compiled domain.
+
+In order, each step a reason for rejection: the task parses, checks and compiles (in batches
+that import the domain once); the Z3 analyses report nothing; gold replay earns reward 1; the
+checker's mutation kill rate reaches the threshold; the information-flow check holds; the
+task is not a duplicate of one already kept (canonical signature). Refusals carry no goal:
+they are checked against the gold final state (nothing changed) and by the actions they must
+take (ACTION) and the policies no call may break (POLICY), so no good refusal is thrown away
+as "vacuous".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import ir
+from ..compiler import display_path, read_modules
+from ..semantics.check import Checker
+from ..syntax.diagnostics import CompileError, DiagnosticSink
+from ..syntax.parser import parse_text
+from ..runtime.environment import CompiledDomain
+from ..syntax import ast
+from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings, without_spans
+from ..verify.mutate import ValuePool, mutation_score
+from ..verify.reward import TaskChecker, TaskSetupError
+from .operators import leaves, strings
+from .render import Draft, task_text
+
+KILL_RATE = 0.8
+ACCEPTED_NOTES = {"goal_not_analysed"}  # outside the Z3 encoding: recorded, not a defect
+
+
+@dataclass
+class Verdict:
+    draft: Draft
+    task_id: str
+    ok: bool
+    reason: str | None = None
+    detail: str = ""
+    task: ir.TaskDef | None = None
+    kill_rate: float | None = None
+    mutants: int = 0
+    notes: int = 0  # goals outside the Z3 encoding (noted, not defects)
+
+
+@dataclass
+class Timer:
+    seconds: dict = field(default_factory=dict)
+
+    def add(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
+
+
+class Verifier:
+    """Verifies batches of drafts against one loaded domain."""
+
+    def __init__(self, domain: CompiledDomain, source: Path, work: Path, db=None, user_db=None, kill_rate: float = KILL_RATE):
+        self.domain = domain
+        self.source = source
+        self.work = work
+        self.db, self.user_db = db, user_db
+        self.threshold = kill_rate
+        self.pool = ValuePool(domain)
+        self.guard_facts = facts_read_by_policies(domain.ir)
+        self.tool_facts: dict[str, set[str]] = {}
+        for p in domain.ir.policies:
+            for g in p.guards:
+                self.tool_facts.setdefault(g.tool, set()).update(self.guard_facts.get(p.name, set()))
+        self.timer = Timer()
+        self.modules = None
+        self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
+
+    def header(self, where: Path) -> str:
+        rel = os.path.relpath(self.source.resolve(), where.resolve().parent)
+        return f'import "{rel}"\n\n'
+
+    def compile_batch(self, items: list[tuple[str, Draft]]):
+        """Compile drafts together; those with errors are rejected and the rest recompiled."""
+        self.work.mkdir(parents=True, exist_ok=True)
+        path = self.work / "batch.eig"
+        rejected: dict[str, tuple[str, str]] = {}
+        todo = list(items)
+        for _ in range(4):
+            if not todo:
+                return {}, rejected
+            header = self.header(path)
+            parts, ranges, line = [header], [], header.count("\n") + 1
+            for tid, d in todo:
+                text = task_text(d, tid) + "\n\n"
+                ranges.append((line, line + text.count("\n"), tid))
+                line += text.count("\n")
+                parts.append(text)
+            text = "".join(parts)
+            path.write_text(text, encoding="utf-8")
+            domain, diagnostics = self.check_text(path, text)
+            if domain is not None:
+                return {t.id: t for t in domain.tasks if t.id in dict(todo)}, rejected
+            bad = set()
+            for diag in diagnostics:
+                if not diag.is_error:
+                    continue
+                if Path(diag.span.file).resolve() != path.resolve():
+                    bad = {tid for tid, _ in todo}
+                    for tid, _ in todo:
+                        rejected.setdefault(tid, ("compile", f"{diag.span.file}:{diag.span.line}: {diag.message}"))
+                    break
+                for start, end, tid in ranges:
+                    if start <= diag.span.line < end:
+                        bad.add(tid)
+                        kind = "contradictory_facts" if diag.message.startswith(CONTRADICTS) else "compile"
+                        rejected.setdefault(tid, (kind, f"line {diag.span.line - start + 1}: {diag.message}"))
+            if not bad:
+                bad = {tid for tid, _ in todo}
+                for tid in bad:
+                    rejected.setdefault(tid, ("compile", "the batch did not compile"))
+            todo = [(tid, d) for tid, d in todo if tid not in bad]
+        return {}, rejected
+
+    def check_text(self, path: Path, text: str):
+        """Parse and check task text against the domain, whose modules are parsed once."""
+        if self.modules is None:
+            sink = DiagnosticSink()
+            self.modules = read_modules(self.source, sink, {}, {})
+            if sink.has_errors:
+                return None, sink.sorted()
+        sink = DiagnosticSink()
+        try:
+            module = parse_text(display_path(path), text)
+        except CompileError as e:
+            return None, e.diagnostics
+        contradictions(module, sink)
+        try:
+            domain = Checker([*self.modules, module], sink).check()
+        except RecursionError:
+            sink.error("the task is nested too deeply to check", module.span)
+            domain = None
+        return (domain if not sink.has_errors else None), sink.sorted()
+
+    def verify(self, items: list[tuple[str, Draft]]) -> list[Verdict]:
+        t = time.perf_counter()
+        compiled, rejected = self.compile_batch(items)
+        t = self.timer.add("compile", t)
+        out = []
+        for tid, d in items:
+            if tid in rejected:
+                out.append(Verdict(d, tid, False, *rejected[tid]))
+                continue
+            out.append(self.verify_task(tid, d, compiled[tid]))
+        return out
+
+    def verify_task(self, tid: str, d: Draft, task: ir.TaskDef) -> Verdict:
+        t = time.perf_counter()
+        checker = TaskChecker(self.domain, task)
+        try:
+            findings = task_findings(self.domain, task, checker, self.guard_facts)
+        except TaskSetupError as e:
+            return Verdict(d, tid, False, "setup_fails", str(e), task)
+        t = self.timer.add("analyses", t)
+        bad = [f for f in findings if f.kind not in ACCEPTED_NOTES]
+        if bad:
+            return Verdict(d, tid, False, bad[0].kind, bad[0].message, task)
+        reward = gold_reward(checker)
+        t = self.timer.add("gold_replay", t)
+        if reward != 1.0:
+            failed = checker.score(checker.replay(), checker.oracle_messages()).details
+            return Verdict(d, tid, False, "gold_reward", f"gold replay earns {reward}: {failed}", task)
+        score = mutation_score(self.domain, checker, self.pool)
+        t = self.timer.add("mutation", t)
+        if score.kill_rate is None or score.kill_rate < self.threshold:
+            return Verdict(d, tid, False, "weak_checker", f"kill rate {score.kill_rate} over {score.total} mutants (survivors: {', '.join(score.survivors[:3])})",
+                           task, score.kill_rate, score.total)
+        problem = self.information_flow(task, checker)
+        self.timer.add("information_flow", t)
+        if problem:
+            return Verdict(d, tid, False, "information_flow", problem, task, score.kill_rate, score.total)
+        return Verdict(d, tid, True, None, "", task, score.kill_rate, score.total, len(findings))
+
+    # ------------------------------------------------------------ information flow
+    def information_flow(self, task: ir.TaskDef, checker: TaskChecker) -> str | None:
+        """Every value in a gold argument is known to the user, returned by an earlier gold
+        call, or computable from those; every fact a guard of a gold call reads is stated."""
+        user = task.user
+        texts = " ".join(str(v) for v in (user.get("texts") or {}).values())
+        policy = self.domain.policy_text
+        lowered = texts.lower()
+        facts = user.get("facts") or {}
+        for call in task.gold or ():
+            for f in sorted(self.tool_facts.get(call.name, ())):
+                if f not in facts:
+                    return f"the guard of {call.name} reads fact {f}, which the task does not state"
+                shown = str(facts[f])
+                if shown.lower() not in lowered and shown.replace("_", " ").lower() not in lowered:
+                    return f"fact {f} = {shown!r} is not in the user's scenario text"
+        known_strings = set(strings(dict(user.get("knows") or {}), [])) | {str(v) for v in facts.values()}
+        numbers = set(range(0, 6)) | set(numeric(dict(user.get("knows") or {}), []))
+        env = checker.start()
+        results_text = []
+        for call in task.gold or ():
+            keys = call.compare if call.compare is not None else tuple(call.args)
+            if keys:
+                for k in keys:
+                    v = call.args.get(k)
+                    for s in strings(v, []):
+                        if s not in known_strings and s.lower() not in lowered and s not in policy and s not in self.enum_members and not any(s in r for r in results_text):
+                            return f"{call.name}: the value {s!r} of {k} is neither known to the user nor returned by an earlier call"
+                    for n in numeric(v, []):
+                        if not computable(n, numbers):
+                            return f"{call.name}: the number {n} in {k} is neither known to the user nor computable from earlier results"
+            result = env.call(call.name, call.args, call.actor)
+            if result.ok:
+                results_text.append(result.text)
+                if len(numbers) < 400:
+                    numbers |= set(numeric(result.content, []))
+                known_strings |= set(strings(result.content, [])) if isinstance(result.content, (dict, list)) else set()
+        return None
+
+
+CONTRADICTS = "the user's scenario contradicts itself"
+
+
+def contradictions(module: ast.Module, sink: DiagnosticSink) -> None:
+    """A fact or a known value stated twice with different values (the checker keeps the last)."""
+    for decl in module.decls:
+        user = getattr(decl, "user", None) if isinstance(decl, ast.TaskDecl) else None
+        if user is None:
+            continue
+        for what, pairs in (("fact", user.facts), ("known value", user.knows)):
+            seen: dict[str, str] = {}
+            for name, expr in pairs:
+                shape = json.dumps(without_spans(dataclasses.asdict(expr)), sort_keys=True, default=str)
+                if name in seen and seen[name] != shape:
+                    sink.error(f"{CONTRADICTS}: {what} {name} is stated twice with different values", expr.span)
+                seen.setdefault(name, shape)
+
+
+def numeric(value, out: list) -> list:
+    return leaves(value, (int, float), out)
+
+
+def computable(n, numbers: set) -> bool:
+    """n is known, or one sum, difference or product of two known numbers."""
+    if n in numbers:
+        return True
+    values = list(numbers)[:300]
+    lookup = set(values)
+    for a in values:
+        if n - a in lookup or a - n in lookup or (a and (n / a) in lookup):
+            return True
+    return False
