@@ -14,7 +14,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import DOMAINS, ROOT, SHARED
+from conftest import DOMAINS, ROOT, SHARED, root_for
 from eigendsl.cli import main
 
 DIAGNOSTIC = re.compile(r"^\S+:\d+:\d+: error: .+", re.M)
@@ -61,7 +61,7 @@ def test_example_task_files_imported(path, tmp_path, monkeypatch):
     monkeypatch.chdir(ROOT)
     out = tmp_path / f"{path.stem}.eig"
     assert CliRunner().invoke(main, ["import-tau2", str(path), "--domain", str(domain), "-o", str(out)]).exit_code == 0
-    assert check_mutate(out) == "clean"
+    assert check_mutate(out, "--root", root_for(out)) == "clean"
 
 
 # ---------------------------------------------------------------- task-level mutants
@@ -148,4 +148,4 @@ def test_benchmark_tasks_imported(domain, tmp_path, monkeypatch):
     imported = CliRunner().invoke(main, ["import-tau2", str(shared / "tasks.json"), "--domain", f"domains/{domain}.eig", "-o", str(out)])
     assert imported.exit_code == 0, imported.output
     user_db = ["--user-db", shared / "user_db.json"] if (shared / "user_db.json").is_file() else []
-    assert check_mutate(out, "--db", shared / "db.json", *user_db) == "clean"
+    assert check_mutate(out, "--root", root_for(out), "--db", shared / "db.json", *user_db) == "clean"

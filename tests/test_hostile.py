@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import ROOT
 from eigendsl.cli import main
 from eigendsl.confine import MAX_SOURCE_BYTES, MAX_SOURCE_FILES
-from eigendsl.syntax.parser import MAX_STRING_CHARS
+from eigendsl.syntax.literals import MAX_STRING_CHARS
 
 CORPUS = ROOT / "tests" / "data" / "hostile"
 TIME_LIMIT_S = 30  # generous: the machine is shared; each case takes about a second alone

@@ -13,7 +13,7 @@ from eigendsl.compiler import compile_file
 from eigendsl.confine import MAX_SOURCE_BYTES
 from eigendsl.interop.tau2 import Tau2Task
 from eigendsl.interop.tau2_tasks import TaskImportError, task_to_eig, to_eig
-from eigendsl.syntax.parser import MAX_STRING_CHARS
+from eigendsl.syntax.literals import MAX_STRING_CHARS
 
 SECRET = "TOP-SECRET-FIRST-LINE"
 

@@ -12,6 +12,7 @@ from .types import BOOL, Type
 TASK_TEXTS = ("purpose", "notes", "ticket", "policies")
 USER_TEXTS = ("persona", "reason", "known", "unknown", "instructions", "wants")
 REWARDS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
+CONTRADICTS = "the user's scenario contradicts itself"
 
 
 class TasksPass(Context):
@@ -36,13 +37,13 @@ class TasksPass(Context):
                     self.sink.error(f"unknown user text '{key}' (known: {', '.join(USER_TEXTS)})", d.user.span, code="E183")
                 user["texts"][key] = text
             for key, e in d.user.knows:
-                user["knows"][key] = self.literal_value(e, None)
+                self.state_once(user["knows"], "known value", key, self.literal_value(e, None), e.span)
             for key, e in d.user.facts:
                 f = self.facts.get(key)
                 if f is None:
                     self.sink.error(f"unknown fact '{key}'{suggest(key, list(self.facts))} (declare it in `facts {{ ... }}`)", e.span, code="E107")
                     continue
-                user["facts"][key] = self.literal_value(e, f.type)
+                self.state_once(user["facts"], "fact", key, self.literal_value(e, f.type), e.span)
         setup = []
         for item in d.setup or ():
             if isinstance(item, ast.GoldCall):
@@ -87,6 +88,12 @@ class TasksPass(Context):
             tuple(d.judge), tuple(reward), d.span,
         )
 
+
+    def state_once(self, stated: dict, what: str, key: str, value, span) -> None:
+        """A user's fact or known value, which a scenario may repeat but not contradict."""
+        if key in stated and stated[key] != value:
+            self.sink.error(f"{CONTRADICTS}: {what} {key} is stated twice with different values", span, code="E191")
+        stated.setdefault(key, value)
     def call_spec(self, g: ast.GoldCall, kinds: tuple[str, ...]) -> ir.CallSpec | None:
         """A call in a task: a known tool / setup / assertion of that actor, with literal arguments."""
         target, kind = None, None

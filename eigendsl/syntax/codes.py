@@ -179,6 +179,7 @@ E187 unknown-task-call | a task's call names no tool, setup or assertion of that
 E188 task-argument-not-literal | a task's call argument is not a literal value
 E189 unknown-compare | `compare` names something that is not a parameter of the call
 E190 task-value-not-literal | a user `knows`, fact or expected value is not a literal
+E191 contradictory-scenario | a user fact or known value is stated twice with different values
 compiler and data
 E200 unreadable-import | an imported file cannot be read
 E201 no-such-file | the file to compile does not exist

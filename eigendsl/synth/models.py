@@ -20,7 +20,6 @@ from pydantic import BaseModel, ValidationError
 from ..episode.chat import ChatClient, ChatConfig, ChatError
 from .plans import Plan, PlanSet
 from .render import Draft, task_text
-from .verify import CONTRADICTS
 
 ROLES = ("planner", "writer", "critic", "reflector", "agent", "user")
 
@@ -205,7 +204,7 @@ class Roles:
                     return written, None, ""
                 header_lines = 2
                 problem = "The compiler reports:\n" + "\n".join(f"line {d.span.line - header_lines}:{d.span.col}: {d.message}" for d in errors[:8])
-                reason = "contradictory facts" if any(d.message.startswith(CONTRADICTS) for d in errors) else "does not compile"
+                reason = "contradictory facts" if any(d.code == "E191" for d in errors) else "does not compile"
             problems.append(reason)
             self.rejected(engine, "writer", reason, problem, task=tid, plan=plan.id, attempt=attempt)
             history += [{"role": "user", "content": ask}, {"role": "assistant", "content": answer}]

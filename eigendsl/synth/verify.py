@@ -11,8 +11,6 @@ as "vacuous".
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,12 +22,11 @@ from ..semantics.check import Checker
 from ..syntax.diagnostics import CompileError, DiagnosticSink
 from ..syntax.parser import parse_text
 from ..runtime.environment import CompiledDomain
-from ..syntax import ast
-from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings, without_spans
+from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings
 from ..verify.mutate import ValuePool, mutation_score
 from ..verify.reward import TaskChecker, TaskSetupError
-from .operators import leaves, strings
 from .render import Draft, task_text
+from .world import leaves, strings
 
 KILL_RATE = 0.8
 ACCEPTED_NOTES = {"goal_not_analysed"}  # outside the Z3 encoding: recorded, not a defect
@@ -114,7 +111,7 @@ class Verifier:
                 for start, end, tid in ranges:
                     if start <= diag.span.line < end:
                         bad.add(tid)
-                        kind = "contradictory_facts" if diag.message.startswith(CONTRADICTS) else "compile"
+                        kind = "contradictory_facts" if diag.code == "E191" else "compile"
                         rejected.setdefault(tid, (kind, f"line {diag.span.line - start + 1}: {diag.message}"))
             if not bad:
                 bad = {tid for tid, _ in todo}
@@ -135,11 +132,10 @@ class Verifier:
             module = parse_text(display_path(path), text)
         except CompileError as e:
             return None, e.diagnostics
-        contradictions(module, sink)
         try:
             domain = Checker([*self.modules, module], sink).check()
         except RecursionError:
-            sink.error("the task is nested too deeply to check", module.span)
+            sink.error("the task is nested too deeply to check", module.span, code="E202")
             domain = None
         return (domain if not sink.has_errors else None), sink.sorted()
 
@@ -220,24 +216,6 @@ class Verifier:
                     numbers |= set(numeric(result.content, []))
                 known_strings |= set(strings(result.content, [])) if isinstance(result.content, (dict, list)) else set()
         return None
-
-
-CONTRADICTS = "the user's scenario contradicts itself"
-
-
-def contradictions(module: ast.Module, sink: DiagnosticSink) -> None:
-    """A fact or a known value stated twice with different values (the checker keeps the last)."""
-    for decl in module.decls:
-        user = getattr(decl, "user", None) if isinstance(decl, ast.TaskDecl) else None
-        if user is None:
-            continue
-        for what, pairs in (("fact", user.facts), ("known value", user.knows)):
-            seen: dict[str, str] = {}
-            for name, expr in pairs:
-                shape = json.dumps(without_spans(dataclasses.asdict(expr)), sort_keys=True, default=str)
-                if name in seen and seen[name] != shape:
-                    sink.error(f"{CONTRADICTS}: {what} {name} is stated twice with different values", expr.span)
-                seen.setdefault(name, shape)
 
 
 def numeric(value, out: list) -> list:
