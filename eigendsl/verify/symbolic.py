@@ -48,7 +48,7 @@ class Unsupported(Exception):
 
 
 def is_sym(v: Any) -> bool:
-    return isinstance(v, (z3.ExprRef, SymOpt, SymRecord, SymUnion, SymList, SymMap, Merged))
+    return isinstance(v, (z3.ExprRef, SymOpt, SymRecord, SymUnion, SymList, SymMap, Merged, Patched))
 
 
 def fresh_name(hint: str) -> str:
@@ -134,6 +134,29 @@ class Merged:
         return merge(self.cond, get_field(self.a, name), get_field(self.b, name))
 
 
+class Patched:
+    """An unknown record with the field at `path` replaced, as a derived field is on read."""
+
+    def __init__(self, base, path: tuple[str, ...], value):
+        self.base, self.path, self.value = base, path, value
+
+    def get(self, name: str):
+        if name != self.path[0]:
+            return get_field(self.base, name)
+        return self.value if len(self.path) == 1 else with_field(get_field(self.base, name), self.path[1:], self.value)
+
+
+def with_field(record, path: tuple[str, ...], value):
+    """The record with the field at `path` set to value (the record itself is not changed)."""
+    if isinstance(record, dict):
+        out = dict(record)
+        out[path[0]] = value if len(path) == 1 else with_field(record[path[0]], path[1:], value)
+        return out
+    return Patched(record, path, value)
+
+
+RECORDS = (dict, SymRecord, SymUnion, Merged, Patched)  # what has fields to read
+
 # ---------------------------------------------------------------- value helpers
 
 
@@ -192,7 +215,7 @@ def merge(cond, a, b):
         if vb is None:
             vb = va
         return SymOpt(z3.If(cond, to_bool(pa), to_bool(pb)), merge(cond, va, vb) if va is not None else None)
-    if isinstance(a, (dict, SymRecord, SymUnion, Merged)) or isinstance(b, (dict, SymRecord, SymUnion, Merged)):
+    if isinstance(a, RECORDS) or isinstance(b, RECORDS):
         return Merged(cond, a, b)
     if isinstance(a, (list, SymList)) or isinstance(b, (list, SymList)):
         ia, ib = list_items(a), list_items(b)
@@ -227,9 +250,7 @@ def list_items(v) -> list[tuple[Any, Any]]:
         return v.items
     if isinstance(v, (list, tuple)):
         return [(True, x) for x in v]
-    if isinstance(v, OverriddenTable) and container_kind(v) == "list":
-        return [(True, v.get(i)) for i in range(len(v))]
-    if isinstance(v, TableView) and v.kind == "list":
+    if isinstance(v, (dict, TableView, OverriddenTable)):  # a list table's rows, a map's keys (as at run time)
         return [(True, x) for x in v]
     raise Unsupported("iteration over a value that is not a list")
 
@@ -239,7 +260,7 @@ def get_field(obj, name: str):
         obj = obj.value
     if isinstance(obj, dict):
         return obj[name]
-    if isinstance(obj, (SymRecord, SymUnion, Merged)):
+    if isinstance(obj, RECORDS):
         return obj.get(name)
     raise Unsupported(f"field {name} of a non-record value")
 
@@ -266,7 +287,7 @@ def equal(a, b):
         if va is None or vb is None:
             return z3.And(z3.Not(to_bool(pa)), z3.Not(to_bool(pb)))
         return z3.Or(z3.And(z3.Not(to_bool(pa)), z3.Not(to_bool(pb))), z3.And(both, to_bool(equal(va, vb))))
-    if isinstance(a, (dict, SymRecord, Merged, SymUnion)) or isinstance(b, (dict, SymRecord, Merged, SymUnion)):
+    if isinstance(a, RECORDS) or isinstance(b, RECORDS):
         names = list(a) if isinstance(a, dict) else list(b) if isinstance(b, dict) else None
         if names is None:
             raise Unsupported("comparing two unknown records")
@@ -362,21 +383,41 @@ class OverriddenTable:
             return default if value is self.ABSENT else value
         return self.view.get(key, default)
 
+    @property
+    def kind(self) -> str:
+        return self.view.kind
+
+    @property
+    def symbolic(self) -> bool:
+        """Whether a replaced row holds unknowns."""
+        return any(has_sym(v) for (name, _), v in self.override.items() if name == self.name and v is not self.ABSENT)
+
     def __contains__(self, key):
+        if self.view.kind == "list":
+            return key in self.values()
         if (self.name, key) in self.override:
             return self.override[(self.name, key)] is not self.ABSENT
         return key in self.view
 
+    def keys(self) -> list:
+        if self.view.kind == "list":  # a removed row can only be the last one (an append undone)
+            return [i for i in range(len(self.view)) if self.get(i, _MISSING) is not _MISSING]
+        added = [k for (name, k), v in self.override.items() if name == self.name and v is not self.ABSENT and k not in self.view]
+        return [k for k in self.view.keys() if self.get(k, _MISSING) is not _MISSING] + added
+
     def __iter__(self):
         if self.view.kind == "list":
-            return (self.get(i) for i in range(len(self.view)))
-        return iter(self.view)
+            return iter(self.values())
+        return iter(self.keys())
 
     def __len__(self):
-        return len(self.view)
+        return len(self.keys())
+
+    def values(self) -> list:
+        return [self.get(k) for k in self.keys()]
 
     def items(self):
-        return ((k, self.get(k)) for k in self.view.keys())
+        return [(k, self.get(k)) for k in self.keys()]
 
 
 # ---------------------------------------------------------------- the encoder
@@ -394,6 +435,11 @@ class Encoder:
         self.consts = {c.name: c for c in domain.consts}
         self.state_types = {sf.name: sf.type for sf in domain.state}
         self.fact_types = {f.name: f.type for f in domain.facts}
+        self.derives: dict[str, list[ir.DeriveDef]] = {}
+        for d in domain.derives:
+            if d.root in self.state_types and isinstance(self.state_types[d.root], RecordType):
+                self.derives.setdefault(d.root, []).append(d)
+        self.deriving = False  # inside a derive: reads of the record see its stored fields
         self.axioms: list = []
         self.failures: list = []
         self.pc: list = []
@@ -537,17 +583,18 @@ class Encoder:
             if isinstance(s, ir.If):
                 c = self.expr(s.cond, slots)
                 if not is_sym(c):
-                    return self.block(s.then if c else s.else_, slots, pc)
+                    out = self.block(s.then if c else s.else_, slots, pc)
+                    return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
                 c = to_bool(c)
                 out = self.block(s.then, list(slots), z3.And(pc, c))
                 out += self.block(s.else_, list(slots), z3.And(pc, z3.Not(c)))
                 return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
-            if isinstance(s, ir.For) and s.mode in ("list", "items"):
+            if isinstance(s, ir.For):
                 container = self.expr(s.iter, slots)
                 if s.mode == "items":
-                    if is_sym(container) or not isinstance(container, dict):
+                    if not isinstance(container, (dict, TableView, OverriddenTable)):
                         raise Unsupported("a loop over the entries of an unknown map", s.span)
-                    items = [(True, pair) for pair in container.items()]
+                    items = [(True, pair) for pair in list(container.items())]
                 else:
                     items = list_items(container)
                 paths = [(pc, None, None, slots)]
@@ -595,7 +642,17 @@ class Encoder:
         return slots[e.slot]
 
     def e_StateRoot(self, e, slots):
-        return self.world.root(e.name)
+        value = self.world.root(e.name)
+        derives = self.derives.get(e.name)
+        if not derives or self.deriving:
+            return value
+        self.deriving = True
+        try:  # as at run time: derived fields are computed on every read of the record
+            for d in derives:
+                value = with_field(value, d.path, self.call(d.function, []))
+        finally:
+            self.deriving = False
+        return value
 
     def e_Fact(self, e, slots):
         return self.world.fact(e.name)
@@ -632,7 +689,7 @@ class Encoder:
         if isinstance(container, (list, SymList)):
             items = list_items(container)
             if not is_sym(key) and all(p is True for p, _ in items):
-                return (True, items[key]) if -len(items) <= key < len(items) else (False, None)
+                return (True, items[key][1]) if -len(items) <= key < len(items) else (False, None)
             if not is_sym(key) and 0 <= key < len(items):
                 return items[key]
             if not is_sym(key) and -len(items) <= key < 0:
@@ -668,45 +725,75 @@ class Encoder:
 
     def e_CallBuiltin(self, e, slots):
         args = [self.expr(a, slots) for a in e.args]
-        if not any(has_sym(a) or isinstance(a, (TableView, OverriddenTable)) for a in args):
+        entry = BUILTINS[e.name]
+        if not any(has_sym(a) or (isinstance(a, OverriddenTable) and a.symbolic) for a in args):
             try:
-                return BUILTINS[e.name].impl(*args)
+                return entry.impl(*args)
             except ToolFailure:
                 self.fail_if(True)
                 return None
-        name = e.name
-        if name == "get":
-            present, value = self.lookup(args[0], args[1], False)
-            if present is True:
-                return value
-            return SymOpt(to_bool(present), value) if value is not None else None
-        if name == "len":
-            if isinstance(args[0], (list, SymList)):
-                return SymList(list_items(args[0])).length()
-            if isinstance(args[0], z3.SeqRef):
-                return z3.Length(args[0])
-        if name in ("min", "max") and len(args) >= 2:
-            value = args[0]
-            for other in args[1:]:
-                a, b = numeric_pair(value, other)
-                value = z3.If(a <= b, a, b) if name == "min" else z3.If(a >= b, a, b)
+        try:
+            if entry.encode is None:
+                raise Unsupported(f"{e.name}() of unknown values ({entry.not_analysed})", e.span)
+            return entry.encode(self, *args)
+        except Unsupported as u:
+            if self.approximate and e.type in (INT, FLOAT, BOOL, STR, DATE, DATETIME):
+                self.fail_if(z3.Bool(fresh_name(f"{e.name}()!fails")))
+                return self.fresh(e.type, f"{e.name}()")
+            raise Unsupported(u.what, u.span or e.span) from None
+
+    # ------------------------------------------------------------ what built-ins' encodings use
+    scalar = staticmethod(to_z3)
+    condition = staticmethod(to_bool)
+    comparable = staticmethod(lambda a, b: numeric_pair(a, b) if not isinstance(to_z3(a), z3.SeqRef) else (to_z3(a), to_z3(b)))
+    items = staticmethod(list_items)
+
+    @staticmethod
+    def real(x):
+        x = to_z3(x)
+        return z3.ToReal(x) if z3.is_int(x) else x
+
+    @staticmethod
+    def unsupported(what: str):
+        raise Unsupported(what)
+
+    @staticmethod
+    def length(v):
+        if isinstance(v, SymOpt):
+            v = v.value
+        if isinstance(v, z3.SeqRef):
+            return z3.Length(v)
+        if isinstance(v, (str, dict)) or (isinstance(v, (TableView, OverriddenTable)) and v.kind == "map"):
+            return len(v)
+        items = list_items(v)
+        return len(items) if all(p is True for p, _ in items) else SymList(items).length()
+
+    @staticmethod
+    def entries(m) -> dict:
+        """A map's entries, where its keys are known (its values may not be)."""
+        if isinstance(m, SymOpt):
+            m = m.value
+        if isinstance(m, dict):
+            return m
+        if isinstance(m, (TableView, OverriddenTable)) and m.kind == "map":
+            return dict(m.items())
+        raise Unsupported("the entries of a map whose keys are unknown")
+
+    def get(self, m, key):
+        present, value = self.lookup(m, key, False)
+        if present is True:
             return value
-        if name == "abs":
-            a = to_z3(args[0])
-            return z3.If(a >= 0, a, -a)
-        if name in ("datetime", "date") and isinstance(args[0], z3.SeqRef):
-            return args[0]
-        if name == "startswith":
-            return z3.PrefixOf(to_z3(args[1]), to_z3(args[0]))
-        if name == "endswith":
-            return z3.SuffixOf(to_z3(args[1]), to_z3(args[0]))
-        if name == "values" and isinstance(args[0], (dict,)):
-            return list(args[0].values())
-        if name == "float" and z3.is_int(to_z3(args[0])):
-            return z3.ToReal(to_z3(args[0]))
-        if self.approximate and e.type in (INT, FLOAT, BOOL, STR, DATE, DATETIME):
-            return self.fresh(e.type, f"{name}()")
-        raise Unsupported(f"{name}() of unknown values", e.span)
+        return SymOpt(to_bool(present), value) if value is not None else None
+
+    def exact_where(self, region, value, t: Type, outside: str):
+        """`value` where `region` holds. Outside it the encoding does not say: an approximating
+        encoder gives an unconstrained value that may also fail; an exact one refuses."""
+        if z3.is_true(z3.simplify(region)):
+            return value
+        if not self.approximate:
+            raise Unsupported(outside)
+        self.fail_if(z3.And(z3.Not(region), z3.Bool(fresh_name("outside!fails"))))
+        return z3.If(region, value, to_z3(self.fresh(t, "outside")))
 
     def e_Construct(self, e, slots):
         out = {}
@@ -790,17 +877,21 @@ class Encoder:
         if op == "/":
             x, y = (z3.ToReal(x) if z3.is_int(x) else x), (z3.ToReal(y) if z3.is_int(y) else y)
             return x / y
-        if op == "//":
+        if op in ("//", "%"):
             if not z3.is_int(x) or not z3.is_int(y):
-                raise Unsupported("// on unknown floats", e.span)
-            return x / y
-        if op == "%":
-            return x % y
+                raise Unsupported(f"{op} on unknown floats", e.span)
+            # Python floors the quotient; Z3's integer division is Euclidean (the remainder is
+            # never negative). They agree for a positive divisor; for a negative one, negate both.
+            q = z3.If(y > 0, x / y, (-x) / (-y))
+            return q if op == "//" else x - y * q
         return {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "<": lambda: x < y,
                 "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[op]()
 
     def member(self, a, b):
-        if isinstance(b, (TableView, OverriddenTable, SymMap, dict)) and not isinstance(b, list):
+        if isinstance(b, (TableView, OverriddenTable)) and b.kind == "list":
+            b = list_items(b)  # membership among a list table's rows, as for any list
+            return z3.Or([to_bool(equal(a, x)) for _, x in b]) if has_sym(a) or has_sym([x for _, x in b]) else any(a == x for _, x in b)
+        if isinstance(b, (TableView, OverriddenTable, SymMap, dict)):
             present, _ = self.lookup(b, a, False)
             return present
         if isinstance(b, (list, SymList)):
