@@ -31,7 +31,7 @@ from ..runtime.store import TableView
 from ..values import InvalidValue
 from .reward import TaskChecker, TaskSetupError
 from .symbolic import (
-    RECORDS, ConcreteWorld, Encoder, OverriddenTable, SymList, SymOpt, Unsupported, equal, get_field, has_sym,
+    RECORDS, ConcreteWorld, Encoder, Merged, OverriddenTable, SymList, SymOpt, Unsupported, equal, get_field, has_sym,
     list_items, reset_names, to_bool,
 )
 
@@ -109,6 +109,8 @@ def same(sym: Any, value: Any):
         sym = plain(sym)
     if not has_sym(sym):
         return json.dumps(sym, sort_keys=True) == json.dumps(value, sort_keys=True)
+    if isinstance(sym, Merged):
+        return z3.If(to_bool(sym.cond), to_bool(same(sym.a, value)), to_bool(same(sym.b, value)))
     if isinstance(sym, SymOpt):
         if value is None:
             return z3.Not(to_bool(sym.present))

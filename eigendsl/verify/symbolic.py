@@ -29,6 +29,7 @@ from ..semantics.types import (
 from ..runtime.store import TableView
 
 LIST_BOUND = 3
+SMALL_TABLE = 64  # a lookup with an unknown key is a case split over at most this many entries
 _counter = itertools.count()
 
 
@@ -131,6 +132,11 @@ class Merged:
         self.cond, self.a, self.b = cond, a, b
 
     def get(self, name: str):
+        # A variant's field exists on one side only; well-typed code reads it only where it exists.
+        if isinstance(self.a, dict) and name not in self.a:
+            return get_field(self.b, name)
+        if isinstance(self.b, dict) and name not in self.b:
+            return get_field(self.a, name)
         return merge(self.cond, get_field(self.a, name), get_field(self.b, name))
 
 
@@ -259,6 +265,8 @@ def get_field(obj, name: str):
     if isinstance(obj, SymOpt):
         obj = obj.value
     if isinstance(obj, dict):
+        if name not in obj:
+            raise Unsupported(f"field {name} of a value that lacks it")
         return obj[name]
     if isinstance(obj, RECORDS):
         return obj.get(name)
@@ -280,6 +288,9 @@ def equal(a, b):
     """Equality as the runtime's ==, for concrete, symbolic and mixed values."""
     if not has_sym(a) and not has_sym(b):
         return a == b
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, Merged):  # one side or the other: compare each, maps and records alike
+            return z3.If(to_bool(x.cond), to_bool(equal(x.a, y)), to_bool(equal(x.b, y)))
     if a is None or b is None or isinstance(a, SymOpt) or isinstance(b, SymOpt):
         pa, va = presence(a)
         pb, vb = presence(b)
@@ -626,7 +637,45 @@ class Encoder:
                     value = old - value if not is_sym(old) and not is_sym(value) else numeric_pair(old, value)[0] - numeric_pair(old, value)[1]
                 slots[s.target.slot] = value
                 return [(pc, None, None, slots)]
+            if isinstance(s, ir.Mutate) and s.target.root == "local" and not s.target.steps:
+                slots = list(slots)
+                slots[s.target.slot] = self.mutated(s, slots[s.target.slot], [self.expr(a, slots) for a in s.args])
+                return [(pc, None, None, slots)]
             raise Unsupported(f"the statement {type(s).__name__}", s.span)
+
+    def mutated(self, s: ir.Mutate, old, args):
+        """A local list or map after append, extend, insert, remove_at, remove or clear."""
+        if s.method == "clear":
+            return [] if isinstance(old, list) else {}
+        if isinstance(old, list) and s.method in ("append", "extend"):
+            if s.method == "append":
+                return old + [args[0]]
+            items = list_items(args[0])
+            if all(p is True for p, _ in items):
+                return old + [x for _, x in items]
+        elif isinstance(old, list) and not has_sym(args[0]) and s.method in ("insert", "remove_at", "remove"):
+            new = list(old)
+            if s.method == "insert":
+                new.insert(args[0], args[1])
+                return new
+            if s.method == "remove_at" and -len(new) <= args[0] < len(new):
+                new.pop(args[0])
+                return new
+            if s.method == "remove" and not has_sym(old):
+                if args[0] in new:
+                    new.remove(args[0])
+                else:
+                    self.fail_if(True)
+                return new
+            if s.method == "remove_at":
+                self.fail_if(True)
+                return new
+        elif isinstance(old, dict) and s.method == "remove" and not is_sym(args[0]):
+            if args[0] not in old:
+                self.fail_if(True)
+                return old
+            return {k: v for k, v in old.items() if k != args[0]}
+        raise Unsupported(f"{s.method} on an unknown collection", s.span)
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, slots: list):
@@ -669,14 +718,16 @@ class Encoder:
             return entry.present, entry.value
         if isinstance(container, (TableView, OverriddenTable)) and container_kind(container) == "list":
             if is_sym(key):
-                raise Unsupported("indexing a list table with an unknown position")
-            if key < 0:
+                if len(container) > SMALL_TABLE:
+                    raise Unsupported("indexing a large list table with an unknown position")
+                container = list(container.values())
+            elif key < 0:
                 key += len(container)
         if isinstance(container, (dict, TableView, OverriddenTable)):
             if not is_sym(key):
                 value = container.get(key, _MISSING)
                 return (False, None) if value is _MISSING else (True, value)
-            if isinstance(container, (TableView, OverriddenTable)) or len(container) > 64:
+            if len(container) > SMALL_TABLE:
                 raise Unsupported("a lookup with an unknown key in a large table")
             present, value = z3.BoolVal(False), None
             for k, v in container.items():
@@ -1015,9 +1066,23 @@ class Encoder:
         obj = self.expr(e.obj, slots)
         lo = self.expr(e.lo, slots) if e.lo else None
         hi = self.expr(e.hi, slots) if e.hi else None
-        if any(is_sym(x) for x in (obj, lo, hi)):
+        if not any(is_sym(x) for x in (obj, lo, hi)):
+            return obj[lo:hi]
+        if not isinstance(obj, (str, z3.SeqRef)):
             raise Unsupported("slicing unknown values", e.span)
-        return obj[lo:hi]
+        # Python's bounds: negative counts from the end, and both are clipped to the text.
+        text = to_z3(obj)
+        n = z3.Length(text)
+
+        def bound(x, default):
+            if x is None:
+                return default
+            x = to_z3(x)
+            x = z3.If(x < 0, x + n, x)
+            return z3.If(x < 0, 0, z3.If(x > n, n, x))
+
+        start, end = bound(lo, z3.IntVal(0)), bound(hi, n)
+        return z3.SubString(text, start, z3.If(end > start, end - start, 0))
 
 
 _MISSING = object()
