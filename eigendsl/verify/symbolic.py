@@ -308,7 +308,7 @@ def equal(a, b):
     if isinstance(a, (list, SymList)) or isinstance(b, (list, SymList)):
         for x, other in ((a, b), (b, a)):
             if isinstance(x, SymList) and isinstance(other, list):
-                x.ensure(len(other))
+                x.ensure(len(other) + 1)  # the next one absent: an element grown later cannot appear
         ia, ib = list_items(a), list_items(b)
         n = max(len(ia), len(ib))
         ia = ia + [(False, None)] * (n - len(ia))
@@ -508,6 +508,11 @@ class Encoder:
         guard = z3.And(*self.pc, cond) if self.pc else cond
         self.failures.append(guard)
 
+    def failed(self, t: Type | None):
+        """The value of an expression that certainly fails here: any value of its type will do,
+        since every outcome on this path is the failure."""
+        return None if t is None else self.fresh(t, "failed")
+
     def under(self, cond):
         encoder = self
 
@@ -549,7 +554,7 @@ class Encoder:
             else:
                 value = merge(cond, result, value)
         if first:  # every path fails
-            return None
+            return self.failed(fn.ret)
         return value
 
     def block(self, stmts, slots, cond) -> list[tuple[Any, str, Any, list]]:
@@ -754,8 +759,9 @@ class Encoder:
                 return present, value
             if is_sym(key) and len(items) <= 16:
                 value, present = None, z3.BoolVal(False)
-                for i, (p, item) in enumerate(items):
-                    at = z3.And(to_bool(p), to_z3(key) == i)
+                k, length = to_z3(key), SymList(items).length()
+                for i, (p, item) in enumerate(items):  # a negative position counts from the end
+                    at = z3.And(to_bool(p), z3.Or(k == i, z3.And(k < 0, k + length == i)))
                     value = item if value is None else merge(at, item, value)
                     present = z3.Or(present, at)
                 return present, value
@@ -768,7 +774,7 @@ class Encoder:
         present, value = self.lookup(self.expr(e.obj, slots), self.expr(e.key, slots), True)
         if present is not True:
             self.fail_if(z3.Not(to_bool(present)))
-        return value
+        return self.failed(e.type) if value is None and present is not True else value
 
     def e_CallFn(self, e, slots):
         fn = self.functions[e.name]
@@ -782,7 +788,7 @@ class Encoder:
                 return entry.impl(*args)
             except ToolFailure:
                 self.fail_if(True)
-                return None
+                return self.failed(e.type)
         try:
             if entry.encode is None:
                 raise Unsupported(f"{e.name}() of unknown values ({entry.not_analysed})", e.span)
@@ -912,7 +918,7 @@ class Encoder:
         if not has_sym(a) and not has_sym(b) and not isinstance(a, (TableView, OverriddenTable)):
             if op in ("/", "//", "%") and b == 0:
                 self.fail_if(True)
-                return 0
+                return self.failed(e.type)
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
                     "//": lambda: a // b, "%": lambda: a % b, "==": lambda: a == b, "!=": lambda: a != b,
                     "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
@@ -994,7 +1000,7 @@ class Encoder:
             present, value = presence(self.expr(e.expr, slots))
         if present is not True:
             self.fail_if(z3.Not(to_bool(present)))
-        return value
+        return self.failed(e.type) if value is None and present is not True else value
 
     def quantified_items(self, e, slots):
         return list_items(self.expr(e.iter, slots))
