@@ -188,6 +188,6 @@ def test_generated_programs_agree(tmp_path, capsys):
 
     check()
     with capsys.disabled():
-        print(f"\ngenerated programs: {tally.summary()}")
+        print(f"\ngenerated programs: {tally.summary()}\n  not analysed: {tally.top_reasons()}")
     assert tally.counts[("concrete", "agree")] >= EXAMPLES * 0.9
     assert tally.counts[("pinned", "agree")] >= EXAMPLES * 0.3

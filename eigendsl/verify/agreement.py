@@ -9,6 +9,9 @@ failure. The encoding (verify/symbolic.py) must give the same outcome, or say "n
 - approximate: as pinned, with the over-approximating encoder that analyses use for
   unsatisfiability questions; the runtime's outcome must be among the possible ones. Run where
   the exact encoder says "not analysed".
+- unknown state: the arguments as given, in a SymbolicWorld (every table unknown, as guard
+  consistency and goal satisfiability see the state) whose entries read are then pinned to the
+  state's; approximate, so the runtime's outcome must be among the possible ones.
 
 `task_evaluations` lists what a task gives to compare: every read-only function of the domain
 with the arguments it was called with, the guards of the gold calls, derives, consts, env
@@ -31,12 +34,12 @@ from ..runtime.store import TableView
 from ..values import InvalidValue
 from .reward import TaskChecker, TaskSetupError
 from .symbolic import (
-    RECORDS, ConcreteWorld, Encoder, Merged, OverriddenTable, SymList, SymOpt, Unsupported, equal, get_field, has_sym,
-    list_items, reset_names, to_bool,
+    RECORDS, ConcreteWorld, Encoder, Merged, OverriddenTable, SymbolicWorld, SymList, SymMap, SymOpt, SymRecord,
+    SymUnion, Unsupported, equal, get_field, has_sym, is_sym, list_items, reset_names, to_bool, to_z3,
 )
 
 TIMEOUT_MS = 10_000
-MODES = ("concrete", "pinned", "approximate")
+MODES = ("concrete", "pinned", "approximate", "unknown state")
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,13 @@ class Tally:
 
     def total(self, kind: str) -> int:
         return sum(n for (_, k), n in self.counts.items() if k == kind)
+
+    def top_reasons(self, n: int = 5) -> str:
+        """The commonest reasons for "not analysed", over all modes."""
+        merged = Counter()
+        for (_, why), count in self.reasons.items():
+            merged[why] += count
+        return "; ".join(f"{count}x {why}" for why, count in merged.most_common(n))
 
     def summary(self) -> str:
         parts = []
@@ -123,7 +133,7 @@ def same(sym: Any, value: Any):
         if isinstance(value, int):
             return sym == value if z3.is_int(sym) else False
         if isinstance(value, float):
-            return sym == z3.RealVal(value) if z3.is_real(sym) else False
+            return sym == to_z3(value) if z3.is_real(sym) else False
         if isinstance(value, str):
             return sym == z3.StringVal(value) if z3.is_string(sym) else False
         return False
@@ -147,20 +157,57 @@ def same(sym: Any, value: Any):
     return False
 
 
+def pin(sym: Any, value: Any):
+    """Constraints that make the parts of an unknown state value read so far equal `value`."""
+    if isinstance(sym, SymOpt):
+        return z3.Not(to_bool(sym.present)) if value is None else z3.And(to_bool(sym.present), to_bool(pin(sym.value, value)))
+    if isinstance(sym, SymMap):
+        parts = []
+        for ident, entry in sym.entries.items():
+            key = sym.keys[ident]
+            if not is_sym(key):
+                parts.append(pin(entry, value.get(key)))
+                continue
+            for k, v in value.items():
+                parts.append(z3.Implies(to_bool(equal(key, k)), to_bool(pin(entry, v))))
+            parts.append(z3.Implies(z3.And([z3.Not(to_bool(equal(key, k))) for k in value]), z3.Not(to_bool(entry.present))))
+        return z3.And(parts)
+    if isinstance(sym, SymUnion):
+        record = sym.records.get(value.get(sym.union.tag_field))
+        if record is None:
+            return False
+        return z3.And(sym.tag == z3.StringVal(value[sym.union.tag_field]), to_bool(pin(record, value)))
+    if isinstance(sym, SymRecord):
+        return z3.And([to_bool(pin(v, value[name])) for name, v in sym.values.items()])
+    if isinstance(sym, SymList):
+        if sym.seen_whole and len(value) > len(sym.items):
+            raise Unsupported(f"a list of {len(value)} elements, beyond the bound of unknown lists ({len(sym.items)})")
+        sym.ensure(len(value) + 1)
+        items = sym.items
+        if len(items) < len(value):
+            return False
+        parts = [to_bool(p) == (i < len(value)) for i, (p, _) in enumerate(items[:len(value) + 1])]
+        return z3.And(parts + [to_bool(pin(x, v)) for (_, x), v in zip(items, value)])
+    return equal(sym, value)
+
+
 def compare(domain: CompiledDomain, env: Environment, fn: ir.Function, args: list, expected: Outcome, mode: str) -> Verdict:
     """The encoding's outcome for fn(args) on env's state, against the runtime's."""
     reset_names()
-    enc = Encoder(domain.ir, lambda e: ConcreteWorld(env))
-    enc.approximate = mode == "approximate"
+    world = (lambda e: SymbolicWorld(e, env.facts)) if mode == "unknown state" else (lambda e: ConcreteWorld(env))
+    enc = Encoder(domain.ir, world)
+    enc.approximate = mode in ("approximate", "unknown state")
     pins = []
     try:
-        if mode != "concrete":
+        if mode in ("pinned", "approximate"):
             unknowns = [enc.fresh(p.type, f"arg.{p.name}") for p in fn.params[:len(args)]]
             pins = [to_bool(equal(u, a)) for u, a in zip(unknowns, args)]
             args = unknowns
         value = enc.call(fn, list(args))
         failed = z3.Or(enc.failures) if enc.failures else z3.BoolVal(False)
         agree = failed if expected.failed else z3.And(z3.Not(failed), to_bool(same(value, expected.value)))
+        if mode == "unknown state":
+            pins += [to_bool(pin(root, env.state.materialize(name))) for name, root in enc.world.roots.items()]
     except Unsupported as e:
         return Verdict(mode, "not_analysed", e.what)
     except z3.Z3Exception as e:
@@ -170,13 +217,14 @@ def compare(domain: CompiledDomain, env: Environment, fn: ir.Function, args: lis
     s = z3.Solver()
     s.set("timeout", TIMEOUT_MS)
     s.add(*enc.axioms, *pins)
-    s.add(to_bool(agree) if mode == "approximate" else z3.Not(to_bool(agree)))
+    possible = enc.approximate  # an over-approximation must allow the runtime's outcome
+    s.add(to_bool(agree) if possible else z3.Not(to_bool(agree)))
     result = s.check()
     if result == z3.unknown:
         return Verdict(mode, "not_analysed", f"solver: {s.reason_unknown()}")
-    if (result == z3.sat) == (mode == "approximate"):
+    if (result == z3.sat) == possible:
         return Verdict(mode, "agree")
-    if mode == "approximate":
+    if possible:
         return Verdict(mode, "disagree", f"runtime {expected}; the encoding excludes that outcome")
     model = s.model()
     if z3.is_true(model.eval(failed, model_completion=True)):
@@ -186,8 +234,10 @@ def compare(domain: CompiledDomain, env: Environment, fn: ir.Function, args: lis
     return Verdict(mode, "disagree", f"runtime {expected}; the encoding {shown}")
 
 
-def evaluate(domain: CompiledDomain, env: Environment, fn: ir.Function, args: list, tally: Tally, label: str) -> None:
-    """Run fn(args) on env through the runtime, then compare each mode of the encoding."""
+def evaluate(domain: CompiledDomain, env: Environment, fn: ir.Function, args: list, tally: Tally, label: str,
+             unknown_state: bool = True) -> None:
+    """Run fn(args) on env through the runtime, then compare each mode of the encoding (the
+    unknown-state mode costs the most on large states, so it can be left out)."""
     run = domain.program.function(fn)
     try:
         expected = runtime_outcome(env, run, args)
@@ -195,6 +245,8 @@ def evaluate(domain: CompiledDomain, env: Environment, fn: ir.Function, args: li
         tally.add(label, Verdict("concrete", "disagree", f"the runtime crashed: {type(e).__name__}: {e}"))
         return
     tally.add(label, compare(domain, env, fn, args, expected, "concrete"))
+    if unknown_state:
+        tally.add(label, compare(domain, env, fn, args, expected, "unknown state"))
     if not args:
         return
     pinned = compare(domain, env, fn, args, expected, "pinned")
@@ -290,6 +342,6 @@ def runtime_outcome_safe(env, run, args) -> None:
         pass
 
 
-def compare_task(domain: CompiledDomain, task: ir.TaskDef, tally: Tally) -> None:
+def compare_task(domain: CompiledDomain, task: ir.TaskDef, tally: Tally, unknown_state: bool = True) -> None:
     for label, env, fn, args in task_evaluations(domain, task):
-        evaluate(env.domain, env, fn, args, tally, label)
+        evaluate(env.domain, env, fn, args, tally, label, unknown_state)

@@ -15,7 +15,9 @@ does not cover raises Unsupported, and callers report the analysis as unknown.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
 import z3
@@ -30,6 +32,10 @@ from ..runtime.store import TableView
 
 LIST_BOUND = 3
 SMALL_TABLE = 64  # a lookup with an unknown key is a case split over at most this many entries
+# A float operation rounds its exact result to the nearest double: relative error at most 2^-53,
+# plus an absolute 2^-1074 for results in the subnormal range.
+ROUNDING = z3.RealVal(f"1/{2**53}")
+SUBNORMAL = z3.RealVal(f"1/{2**1074}")
 _counter = itertools.count()
 
 
@@ -102,6 +108,7 @@ class SymList:
     def __init__(self, items: list[tuple[Any, Any]], grow: Callable[[int], tuple[Any, Any]] | None = None):
         self.items = items  # (present: bool | BoolRef, value)
         self.grow = grow
+        self.seen_whole = False  # read as a whole: it has no elements beyond those in items
 
     def ensure(self, n: int) -> None:
         while self.grow is not None and len(self.items) < n:
@@ -117,10 +124,12 @@ class SymMap:
     def __init__(self, enc: "Encoder", key_type: Type, value_type: Type, hint: str):
         self.enc, self.key_type, self.value_type, self.hint = enc, key_type, value_type, hint
         self.entries: dict[str, SymOpt] = {}
+        self.keys: dict[str, Any] = {}  # the key each entry was looked up with
 
     def lookup(self, key) -> SymOpt:
         ident = repr(key) if not is_sym(key) else f"sym:{z3.simplify(key).sexpr()}"
         if ident not in self.entries:
+            self.keys[ident] = key
             self.entries[ident] = SymOpt(z3.Bool(fresh_name(f"{self.hint}[{ident}]?")), self.enc.fresh(self.value_type, f"{self.hint}[{ident}]"))
         return self.entries[ident]
 
@@ -176,7 +185,10 @@ def to_z3(v: Any):
     if isinstance(v, int):
         return z3.IntVal(v)
     if isinstance(v, float):
-        return z3.RealVal(v)
+        if not math.isfinite(v):
+            raise Unsupported("an infinite or NaN float")
+        exact = Fraction(v)  # the double itself: 0.1 is not 1/10
+        return z3.RealVal(f"{exact.numerator}/{exact.denominator}")
     if isinstance(v, str):
         return z3.StringVal(v)
     raise Unsupported(f"a {type(v).__name__} value where a scalar is needed")
@@ -253,6 +265,7 @@ def list_items(v) -> list[tuple[Any, Any]]:
     if isinstance(v, SymOpt):
         v = v.value
     if isinstance(v, SymList):
+        v.seen_whole = True
         return v.items
     if isinstance(v, (list, tuple)):
         return [(True, x) for x in v]
@@ -635,11 +648,12 @@ class Encoder:
                 slots = list(slots)
                 value = self.expr(s.value, slots)
                 old = slots[s.target.slot]
-                if s.op == "+=":
-                    value = old + value if not is_sym(old) and not is_sym(value) else (
-                        z3.Concat(to_z3(old), to_z3(value)) if isinstance(to_z3(old), z3.SeqRef) else numeric_pair(old, value)[0] + numeric_pair(old, value)[1])
-                elif s.op == "-=":
-                    value = old - value if not is_sym(old) and not is_sym(value) else numeric_pair(old, value)[0] - numeric_pair(old, value)[1]
+                if s.op in ("+=", "-=") and not is_sym(old) and not is_sym(value):
+                    value = old + value if s.op == "+=" else old - value
+                elif s.op == "+=" and isinstance(to_z3(old), z3.SeqRef):
+                    value = z3.Concat(to_z3(old), to_z3(value))
+                elif s.op in ("+=", "-="):
+                    value = self.arith(s.op[0], old, value, s.span)
                 slots[s.target.slot] = value
                 return [(pc, None, None, slots)]
             if isinstance(s, ir.Mutate) and s.target.root == "local" and not s.target.steps:
@@ -933,7 +947,7 @@ class Encoder:
             self.fail_if(y == 0)
         if op == "/":
             x, y = (z3.ToReal(x) if z3.is_int(x) else x), (z3.ToReal(y) if z3.is_int(y) else y)
-            return x / y
+            return self.rounded(x / y, e.span)
         if op in ("//", "%"):
             if not z3.is_int(x) or not z3.is_int(y):
                 raise Unsupported(f"{op} on unknown floats", e.span)
@@ -941,8 +955,25 @@ class Encoder:
             # never negative). They agree for a positive divisor; for a negative one, negate both.
             q = z3.If(y > 0, x / y, (-x) / (-y))
             return q if op == "//" else x - y * q
-        return {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "<": lambda: x < y,
-                "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[op]()
+        if op in ("+", "-", "*"):
+            return self.arith(op, x, y, e.span)
+        return {"<": lambda: x < y, "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[op]()
+
+    def arith(self, op: str, x, y, span=None):
+        """x op y for numbers, at least one unknown: exact for ints, rounded for floats."""
+        x, y = numeric_pair(x, y)
+        exact = x + y if op == "+" else x - y if op == "-" else x * y
+        return self.rounded(exact, span) if z3.is_real(exact) else exact
+
+    def rounded(self, exact, span=None):
+        """The double nearest to an exact real result, which the encoding does not compute: the
+        approximating encoder bounds it by the rounding error; the exact one refuses."""
+        if not self.approximate:
+            raise Unsupported("arithmetic on unknown floats (the runtime rounds to doubles)", span)
+        r = z3.Real(fresh_name("rounded"))
+        size = z3.If(exact >= 0, exact, -exact)
+        self.axioms.append(z3.And(r - exact <= size * ROUNDING + SUBNORMAL, exact - r <= size * ROUNDING + SUBNORMAL))
+        return r
 
     def member(self, a, b):
         if isinstance(b, (TableView, OverriddenTable)) and b.kind == "list":
@@ -1021,8 +1052,11 @@ class Encoder:
                 return all(r for r, _ in live)
             if e.kind == "count":
                 return sum(1 for r, _ in live if r)
-            if e.kind == "sum":
-                return sum(r for r, _ in live)
+            if e.kind == "sum":  # in order from zero, as the runtime adds
+                total = 0.0 if e.type == FLOAT else 0
+                for r, _ in live:
+                    total = total + r
+                return total
             return next((v for r, v in live if r), None)
         if e.kind == "any":
             return z3.Or([z3.And(to_bool(p), to_bool(r)) for p, r, _ in results]) if results else False
@@ -1031,8 +1065,10 @@ class Encoder:
         if e.kind == "count":
             return z3.Sum([z3.If(z3.And(to_bool(p), to_bool(r)), 1, 0) for p, r, _ in results]) if results else 0
         if e.kind == "sum":
-            terms = [z3.If(to_bool(p), to_z3(r), 0) for p, r, _ in results]
-            return z3.Sum(terms) if terms else 0
+            total = 0.0 if e.type == FLOAT else 0
+            for p, r, _ in results:
+                total = merge(to_bool(p), total + r if not has_sym(total) and not has_sym(r) else self.arith("+", total, r, e.span), total)
+            return total
         value = None
         found = z3.BoolVal(False)
         for p, r, v in reversed(results):
