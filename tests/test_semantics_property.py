@@ -15,7 +15,6 @@ import json
 import textwrap
 from functools import lru_cache
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 

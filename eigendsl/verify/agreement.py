@@ -29,7 +29,7 @@ import z3
 
 from .. import ir
 from ..errors import ToolFailure
-from ..runtime.environment import CompiledDomain, Environment
+from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment
 from ..runtime.store import TableView
 from ..values import InvalidValue
 from .reward import TaskChecker, TaskSetupError
@@ -306,9 +306,12 @@ def task_evaluations(domain: CompiledDomain, task: ir.TaskDef) -> Iterator[tuple
         return
     if task.gold is not None:
         states.append(("gold final", checker.gold_env))
-    for _, env in states:  # the goals' and assertions' own calls count as uses too
-        for g in checker.goals:
-            runtime_outcome_safe(env, g, [])
+    for _, env in states:  # the functions the goals call are recorded too
+        for goal in checker.goals:
+            try:
+                env.evaluate(goal)
+            except (ToolFailure, *INTERNAL_ERRORS):  # compared later; here only the calls matter
+                pass
     gold_guards = []
     for call in task.gold or ():
         target = copy.callables.get(("tool", call.actor, call.name))
@@ -333,13 +336,6 @@ def task_evaluations(domain: CompiledDomain, task: ir.TaskDef) -> Iterator[tuple
     for state, env in states:
         for label, fn, args in functions + gold_guards + others + assertions:
             yield f"task {task.id}, {state} state: {label}", env, fn, args
-
-
-def runtime_outcome_safe(env, run, args) -> None:
-    try:
-        env.evaluate(run, args)
-    except Exception:  # only recording calls here; outcomes are compared later
-        pass
 
 
 def compare_task(domain: CompiledDomain, task: ir.TaskDef, tally: Tally, unknown_state: bool = True) -> None:
