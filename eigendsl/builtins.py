@@ -3,6 +3,10 @@
 Domains cannot add Python code; what they need beyond the language is here, documented in
 docs/language.md, and available to every domain. Dates and datetimes are ISO strings at run
 time, exactly as they appear in JSON.
+
+Each entry also says what the built-in means to the verifier: `encode(enc, *args)` builds its
+Z3 meaning when an argument is unknown (enc is the verify.symbolic.Encoder), or `not_analysed`
+says why there is none. A test holds every entry to one of the two.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from datetime import date as _date
 from datetime import datetime as _datetime
 from datetime import timedelta
 from typing import Any, Callable
+
+import z3
 
 from . import arith
 from .errors import EigRuntimeError
@@ -34,15 +40,17 @@ class Builtin:
     doc: str
     rule: Callable[[list[Type]], Type]
     impl: Callable[..., Any]
+    encode: Callable[..., Any] | None = None  # the Z3 meaning, for unknown arguments
+    not_analysed: str | None = None  # why there is no encode: the verifier says "not analysed"
 
 
 BUILTINS: dict[str, Builtin] = {}
 
 
-def builtin(signature: str, doc: str, rule: Callable[[list[Type]], Type]):
+def builtin(signature: str, doc: str, rule: Callable[[list[Type]], Type], encode=None, not_analysed: str | None = None):
     def register(fn):
         name = signature.split("(")[0]
-        BUILTINS[name] = Builtin(name, signature, doc, rule, fn)
+        BUILTINS[name] = Builtin(name, signature, doc, rule, fn, encode, not_analysed)
         return fn
 
     return register
@@ -190,7 +198,8 @@ def _join_rule(args):
 # ---------------------------------------------------------------- collections
 
 
-@builtin("len(x: list | map | str) -> int", "Number of elements, entries or characters.", _len_rule)
+@builtin("len(x: list | map | str) -> int", "Number of elements, entries or characters.", _len_rule,
+         encode=lambda enc, x: enc.length(x))
 def _len(x):
     return len(x)
 
@@ -207,22 +216,26 @@ def _get_rule(args):
     return optional(m.value)
 
 
-@builtin("get(m: map<K, V>, key: K) -> V?", "The value under key, or none when the key is absent.", _get_rule)
+@builtin("get(m: map<K, V>, key: K) -> V?", "The value under key, or none when the key is absent.", _get_rule,
+         encode=lambda enc, m, key: enc.get(m, key))
 def _get(m, key):
     return m.get(key)
 
 
-@builtin("keys(m: map<K, V>) -> list<K>", "The keys of a map, in insertion order.", _map_part("key"))
+@builtin("keys(m: map<K, V>) -> list<K>", "The keys of a map, in insertion order.", _map_part("key"),
+         encode=lambda enc, m: list(enc.entries(m).keys()))
 def _keys(m):
     return list(m.keys())
 
 
-@builtin("values(m: map<K, V>) -> list<V>", "The values of a map, in insertion order.", _map_part("value"))
+@builtin("values(m: map<K, V>) -> list<V>", "The values of a map, in insertion order.", _map_part("value"),
+         encode=lambda enc, m: list(enc.entries(m).values()))
 def _values(m):
     return list(m.values())
 
 
-@builtin("sorted(xs: list<T>) -> list<T>", "The elements in ascending order.", _sorted_rule)
+@builtin("sorted(xs: list<T>) -> list<T>", "The elements in ascending order.", _sorted_rule,
+         not_analysed="sorting unknown values")
 def _sorted(xs):
     try:
         return sorted(xs)
@@ -230,12 +243,20 @@ def _sorted(xs):
         raise EigRuntimeError("cannot sort values of different kinds") from None
 
 
-@builtin("reversed(xs: list<T>) -> list<T>", "The elements in reverse order.", _list_same)
+def _reversed_z3(enc, xs):
+    items = enc.items(xs)
+    if any(present is not True for present, _ in items):
+        enc.unsupported("reversing a list of unknown length")
+    return [x for _, x in reversed(items)]
+
+
+@builtin("reversed(xs: list<T>) -> list<T>", "The elements in reverse order.", _list_same, encode=_reversed_z3)
 def _reversed(xs):
     return list(reversed(xs))
 
 
-@builtin("unique(xs: list<T>) -> list<T>", "The elements without repeats, first occurrence kept.", _list_same)
+@builtin("unique(xs: list<T>) -> list<T>", "The elements without repeats, first occurrence kept.", _list_same,
+         not_analysed="removing repeats among unknown values")
 def _unique(xs):
     out = []
     for x in xs:
@@ -244,26 +265,53 @@ def _unique(xs):
     return out
 
 
-@builtin("min(xs: list<T>) | min(a, b, ...) -> T", "The smallest value; an empty list is an error.", _minmax_rule)
+def _extreme(pick, *args):
+    values = args[0] if len(args) == 1 else args
+    if not values:
+        raise EigRuntimeError(f"{pick.__name__}() of an empty list")
+    value = pick(values)
+    # The type rule makes min(1, 2.5) a float; Python would give the int 1.
+    return float(value) if isinstance(value, int) and any(isinstance(v, float) for v in values) else value
+
+
+def _extreme_z3(smaller: bool):
+    def encode(enc, *args):
+        items = enc.items(args[0]) if len(args) == 1 else [(True, a) for a in args]
+        if not items:
+            enc.fail_if(True)
+            return None
+        enc.fail_if(z3.Not(enc.condition(items[0][0])))  # presence is a prefix: empty iff the first is absent
+        value = items[0][1]
+        for present, other in items[1:]:
+            a, b = enc.comparable(value, other)
+            better = z3.If((b < a) if smaller else (b > a), b, a)
+            value = better if present is True else z3.If(enc.condition(present), better, a)
+        return enc.scalar(value)
+
+    return encode
+
+
+@builtin("min(xs: list<T>) | min(a, b, ...) -> T", "The smallest value; an empty list is an error.", _minmax_rule,
+         encode=_extreme_z3(True))
 def _min(*args):
-    values = args[0] if len(args) == 1 else args
-    if not values:
-        raise EigRuntimeError("min() of an empty list")
-    return min(values)
+    return _extreme(min, *args)
 
 
-@builtin("max(xs: list<T>) | max(a, b, ...) -> T", "The largest value; an empty list is an error.", _minmax_rule)
+@builtin("max(xs: list<T>) | max(a, b, ...) -> T", "The largest value; an empty list is an error.", _minmax_rule,
+         encode=_extreme_z3(False))
 def _max(*args):
-    values = args[0] if len(args) == 1 else args
-    if not values:
-        raise EigRuntimeError("max() of an empty list")
-    return max(values)
+    return _extreme(max, *args)
 
 
 # ---------------------------------------------------------------- numbers
 
 
-@builtin("abs(x: int | float) -> int | float", "Absolute value.", _abs_rule)
+def _abs_z3(enc, x):
+    x = enc.scalar(x)
+    return z3.If(x >= 0, x, -x)
+
+
+@builtin("abs(x: int | float) -> int | float", "Absolute value.", _abs_rule, encode=_abs_z3)
 def _abs(x):
     return abs(x)
 
@@ -272,6 +320,7 @@ def _abs(x):
     "round(x: int | float, digits: int = none) -> int | float",
     "Rounds half to even, as Python does; with digits the result keeps the argument's type, without it is an int.",
     _round_rule,
+    not_analysed="rounding half to even",
 )
 def _round(x, digits=None):
     if digits is None:
@@ -279,17 +328,29 @@ def _round(x, digits=None):
     return round(x, digits)
 
 
-@builtin("floor(x: float) -> int", "Largest int not above x.", fixed(FLOAT, result=INT))
+@builtin("floor(x: float) -> int", "Largest int not above x.", fixed(FLOAT, result=INT),
+         encode=lambda enc, x: z3.ToInt(enc.real(x)))
 def _floor(x):
     return math.floor(x)
 
 
-@builtin("ceil(x: float) -> int", "Smallest int not below x.", fixed(FLOAT, result=INT))
+@builtin("ceil(x: float) -> int", "Smallest int not below x.", fixed(FLOAT, result=INT),
+         encode=lambda enc, x: -z3.ToInt(-enc.real(x)))
 def _ceil(x):
     return math.ceil(x)
 
 
-@builtin("int(x: str | int | float) -> int", "Parses or truncates to an int; bad text is an error.", _to_int_rule)
+def _to_int_z3(enc, x):
+    x = enc.scalar(x)
+    if z3.is_int(x):
+        return x
+    if z3.is_real(x):  # truncation toward zero
+        return z3.If(x >= 0, z3.ToInt(x), -z3.ToInt(-x))
+    enc.unsupported("parsing unknown text as an int")
+
+
+@builtin("int(x: str | int | float) -> int", "Parses or truncates to an int; bad text is an error.", _to_int_rule,
+         encode=_to_int_z3)
 def _to_int(x):
     try:
         return int(x)
@@ -297,7 +358,15 @@ def _to_int(x):
         raise EigRuntimeError(f"invalid literal for int() with base 10: {x!r}") from None
 
 
-@builtin("float(x: str | int | float) -> float", "Parses or widens to a float; bad text is an error.", _to_float_rule)
+def _to_float_z3(enc, x):
+    x = enc.scalar(x)
+    if z3.is_arith(x):
+        return enc.real(x)
+    enc.unsupported("parsing unknown text as a float")
+
+
+@builtin("float(x: str | int | float) -> float", "Parses or widens to a float; bad text is an error.", _to_float_rule,
+         encode=_to_float_z3)
 def _to_float(x):
     try:
         return float(x)
@@ -309,6 +378,7 @@ def _to_float(x):
     "calculate(expression: str) -> float",
     "Evaluates arithmetic text (digits, + - * / // **, parentheses, spaces) safely; invalid text is an error.",
     fixed(STR, result=FLOAT),
+    not_analysed="evaluating arithmetic text",
 )
 def _calculate(expression):
     value = arith.evaluate(expression)
@@ -336,49 +406,66 @@ def format_value(v: Any) -> str:
     return json.dumps(v)
 
 
-@builtin("str(x: any) -> str", "The text form of a value, as string interpolation prints it.", _str_rule)
+def _str_z3(enc, x):
+    x = enc.scalar(x)
+    if z3.is_string(x):
+        return x
+    if z3.is_bool(x):
+        return z3.If(x, z3.StringVal("True"), z3.StringVal("False"))
+    if z3.is_int(x):  # Z3's int.to.str is empty for negative numbers
+        return z3.If(x >= 0, z3.IntToStr(x), z3.Concat(z3.StringVal("-"), z3.IntToStr(-x)))
+    enc.unsupported("the text form of an unknown float")
+
+
+@builtin("str(x: any) -> str", "The text form of a value, as string interpolation prints it.", _str_rule, encode=_str_z3)
 def _str(x):
     return format_value(x)
 
 
-@builtin("lower(s: str) -> str", "Lower-case copy.", fixed(STR, result=STR))
+@builtin("lower(s: str) -> str", "Lower-case copy.", fixed(STR, result=STR), not_analysed="changing the case of unknown text")
 def _lower(s):
     return s.lower()
 
 
-@builtin("upper(s: str) -> str", "Upper-case copy.", fixed(STR, result=STR))
+@builtin("upper(s: str) -> str", "Upper-case copy.", fixed(STR, result=STR), not_analysed="changing the case of unknown text")
 def _upper(s):
     return s.upper()
 
 
-@builtin("strip(s: str) -> str", "Copy without leading and trailing white space.", fixed(STR, result=STR))
+@builtin("strip(s: str) -> str", "Copy without leading and trailing white space.", fixed(STR, result=STR),
+         not_analysed="stripping unknown text")
 def _strip(s):
     return s.strip()
 
 
-@builtin("startswith(s: str, prefix: str) -> bool", "Whether s starts with prefix.", fixed(STR, STR, result=BOOL))
+@builtin("startswith(s: str, prefix: str) -> bool", "Whether s starts with prefix.", fixed(STR, STR, result=BOOL),
+         encode=lambda enc, s, prefix: z3.PrefixOf(enc.scalar(prefix), enc.scalar(s)))
 def _startswith(s, prefix):
     return s.startswith(prefix)
 
 
-@builtin("endswith(s: str, suffix: str) -> bool", "Whether s ends with suffix.", fixed(STR, STR, result=BOOL))
+@builtin("endswith(s: str, suffix: str) -> bool", "Whether s ends with suffix.", fixed(STR, STR, result=BOOL),
+         encode=lambda enc, s, suffix: z3.SuffixOf(enc.scalar(suffix), enc.scalar(s)))
 def _endswith(s, suffix):
     return s.endswith(suffix)
 
 
-@builtin("replace(s: str, old: str, new: str) -> str", "Every occurrence of old replaced by new.", fixed(STR, STR, STR, result=STR))
+@builtin("replace(s: str, old: str, new: str) -> str", "Every occurrence of old replaced by new.", fixed(STR, STR, STR, result=STR),
+         not_analysed="replacing every occurrence in unknown text")
 def _replace(s, old, new):
     return s.replace(old, new)
 
 
-@builtin("split(s: str, sep: str) -> list<str>", "The pieces of s between occurrences of sep.", fixed(STR, STR, result=ListType(STR)))
+@builtin("split(s: str, sep: str) -> list<str>", "The pieces of s between occurrences of sep.", fixed(STR, STR, result=ListType(STR)),
+         not_analysed="splitting unknown text")
 def _split(s, sep):
     if sep == "":
         raise EigRuntimeError("empty separator")
     return s.split(sep)
 
 
-@builtin("join(xs: list<str>, sep: str) -> str", "The strings joined with sep between them.", _join_rule)
+@builtin("join(xs: list<str>, sep: str) -> str", "The strings joined with sep between them.", _join_rule,
+         not_analysed="joining unknown lists")
 def _join(xs, sep):
     return sep.join(xs)
 
@@ -401,34 +488,76 @@ def _parse_datetime(s: str) -> _datetime:
     return value.replace(tzinfo=None)
 
 
-@builtin("date(s: str) -> date", "Checks that s is a YYYY-MM-DD date (or takes the date of a datetime).", fixed(STR, result=DATE))
+def _two(first: str, second: str):
+    """Two-digit texts whose digits lie in the given ranges, as "lo-hi" (or one digit)."""
+    return z3.Concat(*[z3.Range(r[0], r[-1]) for r in (first, second)])
+
+
+def _lit(text: str):
+    return z3.Re(z3.StringVal(text))
+
+
+# The plain ISO forms, where the Z3 meaning of the date built-ins is exact: year 1000-9999, a
+# day that every year has (29 February is left out), a time without fractions or offset.
+_YEAR = z3.Concat(_two("1-9", "0-9"), _two("0-9", "0-9"))
+_MONTH_DAY = z3.Union(
+    z3.Concat(z3.Union(_two("0", "1-9"), _two("1", "0-2")), _lit("-"), z3.Union(_two("0", "1-9"), _two("1", "0-9"), _two("2", "0-8"))),
+    z3.Concat(z3.Union(_lit("01"), _two("0", "3-9"), _two("1", "0-2")), _lit("-"), z3.Union(_lit("29"), _lit("30"))),
+    z3.Union(*[_lit(f"{m}-31") for m in ("01", "03", "05", "07", "08", "10", "12")]),
+)
+_PLAIN_DATE = z3.Concat(_YEAR, _lit("-"), _MONTH_DAY)
+_PLAIN_TIME = z3.Concat(z3.Union(_two("0-1", "0-9"), _two("2", "0-3")), _lit(":"), _two("0-5", "0-9"), _lit(":"), _two("0-5", "0-9"))
+_PLAIN_DATETIME = z3.Concat(_PLAIN_DATE, _lit("T"), _PLAIN_TIME)
+
+
+def _date_z3(enc, s):
+    """date(s) and date_of(s): s itself for a plain date, its first ten characters for a plain datetime."""
+    s = enc.scalar(s)
+    is_date, is_datetime = z3.InRe(s, _PLAIN_DATE), z3.InRe(s, _PLAIN_DATETIME)
+    return enc.exact_where(z3.Or(is_date, is_datetime), z3.If(is_date, s, z3.SubString(s, 0, 10)), DATE, "a date in another form")
+
+
+def _datetime_z3(enc, s):
+    s = enc.scalar(s)
+    is_date, is_datetime = z3.InRe(s, _PLAIN_DATE), z3.InRe(s, _PLAIN_DATETIME)
+    midnight = z3.Concat(s, z3.StringVal("T00:00:00"))
+    return enc.exact_where(z3.Or(is_date, is_datetime), z3.If(is_datetime, s, midnight), DATETIME, "a datetime in another form")
+
+
+@builtin("date(s: str) -> date", "Checks that s is a YYYY-MM-DD date (or takes the date of a datetime).", fixed(STR, result=DATE),
+         encode=_date_z3)
 def _to_date(s):
     if len(s) > 10 and "T" in s or " " in s.strip():
         return _parse_datetime(s).date().isoformat()
     return _parse_date(s).isoformat()
 
 
-@builtin("datetime(s: str) -> datetime", "Checks that s is a YYYY-MM-DDTHH:MM:SS datetime (a date means midnight).", fixed(STR, result=DATETIME))
+@builtin("datetime(s: str) -> datetime", "Checks that s is a YYYY-MM-DDTHH:MM:SS datetime (a date means midnight).", fixed(STR, result=DATETIME),
+         encode=_datetime_z3)
 def _to_datetime(s):
     return _parse_datetime(s).isoformat()
 
 
-@builtin("hours_between(a: datetime, b: datetime) -> float", "Hours from a to b (negative when b is earlier).", fixed(DATETIME, DATETIME, result=FLOAT))
+@builtin("hours_between(a: datetime, b: datetime) -> float", "Hours from a to b (negative when b is earlier).", fixed(DATETIME, DATETIME, result=FLOAT),
+         not_analysed="calendar arithmetic")
 def _hours_between(a, b):
     return (_parse_datetime(b) - _parse_datetime(a)).total_seconds() / 3600.0
 
 
-@builtin("days_between(a: date, b: date) -> int", "Whole days from a to b.", fixed(DATE, DATE, result=INT))
+@builtin("days_between(a: date, b: date) -> int", "Whole days from a to b.", fixed(DATE, DATE, result=INT),
+         not_analysed="calendar arithmetic")
 def _days_between(a, b):
     return (_parse_date(b[:10]) - _parse_date(a[:10])).days
 
 
-@builtin("add_days(d: date, n: int) -> date", "The date n days after d.", fixed(DATE, INT, result=DATE))
+@builtin("add_days(d: date, n: int) -> date", "The date n days after d.", fixed(DATE, INT, result=DATE),
+         not_analysed="calendar arithmetic")
 def _add_days(d, n):
     return (_parse_date(d[:10]) + timedelta(days=n)).isoformat()
 
 
-@builtin("add_hours(t: datetime, hours: float) -> datetime", "The datetime the given hours after t.", fixed(DATETIME, FLOAT, result=DATETIME))
+@builtin("add_hours(t: datetime, hours: float) -> datetime", "The datetime the given hours after t.", fixed(DATETIME, FLOAT, result=DATETIME),
+         not_analysed="calendar arithmetic")
 def _add_hours(t, hours):
     return (_parse_datetime(t) + timedelta(hours=hours)).isoformat()
 
@@ -440,7 +569,7 @@ def _date_part_rule(args):
     return DATE
 
 
-@builtin("date_of(t: datetime) -> date", "The calendar date of a datetime.", _date_part_rule)
+@builtin("date_of(t: datetime) -> date", "The calendar date of a datetime.", _date_part_rule, encode=_date_z3)
 def _date_of(t):
     return _parse_datetime(t).date().isoformat()
 

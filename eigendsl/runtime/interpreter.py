@@ -668,6 +668,13 @@ def _add(a, b):
     return a + b
 
 
+def _member(a, b) -> bool:
+    """`a in b`: a key of a map (or map table), an element of a list (or a list table's rows)."""
+    if isinstance(b, TableView) and b.kind == "list":
+        return a in b.values()
+    return a in b
+
+
 _BINARY = {
     "+": _add,
     "-": lambda a, b: a - b,
@@ -678,6 +685,6 @@ _BINARY = {
     "<=": lambda a, b: a <= b,
     ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
-    "in": lambda a, b: a in b,
-    "not in": lambda a, b: a not in b,
+    "in": _member,
+    "not in": lambda a, b: not _member(a, b),
 }

@@ -15,7 +15,9 @@ does not cover raises Unsupported, and callers report the analysis as unknown.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Callable
 
 import z3
@@ -29,6 +31,11 @@ from ..semantics.types import (
 from ..runtime.store import TableView
 
 LIST_BOUND = 3
+SMALL_TABLE = 64  # a lookup with an unknown key is a case split over at most this many entries
+# A float operation rounds its exact result to the nearest double: relative error at most 2^-53,
+# plus an absolute 2^-1074 for results in the subnormal range.
+ROUNDING = z3.RealVal(f"1/{2**53}")
+SUBNORMAL = z3.RealVal(f"1/{2**1074}")
 _counter = itertools.count()
 
 
@@ -48,7 +55,7 @@ class Unsupported(Exception):
 
 
 def is_sym(v: Any) -> bool:
-    return isinstance(v, (z3.ExprRef, SymOpt, SymRecord, SymUnion, SymList, SymMap, Merged))
+    return isinstance(v, (z3.ExprRef, SymOpt, SymRecord, SymUnion, SymList, SymMap, Merged, Patched))
 
 
 def fresh_name(hint: str) -> str:
@@ -101,6 +108,7 @@ class SymList:
     def __init__(self, items: list[tuple[Any, Any]], grow: Callable[[int], tuple[Any, Any]] | None = None):
         self.items = items  # (present: bool | BoolRef, value)
         self.grow = grow
+        self.seen_whole = False  # read as a whole: it has no elements beyond those in items
 
     def ensure(self, n: int) -> None:
         while self.grow is not None and len(self.items) < n:
@@ -116,10 +124,12 @@ class SymMap:
     def __init__(self, enc: "Encoder", key_type: Type, value_type: Type, hint: str):
         self.enc, self.key_type, self.value_type, self.hint = enc, key_type, value_type, hint
         self.entries: dict[str, SymOpt] = {}
+        self.keys: dict[str, Any] = {}  # the key each entry was looked up with
 
     def lookup(self, key) -> SymOpt:
         ident = repr(key) if not is_sym(key) else f"sym:{z3.simplify(key).sexpr()}"
         if ident not in self.entries:
+            self.keys[ident] = key
             self.entries[ident] = SymOpt(z3.Bool(fresh_name(f"{self.hint}[{ident}]?")), self.enc.fresh(self.value_type, f"{self.hint}[{ident}]"))
         return self.entries[ident]
 
@@ -131,8 +141,36 @@ class Merged:
         self.cond, self.a, self.b = cond, a, b
 
     def get(self, name: str):
+        # A variant's field exists on one side only; well-typed code reads it only where it exists.
+        if isinstance(self.a, dict) and name not in self.a:
+            return get_field(self.b, name)
+        if isinstance(self.b, dict) and name not in self.b:
+            return get_field(self.a, name)
         return merge(self.cond, get_field(self.a, name), get_field(self.b, name))
 
+
+class Patched:
+    """An unknown record with the field at `path` replaced, as a derived field is on read."""
+
+    def __init__(self, base, path: tuple[str, ...], value):
+        self.base, self.path, self.value = base, path, value
+
+    def get(self, name: str):
+        if name != self.path[0]:
+            return get_field(self.base, name)
+        return self.value if len(self.path) == 1 else with_field(get_field(self.base, name), self.path[1:], self.value)
+
+
+def with_field(record, path: tuple[str, ...], value):
+    """The record with the field at `path` set to value (the record itself is not changed)."""
+    if isinstance(record, dict):
+        out = dict(record)
+        out[path[0]] = value if len(path) == 1 else with_field(record[path[0]], path[1:], value)
+        return out
+    return Patched(record, path, value)
+
+
+RECORDS = (dict, SymRecord, SymUnion, Merged, Patched)  # what has fields to read
 
 # ---------------------------------------------------------------- value helpers
 
@@ -147,7 +185,10 @@ def to_z3(v: Any):
     if isinstance(v, int):
         return z3.IntVal(v)
     if isinstance(v, float):
-        return z3.RealVal(v)
+        if not math.isfinite(v):
+            raise Unsupported("an infinite or NaN float")
+        exact = Fraction(v)  # the double itself: 0.1 is not 1/10
+        return z3.RealVal(f"{exact.numerator}/{exact.denominator}")
     if isinstance(v, str):
         return z3.StringVal(v)
     raise Unsupported(f"a {type(v).__name__} value where a scalar is needed")
@@ -192,7 +233,7 @@ def merge(cond, a, b):
         if vb is None:
             vb = va
         return SymOpt(z3.If(cond, to_bool(pa), to_bool(pb)), merge(cond, va, vb) if va is not None else None)
-    if isinstance(a, (dict, SymRecord, SymUnion, Merged)) or isinstance(b, (dict, SymRecord, SymUnion, Merged)):
+    if isinstance(a, RECORDS) or isinstance(b, RECORDS):
         return Merged(cond, a, b)
     if isinstance(a, (list, SymList)) or isinstance(b, (list, SymList)):
         ia, ib = list_items(a), list_items(b)
@@ -224,12 +265,11 @@ def list_items(v) -> list[tuple[Any, Any]]:
     if isinstance(v, SymOpt):
         v = v.value
     if isinstance(v, SymList):
+        v.seen_whole = True
         return v.items
     if isinstance(v, (list, tuple)):
         return [(True, x) for x in v]
-    if isinstance(v, OverriddenTable) and container_kind(v) == "list":
-        return [(True, v.get(i)) for i in range(len(v))]
-    if isinstance(v, TableView) and v.kind == "list":
+    if isinstance(v, (dict, TableView, OverriddenTable)):  # a list table's rows, a map's keys (as at run time)
         return [(True, x) for x in v]
     raise Unsupported("iteration over a value that is not a list")
 
@@ -238,8 +278,10 @@ def get_field(obj, name: str):
     if isinstance(obj, SymOpt):
         obj = obj.value
     if isinstance(obj, dict):
+        if name not in obj:
+            raise Unsupported(f"field {name} of a value that lacks it")
         return obj[name]
-    if isinstance(obj, (SymRecord, SymUnion, Merged)):
+    if isinstance(obj, RECORDS):
         return obj.get(name)
     raise Unsupported(f"field {name} of a non-record value")
 
@@ -259,6 +301,9 @@ def equal(a, b):
     """Equality as the runtime's ==, for concrete, symbolic and mixed values."""
     if not has_sym(a) and not has_sym(b):
         return a == b
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, Merged):  # one side or the other: compare each, maps and records alike
+            return z3.If(to_bool(x.cond), to_bool(equal(x.a, y)), to_bool(equal(x.b, y)))
     if a is None or b is None or isinstance(a, SymOpt) or isinstance(b, SymOpt):
         pa, va = presence(a)
         pb, vb = presence(b)
@@ -266,7 +311,7 @@ def equal(a, b):
         if va is None or vb is None:
             return z3.And(z3.Not(to_bool(pa)), z3.Not(to_bool(pb)))
         return z3.Or(z3.And(z3.Not(to_bool(pa)), z3.Not(to_bool(pb))), z3.And(both, to_bool(equal(va, vb))))
-    if isinstance(a, (dict, SymRecord, Merged, SymUnion)) or isinstance(b, (dict, SymRecord, Merged, SymUnion)):
+    if isinstance(a, RECORDS) or isinstance(b, RECORDS):
         names = list(a) if isinstance(a, dict) else list(b) if isinstance(b, dict) else None
         if names is None:
             raise Unsupported("comparing two unknown records")
@@ -276,7 +321,7 @@ def equal(a, b):
     if isinstance(a, (list, SymList)) or isinstance(b, (list, SymList)):
         for x, other in ((a, b), (b, a)):
             if isinstance(x, SymList) and isinstance(other, list):
-                x.ensure(len(other))
+                x.ensure(len(other) + 1)  # the next one absent: an element grown later cannot appear
         ia, ib = list_items(a), list_items(b)
         n = max(len(ia), len(ib))
         ia = ia + [(False, None)] * (n - len(ia))
@@ -362,21 +407,41 @@ class OverriddenTable:
             return default if value is self.ABSENT else value
         return self.view.get(key, default)
 
+    @property
+    def kind(self) -> str:
+        return self.view.kind
+
+    @property
+    def symbolic(self) -> bool:
+        """Whether a replaced row holds unknowns."""
+        return any(has_sym(v) for (name, _), v in self.override.items() if name == self.name and v is not self.ABSENT)
+
     def __contains__(self, key):
+        if self.view.kind == "list":
+            return key in self.values()
         if (self.name, key) in self.override:
             return self.override[(self.name, key)] is not self.ABSENT
         return key in self.view
 
+    def keys(self) -> list:
+        if self.view.kind == "list":  # a removed row can only be the last one (an append undone)
+            return [i for i in range(len(self.view)) if self.get(i, _MISSING) is not _MISSING]
+        added = [k for (name, k), v in self.override.items() if name == self.name and v is not self.ABSENT and k not in self.view]
+        return [k for k in self.view.keys() if self.get(k, _MISSING) is not _MISSING] + added
+
     def __iter__(self):
         if self.view.kind == "list":
-            return (self.get(i) for i in range(len(self.view)))
-        return iter(self.view)
+            return iter(self.values())
+        return iter(self.keys())
 
     def __len__(self):
-        return len(self.view)
+        return len(self.keys())
+
+    def values(self) -> list:
+        return [self.get(k) for k in self.keys()]
 
     def items(self):
-        return ((k, self.get(k)) for k in self.view.keys())
+        return [(k, self.get(k)) for k in self.keys()]
 
 
 # ---------------------------------------------------------------- the encoder
@@ -394,6 +459,11 @@ class Encoder:
         self.consts = {c.name: c for c in domain.consts}
         self.state_types = {sf.name: sf.type for sf in domain.state}
         self.fact_types = {f.name: f.type for f in domain.facts}
+        self.derives: dict[str, list[ir.DeriveDef]] = {}
+        for d in domain.derives:
+            if d.root in self.state_types and isinstance(self.state_types[d.root], RecordType):
+                self.derives.setdefault(d.root, []).append(d)
+        self.deriving = False  # inside a derive: reads of the record see its stored fields
         self.axioms: list = []
         self.failures: list = []
         self.pc: list = []
@@ -451,6 +521,11 @@ class Encoder:
         guard = z3.And(*self.pc, cond) if self.pc else cond
         self.failures.append(guard)
 
+    def failed(self, t: Type | None):
+        """The value of an expression that certainly fails here: any value of its type will do,
+        since every outcome on this path is the failure."""
+        return None if t is None else self.fresh(t, "failed")
+
     def under(self, cond):
         encoder = self
 
@@ -492,7 +567,7 @@ class Encoder:
             else:
                 value = merge(cond, result, value)
         if first:  # every path fails
-            return None
+            return self.failed(fn.ret)
         return value
 
     def block(self, stmts, slots, cond) -> list[tuple[Any, str, Any, list]]:
@@ -537,17 +612,18 @@ class Encoder:
             if isinstance(s, ir.If):
                 c = self.expr(s.cond, slots)
                 if not is_sym(c):
-                    return self.block(s.then if c else s.else_, slots, pc)
+                    out = self.block(s.then if c else s.else_, slots, pc)
+                    return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
                 c = to_bool(c)
                 out = self.block(s.then, list(slots), z3.And(pc, c))
                 out += self.block(s.else_, list(slots), z3.And(pc, z3.Not(c)))
                 return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
-            if isinstance(s, ir.For) and s.mode in ("list", "items"):
+            if isinstance(s, ir.For):
                 container = self.expr(s.iter, slots)
                 if s.mode == "items":
-                    if is_sym(container) or not isinstance(container, dict):
+                    if not isinstance(container, (dict, TableView, OverriddenTable)):
                         raise Unsupported("a loop over the entries of an unknown map", s.span)
-                    items = [(True, pair) for pair in container.items()]
+                    items = [(True, pair) for pair in list(container.items())]
                 else:
                     items = list_items(container)
                 paths = [(pc, None, None, slots)]
@@ -572,14 +648,53 @@ class Encoder:
                 slots = list(slots)
                 value = self.expr(s.value, slots)
                 old = slots[s.target.slot]
-                if s.op == "+=":
-                    value = old + value if not is_sym(old) and not is_sym(value) else (
-                        z3.Concat(to_z3(old), to_z3(value)) if isinstance(to_z3(old), z3.SeqRef) else numeric_pair(old, value)[0] + numeric_pair(old, value)[1])
-                elif s.op == "-=":
-                    value = old - value if not is_sym(old) and not is_sym(value) else numeric_pair(old, value)[0] - numeric_pair(old, value)[1]
+                if s.op in ("+=", "-=") and not is_sym(old) and not is_sym(value):
+                    value = old + value if s.op == "+=" else old - value
+                elif s.op == "+=" and isinstance(to_z3(old), z3.SeqRef):
+                    value = z3.Concat(to_z3(old), to_z3(value))
+                elif s.op in ("+=", "-="):
+                    value = self.arith(s.op[0], old, value, s.span)
                 slots[s.target.slot] = value
                 return [(pc, None, None, slots)]
+            if isinstance(s, ir.Mutate) and s.target.root == "local" and not s.target.steps:
+                slots = list(slots)
+                slots[s.target.slot] = self.mutated(s, slots[s.target.slot], [self.expr(a, slots) for a in s.args])
+                return [(pc, None, None, slots)]
             raise Unsupported(f"the statement {type(s).__name__}", s.span)
+
+    def mutated(self, s: ir.Mutate, old, args):
+        """A local list or map after append, extend, insert, remove_at, remove or clear."""
+        if s.method == "clear":
+            return [] if isinstance(old, list) else {}
+        if isinstance(old, list) and s.method in ("append", "extend"):
+            if s.method == "append":
+                return old + [args[0]]
+            items = list_items(args[0])
+            if all(p is True for p, _ in items):
+                return old + [x for _, x in items]
+        elif isinstance(old, list) and not has_sym(args[0]) and s.method in ("insert", "remove_at", "remove"):
+            new = list(old)
+            if s.method == "insert":
+                new.insert(args[0], args[1])
+                return new
+            if s.method == "remove_at" and -len(new) <= args[0] < len(new):
+                new.pop(args[0])
+                return new
+            if s.method == "remove" and not has_sym(old):
+                if args[0] in new:
+                    new.remove(args[0])
+                else:
+                    self.fail_if(True)
+                return new
+            if s.method == "remove_at":
+                self.fail_if(True)
+                return new
+        elif isinstance(old, dict) and s.method == "remove" and not is_sym(args[0]):
+            if args[0] not in old:
+                self.fail_if(True)
+                return old
+            return {k: v for k, v in old.items() if k != args[0]}
+        raise Unsupported(f"{s.method} on an unknown collection", s.span)
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr, slots: list):
@@ -595,7 +710,17 @@ class Encoder:
         return slots[e.slot]
 
     def e_StateRoot(self, e, slots):
-        return self.world.root(e.name)
+        value = self.world.root(e.name)
+        derives = self.derives.get(e.name)
+        if not derives or self.deriving:
+            return value
+        self.deriving = True
+        try:  # as at run time: derived fields are computed on every read of the record
+            for d in derives:
+                value = with_field(value, d.path, self.call(d.function, []))
+        finally:
+            self.deriving = False
+        return value
 
     def e_Fact(self, e, slots):
         return self.world.fact(e.name)
@@ -612,14 +737,16 @@ class Encoder:
             return entry.present, entry.value
         if isinstance(container, (TableView, OverriddenTable)) and container_kind(container) == "list":
             if is_sym(key):
-                raise Unsupported("indexing a list table with an unknown position")
-            if key < 0:
+                if len(container) > SMALL_TABLE:
+                    raise Unsupported("indexing a large list table with an unknown position")
+                container = list(container.values())
+            elif key < 0:
                 key += len(container)
         if isinstance(container, (dict, TableView, OverriddenTable)):
             if not is_sym(key):
                 value = container.get(key, _MISSING)
                 return (False, None) if value is _MISSING else (True, value)
-            if isinstance(container, (TableView, OverriddenTable)) or len(container) > 64:
+            if len(container) > SMALL_TABLE:
                 raise Unsupported("a lookup with an unknown key in a large table")
             present, value = z3.BoolVal(False), None
             for k, v in container.items():
@@ -646,8 +773,9 @@ class Encoder:
                 return present, value
             if is_sym(key) and len(items) <= 16:
                 value, present = None, z3.BoolVal(False)
-                for i, (p, item) in enumerate(items):
-                    at = z3.And(to_bool(p), to_z3(key) == i)
+                k, length = to_z3(key), SymList(items).length()
+                for i, (p, item) in enumerate(items):  # a negative position counts from the end
+                    at = z3.And(to_bool(p), z3.Or(k == i, z3.And(k < 0, k + length == i)))
                     value = item if value is None else merge(at, item, value)
                     present = z3.Or(present, at)
                 return present, value
@@ -660,7 +788,7 @@ class Encoder:
         present, value = self.lookup(self.expr(e.obj, slots), self.expr(e.key, slots), True)
         if present is not True:
             self.fail_if(z3.Not(to_bool(present)))
-        return value
+        return self.failed(e.type) if value is None and present is not True else value
 
     def e_CallFn(self, e, slots):
         fn = self.functions[e.name]
@@ -668,45 +796,75 @@ class Encoder:
 
     def e_CallBuiltin(self, e, slots):
         args = [self.expr(a, slots) for a in e.args]
-        if not any(has_sym(a) or isinstance(a, (TableView, OverriddenTable)) for a in args):
+        entry = BUILTINS[e.name]
+        if not any(has_sym(a) or (isinstance(a, OverriddenTable) and a.symbolic) for a in args):
             try:
-                return BUILTINS[e.name].impl(*args)
+                return entry.impl(*args)
             except ToolFailure:
                 self.fail_if(True)
-                return None
-        name = e.name
-        if name == "get":
-            present, value = self.lookup(args[0], args[1], False)
-            if present is True:
-                return value
-            return SymOpt(to_bool(present), value) if value is not None else None
-        if name == "len":
-            if isinstance(args[0], (list, SymList)):
-                return SymList(list_items(args[0])).length()
-            if isinstance(args[0], z3.SeqRef):
-                return z3.Length(args[0])
-        if name in ("min", "max") and len(args) >= 2:
-            value = args[0]
-            for other in args[1:]:
-                a, b = numeric_pair(value, other)
-                value = z3.If(a <= b, a, b) if name == "min" else z3.If(a >= b, a, b)
+                return self.failed(e.type)
+        try:
+            if entry.encode is None:
+                raise Unsupported(f"{e.name}() of unknown values ({entry.not_analysed})", e.span)
+            return entry.encode(self, *args)
+        except Unsupported as u:
+            if self.approximate and e.type in (INT, FLOAT, BOOL, STR, DATE, DATETIME):
+                self.fail_if(z3.Bool(fresh_name(f"{e.name}()!fails")))
+                return self.fresh(e.type, f"{e.name}()")
+            raise Unsupported(u.what, u.span or e.span) from None
+
+    # ------------------------------------------------------------ what built-ins' encodings use
+    scalar = staticmethod(to_z3)
+    condition = staticmethod(to_bool)
+    comparable = staticmethod(lambda a, b: numeric_pair(a, b) if not isinstance(to_z3(a), z3.SeqRef) else (to_z3(a), to_z3(b)))
+    items = staticmethod(list_items)
+
+    @staticmethod
+    def real(x):
+        x = to_z3(x)
+        return z3.ToReal(x) if z3.is_int(x) else x
+
+    @staticmethod
+    def unsupported(what: str):
+        raise Unsupported(what)
+
+    @staticmethod
+    def length(v):
+        if isinstance(v, SymOpt):
+            v = v.value
+        if isinstance(v, z3.SeqRef):
+            return z3.Length(v)
+        if isinstance(v, (str, dict)) or (isinstance(v, (TableView, OverriddenTable)) and v.kind == "map"):
+            return len(v)
+        items = list_items(v)
+        return len(items) if all(p is True for p, _ in items) else SymList(items).length()
+
+    @staticmethod
+    def entries(m) -> dict:
+        """A map's entries, where its keys are known (its values may not be)."""
+        if isinstance(m, SymOpt):
+            m = m.value
+        if isinstance(m, dict):
+            return m
+        if isinstance(m, (TableView, OverriddenTable)) and m.kind == "map":
+            return dict(m.items())
+        raise Unsupported("the entries of a map whose keys are unknown")
+
+    def get(self, m, key):
+        present, value = self.lookup(m, key, False)
+        if present is True:
             return value
-        if name == "abs":
-            a = to_z3(args[0])
-            return z3.If(a >= 0, a, -a)
-        if name in ("datetime", "date") and isinstance(args[0], z3.SeqRef):
-            return args[0]
-        if name == "startswith":
-            return z3.PrefixOf(to_z3(args[1]), to_z3(args[0]))
-        if name == "endswith":
-            return z3.SuffixOf(to_z3(args[1]), to_z3(args[0]))
-        if name == "values" and isinstance(args[0], (dict,)):
-            return list(args[0].values())
-        if name == "float" and z3.is_int(to_z3(args[0])):
-            return z3.ToReal(to_z3(args[0]))
-        if self.approximate and e.type in (INT, FLOAT, BOOL, STR, DATE, DATETIME):
-            return self.fresh(e.type, f"{name}()")
-        raise Unsupported(f"{name}() of unknown values", e.span)
+        return SymOpt(to_bool(present), value) if value is not None else None
+
+    def exact_where(self, region, value, t: Type, outside: str):
+        """`value` where `region` holds. Outside it the encoding does not say: an approximating
+        encoder gives an unconstrained value that may also fail; an exact one refuses."""
+        if z3.is_true(z3.simplify(region)):
+            return value
+        if not self.approximate:
+            raise Unsupported(outside)
+        self.fail_if(z3.And(z3.Not(region), z3.Bool(fresh_name("outside!fails"))))
+        return z3.If(region, value, to_z3(self.fresh(t, "outside")))
 
     def e_Construct(self, e, slots):
         out = {}
@@ -774,7 +932,7 @@ class Encoder:
         if not has_sym(a) and not has_sym(b) and not isinstance(a, (TableView, OverriddenTable)):
             if op in ("/", "//", "%") and b == 0:
                 self.fail_if(True)
-                return 0
+                return self.failed(e.type)
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
                     "//": lambda: a // b, "%": lambda: a % b, "==": lambda: a == b, "!=": lambda: a != b,
                     "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
@@ -789,18 +947,39 @@ class Encoder:
             self.fail_if(y == 0)
         if op == "/":
             x, y = (z3.ToReal(x) if z3.is_int(x) else x), (z3.ToReal(y) if z3.is_int(y) else y)
-            return x / y
-        if op == "//":
+            return self.rounded(x / y, e.span)
+        if op in ("//", "%"):
             if not z3.is_int(x) or not z3.is_int(y):
-                raise Unsupported("// on unknown floats", e.span)
-            return x / y
-        if op == "%":
-            return x % y
-        return {"+": lambda: x + y, "-": lambda: x - y, "*": lambda: x * y, "<": lambda: x < y,
-                "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[op]()
+                raise Unsupported(f"{op} on unknown floats", e.span)
+            # Python floors the quotient; Z3's integer division is Euclidean (the remainder is
+            # never negative). They agree for a positive divisor; for a negative one, negate both.
+            q = z3.If(y > 0, x / y, (-x) / (-y))
+            return q if op == "//" else x - y * q
+        if op in ("+", "-", "*"):
+            return self.arith(op, x, y, e.span)
+        return {"<": lambda: x < y, "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[op]()
+
+    def arith(self, op: str, x, y, span=None):
+        """x op y for numbers, at least one unknown: exact for ints, rounded for floats."""
+        x, y = numeric_pair(x, y)
+        exact = x + y if op == "+" else x - y if op == "-" else x * y
+        return self.rounded(exact, span) if z3.is_real(exact) else exact
+
+    def rounded(self, exact, span=None):
+        """The double nearest to an exact real result, which the encoding does not compute: the
+        approximating encoder bounds it by the rounding error; the exact one refuses."""
+        if not self.approximate:
+            raise Unsupported("arithmetic on unknown floats (the runtime rounds to doubles)", span)
+        r = z3.Real(fresh_name("rounded"))
+        size = z3.If(exact >= 0, exact, -exact)
+        self.axioms.append(z3.And(r - exact <= size * ROUNDING + SUBNORMAL, exact - r <= size * ROUNDING + SUBNORMAL))
+        return r
 
     def member(self, a, b):
-        if isinstance(b, (TableView, OverriddenTable, SymMap, dict)) and not isinstance(b, list):
+        if isinstance(b, (TableView, OverriddenTable)) and b.kind == "list":
+            b = list_items(b)  # membership among a list table's rows, as for any list
+            return z3.Or([to_bool(equal(a, x)) for _, x in b]) if has_sym(a) or has_sym([x for _, x in b]) else any(a == x for _, x in b)
+        if isinstance(b, (TableView, OverriddenTable, SymMap, dict)):
             present, _ = self.lookup(b, a, False)
             return present
         if isinstance(b, (list, SymList)):
@@ -852,7 +1031,7 @@ class Encoder:
             present, value = presence(self.expr(e.expr, slots))
         if present is not True:
             self.fail_if(z3.Not(to_bool(present)))
-        return value
+        return self.failed(e.type) if value is None and present is not True else value
 
     def quantified_items(self, e, slots):
         return list_items(self.expr(e.iter, slots))
@@ -873,8 +1052,11 @@ class Encoder:
                 return all(r for r, _ in live)
             if e.kind == "count":
                 return sum(1 for r, _ in live if r)
-            if e.kind == "sum":
-                return sum(r for r, _ in live)
+            if e.kind == "sum":  # in order from zero, as the runtime adds
+                total = 0.0 if e.type == FLOAT else 0
+                for r, _ in live:
+                    total = total + r
+                return total
             return next((v for r, v in live if r), None)
         if e.kind == "any":
             return z3.Or([z3.And(to_bool(p), to_bool(r)) for p, r, _ in results]) if results else False
@@ -883,8 +1065,10 @@ class Encoder:
         if e.kind == "count":
             return z3.Sum([z3.If(z3.And(to_bool(p), to_bool(r)), 1, 0) for p, r, _ in results]) if results else 0
         if e.kind == "sum":
-            terms = [z3.If(to_bool(p), to_z3(r), 0) for p, r, _ in results]
-            return z3.Sum(terms) if terms else 0
+            total = 0.0 if e.type == FLOAT else 0
+            for p, r, _ in results:
+                total = merge(to_bool(p), total + r if not has_sym(total) and not has_sym(r) else self.arith("+", total, r, e.span), total)
+            return total
         value = None
         found = z3.BoolVal(False)
         for p, r, v in reversed(results):
@@ -924,9 +1108,23 @@ class Encoder:
         obj = self.expr(e.obj, slots)
         lo = self.expr(e.lo, slots) if e.lo else None
         hi = self.expr(e.hi, slots) if e.hi else None
-        if any(is_sym(x) for x in (obj, lo, hi)):
+        if not any(is_sym(x) for x in (obj, lo, hi)):
+            return obj[lo:hi]
+        if not isinstance(obj, (str, z3.SeqRef)):
             raise Unsupported("slicing unknown values", e.span)
-        return obj[lo:hi]
+        # Python's bounds: negative counts from the end, and both are clipped to the text.
+        text = to_z3(obj)
+        n = z3.Length(text)
+
+        def bound(x, default):
+            if x is None:
+                return default
+            x = to_z3(x)
+            x = z3.If(x < 0, x + n, x)
+            return z3.If(x < 0, 0, z3.If(x > n, n, x))
+
+        start, end = bound(lo, z3.IntVal(0)), bound(hi, n)
+        return z3.SubString(text, start, z3.If(end > start, end - start, 0))
 
 
 _MISSING = object()
