@@ -27,6 +27,7 @@ class Dialogue(BaseModel):
     model_config = ConfigDict(extra="ignore")
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] = []
+    train_from: int = 0  # messages before this one are given, never trained (an episode's greeting)
 
 
 def read_dialogues(path: str | Path) -> list[dict]:
@@ -64,7 +65,8 @@ def user_dialogue(episode: Episode) -> dict:
 
 
 def agent_dialogue(episode: Episode) -> dict:
-    return {"messages": episode.agent_view(), "tools": episode.tools}
+    """The agent's side of a played episode; its fixed greeting is not the agent's to learn."""
+    return {"messages": episode.agent_view(), "tools": episode.tools, "train_from": 2}
 
 
 def oracle_dialogues(domain: CompiledDomain, tasks: list[ir.TaskDef], side: str = "agent") -> list[dict]:

@@ -33,14 +33,16 @@ def encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
 
 
-def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None, role: str = "assistant") -> Masked:
-    """Token ids of MESSAGES and a mask that is 1 exactly over ROLE's generated tokens."""
+def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None, role: str = "assistant",
+                      start: int = 0) -> Masked:
+    """Token ids of MESSAGES and a mask that is 1 exactly over ROLE's generated tokens from message
+    START on (earlier ones, such as an episode's fixed greeting, are given)."""
     ids: list[int] = []
     mask: list[int] = []
     done = ""
     prompt_length = None
     for i, message in enumerate(messages):
-        if message["role"] == role:
+        if message["role"] == role and i >= start:
             head = render(tokenizer, messages[:i], tools, generation_prompt=True)
             whole = render(tokenizer, messages[: i + 1], tools)
             if not head.startswith(done) or not whole.startswith(head):

@@ -76,8 +76,8 @@ def group_advantages(rewards: list[float], group_size: int, scale: bool = True) 
     for start in range(0, len(rewards), group_size):
         group = rewards[start:start + group_size]
         mean = sum(group) / len(group)
-        std = statistics.stdev(group) if scale and len(group) > 1 else 1.0
-        out += [(r - mean) / (std + 1e-4) for r in group]
+        scale_by = statistics.stdev(group) + 1e-4 if scale and len(group) > 1 else 1.0
+        out += [(r - mean) / scale_by for r in group]
     return out
 
 
@@ -197,6 +197,7 @@ class RolloutPlayer:
         episodes = [Episode(self.domain, self.tasks[t], TimedUser(self.make_user(), timers), checker=self.checkers[t],
                             max_steps=self.max_steps, max_errors=self.max_errors) for t in task_ids]
         views = [e.reset() for e in episodes]
+        given = [len(v) for v in views]  # up to the user's opening: the greeting is the episode's, not the policy's
         live = [i for i, e in enumerate(episodes) if not e.done]
         while live:
             t0 = time.perf_counter()
@@ -211,15 +212,15 @@ class RolloutPlayer:
                 message["usage"] = {"completion_tokens": n}
                 views[i] = episodes[i].step(message).observation
             live = [i for i in live if not episodes[i].done]
-        rollouts = [self.finish(e, timers) for e in episodes]
+        rollouts = [self.finish(e, n, timers) for e, n in zip(episodes, given)]
         inside = (timers.generation - before[0]) + (timers.user - before[1]) + (timers.orchestration - before[2])
         timers.environment += time.perf_counter() - started - inside
         return rollouts
 
-    def finish(self, episode: Episode, timers: Timers) -> Rollout:
+    def finish(self, episode: Episode, given: int, timers: Timers) -> Rollout:
         result = episode.result()
         t0 = time.perf_counter()
-        masked = trim_after_last(mask_conversation(self.tokenizer, episode.agent_view(), episode.tools))
+        masked = trim_after_last(mask_conversation(self.tokenizer, episode.agent_view(), episode.tools, start=given))
         p = masked.prompt_length
         completion, env_mask = masked.input_ids[p:], masked.mask[p:]
         if not completion:  # the episode ended before the policy spoke

@@ -18,7 +18,7 @@ from .metrics import MetricsLog, step_callback
 def tokenize_dialogues(tokenizer, dialogues: list[dict], max_length: int | None) -> list[dict]:
     rows = []
     for d in dialogues:
-        m = mask_conversation(tokenizer, d["messages"], d.get("tools"))
+        m = mask_conversation(tokenizer, d["messages"], d.get("tools"), start=d.get("train_from", 0))
         if max_length is not None and len(m.input_ids) > max_length:
             continue  # a cut dialogue would teach a turn without its end
         if any(m.mask):
