@@ -51,7 +51,7 @@ class EpisodeRollouts:
 
     def generator(self, trainer):
         if trainer.use_vllm:
-            return VLLMGenerator(trainer, self.tokenizer)
+            return VLLMGenerator(trainer, self.tokenizer, self.s.max_turn_tokens)
         return TransformersGenerator(trainer.accelerator.unwrap_model(trainer.model), self.tokenizer, self.s.max_turn_tokens,
                                      self.s.temperature, self.s.top_p, trainer.accelerator, trainer.model_wrapped)
 
@@ -124,9 +124,9 @@ def train_grpo(model_path: str, tokenizer, domain: CompiledDomain, tasks: list[i
     from transformers import AutoModelForCausalLM
     from trl import GRPOConfig, GRPOTrainer
 
-    if s.per_device_train_batch_size * s.gradient_accumulation_steps % s.num_generations:
-        raise TrainError(f"grpo: per_device_train_batch_size x gradient_accumulation_steps must be a multiple of "
-                         f"num_generations ({s.num_generations})")
+    if s.per_device_train_batch_size % s.num_generations:  # each process plays whole groups
+        raise TrainError(f"grpo: per_device_train_batch_size ({s.per_device_train_batch_size}) must be a multiple "
+                         f"of num_generations ({s.num_generations})")
     player = RolloutPlayer(domain, tasks, tokenizer, make_user_factory(s), s.max_episode_steps, s.max_tool_errors,
                            s.max_completion_length)
     rollout = EpisodeRollouts(player, s, tokenizer, s.seed)

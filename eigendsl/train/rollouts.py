@@ -165,8 +165,9 @@ class TransformersGenerator:
 class VLLMGenerator:
     """Sampling through TRL's vLLM generation (colocate or server), synced with the trained weights."""
 
-    def __init__(self, trainer, tokenizer):
+    def __init__(self, trainer, tokenizer, max_new_tokens: int):
         self.trainer, self.tokenizer = trainer, tokenizer
+        trainer.vllm_generation.max_completion_length = max_new_tokens  # per turn; TRL's is per completion
 
     def generate(self, prompts: list[str]) -> list[tuple[str, int]]:
         ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]

@@ -28,8 +28,9 @@ def last_checkpoint(out: Path) -> tuple[str | None, int]:
 
 
 def corpus(domain: CompiledDomain, dialogues: list[dict]) -> list[str]:
-    """Text for a tiny model's tokenizer: the policy, the tools and the dialogues' words."""
-    texts = [domain.policy_text, json.dumps(domain.tool_schemas("agent")), json.dumps(domain.tool_schemas("user"))]
+    """Text for a tiny model's tokenizer: the policy, the tools, the data and the dialogues' words."""
+    texts = [domain.policy_text, json.dumps(domain.tool_schemas("agent")), json.dumps(domain.tool_schemas("user")),
+             json.dumps(domain.base.roots)[:1_000_000]]
     for d in dialogues:
         for m in d["messages"]:
             texts.append(m.get("content") or "")

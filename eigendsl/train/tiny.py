@@ -31,7 +31,7 @@ TEMPLATE = (
 
 def parse_spec(spec: str) -> dict[str, int]:
     """`tiny:hidden=64,layers=2` as settings; unknown keys are an error."""
-    sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 400, "positions": 2048, "seed": 0}
+    sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 1000, "positions": 2048, "seed": 0}
     rest = spec.partition(":")[2]
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
@@ -42,7 +42,7 @@ def parse_spec(spec: str) -> dict[str, int]:
 
 
 def build_tiny_model(folder: Path, corpus: list[str], spec: str = "tiny:") -> Path:
-    """Train a byte-level BPE tokenizer (digits split one by one) on CORPUS and save a random Llama next to it."""
+    """Train a byte-level BPE tokenizer on CORPUS and save a random Llama next to it."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -50,8 +50,7 @@ def build_tiny_model(folder: Path, corpus: list[str], spec: str = "tiny:") -> Pa
     sizes = parse_spec(spec)
     special = ["<pad>", "<unk>", END, *ROLES]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=sizes["vocab"], special_tokens=special,
                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
