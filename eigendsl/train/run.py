@@ -57,6 +57,9 @@ def load_tokenizer(path: str):
 def resolve_model(spec: str, out: Path, domain: CompiledDomain, dialogues: list[dict]) -> str:
     """A model folder: SPEC itself, or a tiny random model built into DIR/base for `tiny:...`."""
     if spec.startswith("tiny:"):
+        from .tiny import parse_spec
+
+        parse_spec(spec)  # a bad spec fails before anything heavy is imported
         base = out / "base"
         if not (base / "config.json").is_file():
             from .tiny import build_tiny_model
