@@ -18,7 +18,6 @@ Every field whose name is TRL's (`SFTConfig`, `GRPOConfig`) is passed to it as i
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -117,16 +116,14 @@ def load_config(path: str | Path | None) -> TrainConfig:
     """The settings in PATH (TOML), or the defaults; a clear error for a bad file or field."""
     if path is None:
         return TrainConfig()
-    path = Path(path)
+    from ..eval.config import ConfigProblem, read_config
+
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TrainError(f"cannot read config {path}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise TrainError(f"{path} is not valid TOML: {e}") from None
+        raw = read_config(path)
+    except ConfigProblem as e:
+        raise TrainError(str(e)) from None
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise TrainError(f"{path}: setting {where}: {first['msg']}") from None
+        raise TrainError(f"{path}: setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
