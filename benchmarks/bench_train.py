@@ -1,9 +1,9 @@
 """Training benchmark: rollout throughput of GRPO's episode loop with a tiny model on the CPU.
 
-    python benchmarks/bench_train.py                 # tiny shop, 30 tasks x G=8
-    python benchmarks/bench_train.py --sft-steps 150 --generations 8
+    python benchmarks/bench_train.py                 # tiny shop, 20 RL tasks x G=8
+    python benchmarks/bench_train.py --sft-steps 50 --generations 8
 
-A tiny random model (`tiny:`) is first taught the tiny shop's oracle dialogues by SFT (so that
+A tiny random model (`tiny:hidden=128`) is first taught the tiny shop's oracle dialogues by SFT (so that
 episodes have their real length: tool call, result, closing), then the rollout loop of
 `eigendsl train --stage grpo` plays every RL task G times, all episodes batched, three passes.
 Reported per pass and as the median:
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sft-steps", type=int, default=150)
+    parser.add_argument("--sft-steps", type=int, default=50)
     parser.add_argument("--generations", type=int, default=8)
     parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args()
@@ -56,7 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         dialogues = oracle_dialogues(domain, list(domain.ir.tasks))
-        base = resolve_model("tiny:", out, domain, dialogues)
+        base = resolve_model("tiny:hidden=128", out, domain, dialogues)
         tokenizer = load_tokenizer(base)
         started = time.perf_counter()
         trainer = train_sft(base, tokenizer, dialogues, out / "sft",
