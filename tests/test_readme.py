@@ -18,7 +18,7 @@ def blocks(lang: str) -> list[str]:
 
 
 def test_quickstart_commands(tmp_path):
-    for name in ("domains", "examples", "compiled"):
+    for name in ("domains", "examples", "compiled", "tests/data"):
         shutil.copytree(ROOT / name, tmp_path / name)
     quickstart = README.split("## Quickstart", 1)[1]
     commands = re.findall(r"```\n(.*?)```", quickstart, re.S)[0].strip().splitlines()

@@ -1,0 +1,1 @@
+"""Training: SFT of the agent and of the user model, then GRPO on real episodes (needs the train extra)."""

@@ -1,0 +1,129 @@
+"""Settings of `eigendsl train`, one model per stage, read from `train.toml`; fields map to TRL's.
+
+A `train.toml` has a section per stage and optional shared ones:
+
+    [sft]                     # also used by --stage user-sft
+    learning_rate = 3e-3
+    max_steps = 120
+    [grpo]
+    num_generations = 8       # G rollouts per task
+    max_steps = 10
+    dynamic_filtering = true
+    [lora]                    # present = train a LoRA adapter through peft
+    r = 16
+
+Every field whose name is TRL's (`SFTConfig`, `GRPOConfig`) is passed to it as is; the others
+(marked "ours") belong to the episode loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class TrainError(Exception):
+    """A problem with the training's inputs or settings; the message says which."""
+
+
+class Common(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    learning_rate: float = 1e-4
+    max_steps: int = 100
+    per_device_train_batch_size: int = 8
+    gradient_accumulation_steps: int = 1
+    warmup_steps: int = 0
+    lr_scheduler_type: str = "constant"
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    logging_steps: int = 1
+    save_steps: int = 50
+    save_total_limit: int | None = 2
+    report_to: list[str] = Field(default_factory=list)  # TRL's reporting: "trackio", "tensorboard", ...
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+
+    def trl_fields(self, exclude: tuple[str, ...] = ()) -> dict:
+        return self.model_dump(exclude={*self.ours(), *exclude})
+
+    @classmethod
+    def ours(cls) -> tuple[str, ...]:
+        return ()
+
+
+class SFTSettings(Common):
+    """SFTTrainer: loss only on the trained role's tokens (masks.py)."""
+
+    max_length: int | None = 1024
+    num_train_epochs: float = 1.0
+    max_dialogues: int | None = None  # ours: cap on the dialogues used
+
+    @classmethod
+    def ours(cls) -> tuple[str, ...]:
+        return ("max_dialogues",)
+
+
+class GRPOSettings(Common):
+    """GRPOTrainer with a rollout function that plays real episodes (grpo.py)."""
+
+    num_generations: int = 8          # G rollouts per task
+    temperature: float = 1.0
+    top_p: float = 1.0
+    beta: float = 0.0                 # KL weight; 0 needs no reference model
+    epsilon: float = 0.2
+    loss_type: str = "dapo"
+    scale_rewards: str = "group"
+    max_completion_length: int = 1024  # the whole multi-turn completion, in tokens
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_server_base_url: str | None = None
+    vllm_gpu_memory_utilization: float = 0.3
+    max_turn_tokens: int = 256        # ours: tokens the policy may generate per turn
+    max_episode_steps: int = 30       # ours: messages before an episode is cut
+    max_tool_errors: int = 5          # ours: failed tool calls before an episode is cut
+    dynamic_filtering: bool = True    # ours: drop groups whose rewards all agree, refill the batch
+    refill_rounds: int = 2            # ours: extra rounds of groups drawn to refill a filtered batch
+    user: str = "scripted"            # ours: scripted | openai:MODEL (with user_base_url)
+    user_base_url: str | None = None  # ours
+
+    @classmethod
+    def ours(cls) -> tuple[str, ...]:
+        return ("max_turn_tokens", "max_episode_steps", "max_tool_errors", "dynamic_filtering", "refill_rounds",
+                "user", "user_base_url")
+
+
+class LoraSettings(BaseModel):
+    """peft's LoraConfig."""
+
+    model_config = ConfigDict(extra="forbid")
+    r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: list[str] | str = "all-linear"
+
+
+class TrainConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sft: SFTSettings = SFTSettings()
+    grpo: GRPOSettings = GRPOSettings()
+    lora: LoraSettings | None = None
+
+
+def load_config(path: str | Path | None) -> TrainConfig:
+    """The settings in PATH (TOML), or the defaults; a clear error for a bad file or field."""
+    if path is None:
+        return TrainConfig()
+    from ..eval.config import ConfigProblem, read_config
+
+    try:
+        raw = read_config(path)
+    except ConfigProblem as e:
+        raise TrainError(str(e)) from None
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise TrainError(f"{path}: setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None

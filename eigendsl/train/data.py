@@ -1,0 +1,94 @@
+"""SFT dialogues: read from `sft.jsonl` / `user_sft.jsonl`, or played here by the oracle agent.
+
+A dialogue is `{"messages": [...], "tools": [...]}` in OpenAI chat format, as the trained model
+sees the conversation: for the agent, the policy as system message and the agent as
+`assistant`; for the user model, the scenario as system message and the user as `assistant`
+(Episode.user_view). Oracle dialogues come from episodes of the oracle agent with the
+scripted user, kept only when the task's checker gives them reward 1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .. import ir
+from ..episode.agents import OracleAgent
+from ..episode.episode import OUT_OF_SCOPE, STOP, TRANSFER, Episode
+from ..episode.users import USER_GUIDE, ScriptedUser, scenario_prompt
+from ..runtime.environment import CompiledDomain
+from .config import TrainError
+
+
+class Dialogue(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = []
+    train_from: int = 0  # messages before this one are given, never trained (an episode's greeting)
+
+
+def read_dialogues(path: str | Path) -> list[dict]:
+    """Dialogues from a JSON-lines file; a clear error names the first bad line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise TrainError(f"cannot read dialogues {path}: {e.strerror}") from None
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            d = Dialogue.model_validate_json(line)
+        except ValidationError as e:
+            raise TrainError(f"{path}:{n}: not a dialogue with messages and tools: {e.errors()[0]['msg']}") from None
+        if not any(m.get("role") == "assistant" for m in d.messages):
+            raise TrainError(f"{path}:{n}: the dialogue has no assistant turn to train on")
+        out.append(d.model_dump())
+    if not out:
+        raise TrainError(f"{path} has no dialogues")
+    return out
+
+
+def user_system(task: ir.TaskDef) -> dict:
+    """The user model's system message: the same guide and scenario the LLM user gets."""
+    return {"role": "system", "content": USER_GUIDE.format(stop=STOP, transfer=TRANSFER, out_of_scope=OUT_OF_SCOPE,
+                                                           scenario=scenario_prompt(task))}
+
+
+def user_dialogue(episode: Episode) -> dict:
+    """The user's side of a played episode, for user-model SFT."""
+    return {"messages": [user_system(episode.task), *episode.user_view()], "tools": episode.user_tools}
+
+
+def agent_dialogue(episode: Episode) -> dict:
+    """The agent's side of a played episode; its fixed greeting is not the agent's to learn."""
+    return {"messages": episode.agent_view(), "tools": episode.tools, "train_from": 2}
+
+
+def oracle_dialogues(domain: CompiledDomain, tasks: list[ir.TaskDef], side: str = "agent") -> list[dict]:
+    """One dialogue per task whose oracle episode earns reward 1 (SIDE: agent or user)."""
+    out = []
+    for task in tasks:
+        if not task.gold:
+            continue
+        episode = Episode(domain, task, ScriptedUser())
+        messages = episode.reset()
+        agent = OracleAgent()
+        agent.reset(task, domain, 0)
+        while not episode.done:
+            messages = episode.step(agent.respond(messages, episode.tools)).observation
+        if episode.result().reward >= 1.0:
+            out.append(agent_dialogue(episode) if side == "agent" else user_dialogue(episode))
+    if not out:
+        raise TrainError("no task's oracle episode earns reward 1, so there are no dialogues to learn from")
+    return out
+
+
+def write_dialogues(path: str | Path, dialogues: list[dict]) -> None:
+    from ..files import write_atomic
+
+    write_atomic(Path(path), [json.dumps(d, ensure_ascii=False) + "\n" for d in dialogues])

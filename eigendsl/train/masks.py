@@ -1,0 +1,75 @@
+"""Token masks: 1 over the trained role's own tokens, 0 over everything the model is given.
+
+A conversation is rendered with the model's chat template one message at a time; each
+message's text is the difference between consecutive renderings, so the tokens of every
+message are known exactly. The trained role's tokens are what it would generate: its message
+after the generation prompt, through the end-of-turn marker, for text and tool-call turns
+alike. System, user and tool-result tokens (and the generation prompts) get 0. For the agent
+the trained role is `assistant`; a user model is trained on the user's view of the
+conversation, where the user speaks as `assistant` (see Episode.user_view), so the same rule
+trains only user turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import TrainError
+
+
+@dataclass(frozen=True)
+class Masked:
+    input_ids: list[int]
+    mask: list[int]          # 1 = trained
+    prompt_length: int       # tokens before the first trained token's generation prompt ends
+
+
+def render(tokenizer, messages: list[dict], tools: list[dict] | None, generation_prompt: bool = False) -> str:
+    return tokenizer.apply_chat_template(messages, tools=tools or None, tokenize=False,
+                                         add_generation_prompt=generation_prompt)
+
+
+def encode(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+
+def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None, role: str = "assistant",
+                      start: int = 0) -> Masked:
+    """Token ids of MESSAGES and a mask that is 1 exactly over ROLE's generated tokens from message
+    START on (earlier ones, such as an episode's fixed greeting, are given)."""
+    ids: list[int] = []
+    mask: list[int] = []
+    done = ""
+    prompt_length = None
+    for i, message in enumerate(messages):
+        if message["role"] == role and i >= start:
+            head = render(tokenizer, messages[:i], tools, generation_prompt=True)
+            whole = render(tokenizer, messages[: i + 1], tools)
+            if not head.startswith(done) or not whole.startswith(head):
+                raise TrainError("the model's chat template renders earlier turns differently as the conversation "
+                                 "grows, so turns cannot be masked; use a template whose renderings extend each other")
+            given, own = head[len(done):], whole[len(head):]
+            ids += encode(tokenizer, given)
+            mask += [0] * (len(ids) - len(mask))
+            if prompt_length is None:
+                prompt_length = len(ids)
+            own_ids = encode(tokenizer, own)
+            ids += own_ids
+            mask += [1] * len(own_ids)
+            done = whole
+        else:
+            whole = render(tokenizer, messages[: i + 1], tools)
+            if not whole.startswith(done):
+                raise TrainError("the model's chat template renders earlier turns differently as the conversation "
+                                 "grows, so turns cannot be masked; use a template whose renderings extend each other")
+            given = encode(tokenizer, whole[len(done):])
+            ids += given
+            mask += [0] * len(given)
+            done = whole
+    return Masked(ids, mask, len(ids) if prompt_length is None else prompt_length)
+
+
+def trim_after_last(masked: Masked) -> Masked:
+    """Drop the given tokens after the trained role's last turn (a rollout's completion ends there)."""
+    last = max((i for i, m in enumerate(masked.mask) if m), default=len(masked.mask) - 1)
+    return Masked(masked.input_ids[: last + 1], masked.mask[: last + 1], masked.prompt_length)

@@ -1,0 +1,128 @@
+"""`eigendsl train`: resolve the model, the data or tasks and the settings, run a stage, resume.
+
+Outputs in DIR: `checkpoint-N/` (TRL's), `metrics.jsonl`, `run.json` (what the run is), and
+`final/`, a model folder that `eigendsl eval --agent hf:DIR/final` loads. Rerunning the same
+command resumes from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .. import ir
+from ..runtime.environment import CompiledDomain
+from .config import TrainConfig, TrainError
+
+STAGES = ("sft", "user-sft", "grpo")
+
+
+def last_checkpoint(out: Path) -> tuple[str | None, int]:
+    steps = [(int(m.group(1)), p) for p in out.glob("checkpoint-*") if (m := re.fullmatch(r"checkpoint-(\d+)", p.name))
+             and (p / "trainer_state.json").is_file()]
+    if not steps:
+        return None, 0
+    step, path = max(steps)
+    return str(path), step
+
+
+def corpus(domain: CompiledDomain, dialogues: list[dict]) -> list[str]:
+    """Text for a tiny model's tokenizer: the policy, the tools, the data and the dialogues' words."""
+    texts = [domain.policy_text, json.dumps(domain.tool_schemas("agent")), json.dumps(domain.tool_schemas("user")),
+             json.dumps(domain.base.roots)[:1_000_000]]
+    for d in dialogues:
+        for m in d["messages"]:
+            texts.append(m.get("content") or "")
+            texts += [json.dumps(c) for c in m.get("tool_calls") or []]
+    return texts
+
+
+def load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    from ..episode.local import DEFAULT_TEMPLATE
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as e:
+        raise TrainError(f"cannot load a tokenizer from {path}: {e}") from None
+    if getattr(tokenizer, "chat_template", None) is None:
+        tokenizer.chat_template = DEFAULT_TEMPLATE
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def resolve_model(spec: str, out: Path, domain: CompiledDomain, dialogues: list[dict]) -> str:
+    """A model folder: SPEC itself, or a tiny random model built into DIR/base for `tiny:...`."""
+    if spec.startswith("tiny:"):
+        from .tiny import parse_spec
+
+        parse_spec(spec)  # a bad spec fails before anything heavy is imported
+        base = out / "base"
+        if not (base / "config.json").is_file():
+            from .tiny import build_tiny_model
+
+            build_tiny_model(base, corpus(domain, dialogues), spec)
+        return str(base)
+    if not (Path(spec) / "config.json").is_file():
+        raise TrainError(f"--model {spec}: not a model folder (no config.json) and not a tiny: spec")
+    return spec
+
+
+def check_run(out: Path, identity: dict) -> None:
+    """DIR holds one run: refuse to resume a different one into it."""
+    record = out / "run.json"
+    if record.is_file():
+        before = json.loads(record.read_text())
+        if before != identity:
+            changed = ", ".join(k for k in identity if before.get(k) != identity[k])
+            raise TrainError(f"{out} holds another run (different {changed}); use another --out or delete it")
+    out.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(identity, indent=1) + "\n")
+
+
+def train(domain: CompiledDomain, tasks: list[ir.TaskDef], model: str, out: Path, stage: str, config: TrainConfig,
+          data: str | None, identity: dict) -> dict:
+    """Run STAGE into OUT (resuming when OUT has a checkpoint); a summary of what was done."""
+    from .data import oracle_dialogues, read_dialogues
+    from .metrics import MetricsLog
+
+    if stage not in STAGES:
+        raise TrainError(f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")
+    final = out / "final"
+    if (final / "config.json").is_file() and (out / "run.json").is_file():
+        check_run(out, identity)
+        return {"stage": stage, "final": str(final), "resumed_from": None, "already_done": True}
+    check_run(out, identity)
+    dialogues: list[dict] = []
+    if stage != "grpo":
+        dialogues = read_dialogues(data) if data else oracle_dialogues(domain, tasks, "agent" if stage == "sft" else "user")
+    model_path = resolve_model(model, out, domain, dialogues or oracle_dialogues(domain, tasks))
+    tokenizer = load_tokenizer(model_path)
+    resume, step = last_checkpoint(out)
+    metrics = MetricsLog(out / "metrics.jsonl")
+    metrics.resume_at(step)
+    if stage == "grpo":
+        from .grpo import train_grpo
+
+        trainer = train_grpo(model_path, tokenizer, domain, tasks, out, config.grpo, config.lora, resume, metrics)
+    else:
+        from .sft import train_sft
+
+        trainer = train_sft(model_path, tokenizer, dialogues, out, config.sft, config.lora, resume, metrics)
+    save_final(trainer, tokenizer, final)
+    return {"stage": stage, "final": str(final), "resumed_from": resume, "already_done": False,
+            "steps": trainer.state.global_step, "dialogues": len(dialogues), "tasks": len(tasks)}
+
+
+def save_final(trainer, tokenizer, final: Path) -> None:
+    """A full model folder (LoRA adapters merged) with its tokenizer and chat template."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if not hasattr(model, "merge_and_unload"):
+        trainer.save_model(str(final))  # gathers sharded (ZeRO-3, FSDP) weights
+    elif trainer.accelerator.is_main_process:
+        model.merge_and_unload().save_pretrained(final)
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(final)

@@ -1,0 +1,221 @@
+"""eigendsl train: token masks, user-model dialogues, group advantages, dynamic filtering, rollouts, resume."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from eigendsl.train.rollouts import Group, Rollout, fill_batch, group_advantages
+
+TINYSHOP = ROOT / "tests" / "data" / "tinyshop.eig"
+EIGENDSL = Path(sys.executable).parent / "eigendsl"
+
+
+def rollout(task: str, reward: float) -> Rollout:
+    return Rollout(task, reward, {"DB": reward}, "user_stop", 4, [1], [2], [1])
+
+
+def group(task: str, *rewards: float) -> Group:
+    return Group(task, [rollout(task, r) for r in rewards])
+
+
+def test_group_advantages_are_relative_to_each_group():
+    adv = group_advantages([1, 0, 0, 0, 1, 1, 1, 1], 4)
+    assert adv[4:] == [0, 0, 0, 0]  # an all-success group teaches nothing
+    assert adv[0] == pytest.approx(1.5, rel=1e-3) and adv[1] == pytest.approx(-0.5, rel=1e-3)  # std 0.5, as torch.std
+    assert sum(adv[:4]) == pytest.approx(0)
+    assert group_advantages([1, 0], 2, scale=False) == [0.5, -0.5]
+
+
+def test_dynamic_filtering_drops_exactly_the_zero_variance_groups_and_refills():
+    groups = [group("a", 1, 1), group("b", 1, 0), group("c", 0, 0), group("d", 0, 1)]
+    fresh = iter([group("e", 0, 0), group("f", 1, 0), group("g", 0, 1)])
+    asked = []
+
+    def refill(n):
+        asked.append(n)
+        return [next(fresh) for _ in range(n)]
+
+    batch, dropped = fill_batch(groups, 4, refill, rounds=3)
+    assert [g.task_id for g in batch] == ["b", "d", "f", "g"]  # size kept, every group varies
+    assert asked == [2, 1]
+    assert dropped == pytest.approx(3 / 7)  # a, c, e of 7 generated
+    # when refilling cannot find enough varying groups, dropped ones pad the batch to its size
+    batch, dropped = fill_batch([group("a", 1, 1), group("b", 0, 1)], 2, lambda n: [group("z", 0, 0)] * n, rounds=1)
+    assert [g.task_id for g in batch] == ["b", "a"] and dropped == pytest.approx(2 / 3)
+    batch, dropped = fill_batch([group("a", 0, 1)], 1, refill, rounds=2)
+    assert [g.task_id for g in batch] == ["a"] and dropped == 0
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    pytest.importorskip("trl")
+    from eigendsl.runtime.environment import CompiledDomain
+    from eigendsl.train.data import oracle_dialogues
+    from eigendsl.train.run import corpus, load_tokenizer
+    from eigendsl.train.tiny import build_tiny_model
+
+    domain = CompiledDomain.load(TINYSHOP)
+    tasks = list(domain.ir.tasks)[:4]
+    folder = build_tiny_model(tmp_path_factory.mktemp("tiny") / "m", corpus(domain, oracle_dialogues(domain, tasks)))
+    return domain, tasks, folder, load_tokenizer(str(folder))
+
+
+def spans_of(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """Character spans of PIECES, found in order in TEXT."""
+    out, at = [], 0
+    for piece in pieces:
+        start = text.index(piece, at)
+        out.append((start, start + len(piece)))
+        at = start + len(piece)
+    return out
+
+
+CONVERSATION = [
+    {"role": "system", "content": "You cancel pending orders."},
+    {"role": "assistant", "content": "Hi! How can I help you today?"},
+    {"role": "user", "content": "I want to cancel order 07."},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "cancel_order", "arguments": '{"order_id": "07"}'}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": '{"order_id": "07", "status": "cancelled"}'},
+    {"role": "assistant", "content": "All done, order 07 is cancelled."},
+    {"role": "user", "content": "Thanks! ###STOP###"},
+]
+
+
+@pytest.mark.parametrize("template", ["tiny", "default"])
+def test_mask_is_one_over_policy_tokens_and_zero_over_tool_results_and_user(tiny, template):
+    from eigendsl.episode.local import DEFAULT_TEMPLATE
+    from eigendsl.train.masks import mask_conversation, render
+
+    domain, _, _, tokenizer = tiny
+    if template == "default":
+        tokenizer = type(tokenizer).from_pretrained(tiny[2])
+        tokenizer.chat_template = DEFAULT_TEMPLATE
+    tools = domain.tool_schemas("agent")
+    masked = mask_conversation(tokenizer, CONVERSATION, tools)
+    text = render(tokenizer, CONVERSATION, tools)
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    assert masked.input_ids == encoded["input_ids"]  # masking does not change the tokens
+    given = spans_of(text, ["You cancel pending orders.", "I want to cancel order 07.",
+                            '{"order_id": "07", "status": "cancelled"}', "Thanks! ###STOP###"])
+    own = spans_of(text, ["Hi! How can I help you today?", '<tool_call>{"name": "cancel_order", "arguments": {"order_id": "07"}}</tool_call>',
+                          "All done, order 07 is cancelled."])
+    for (start, end), bit in zip(encoded["offset_mapping"], masked.mask):
+        if any(s <= start and end <= e for s, e in given):
+            assert bit == 0, text[start:end]
+        if any(s <= start and end <= e for s, e in own):
+            assert bit == 1, text[start:end]
+    trained = tokenizer.decode([t for t, m in zip(masked.input_ids, masked.mask) if m])
+    assert "07" in trained and "cancel_order" in trained and "All done" in trained
+    assert "I want" not in trained and "status" not in trained and "STOP" not in trained
+    assert masked.input_ids[masked.mask.index(1) - 1] == tokenizer.convert_tokens_to_ids("<|assistant|>") or template == "default"
+
+
+def test_user_model_sft_trains_only_user_turns(tiny):
+    from eigendsl.train.data import oracle_dialogues
+    from eigendsl.train.masks import mask_conversation
+
+    domain, tasks, _, tokenizer = tiny
+    dialogue = oracle_dialogues(domain, tasks[:1], side="user")[0]
+    assert dialogue["messages"][0]["role"] == "system" and "Your scenario" in dialogue["messages"][0]["content"]
+    masked = mask_conversation(tokenizer, dialogue["messages"], dialogue["tools"])
+    trained = tokenizer.decode([t for t, m in zip(masked.input_ids, masked.mask) if m])
+    given = tokenizer.decode([t for t, m in zip(masked.input_ids, masked.mask) if not m])
+    opening = tasks[0].user["texts"]["reason"]
+    assert opening in trained and "###STOP###" in trained
+    assert "How can I help" not in trained and "All done" not in trained and "customer" not in trained
+    assert "How can I help" in given and "All done" in given
+
+
+def test_rollouts_mask_what_the_environment_and_user_said(tiny):
+    import torch
+
+    from eigendsl.episode.users import ScriptedUser
+    from eigendsl.train.rollouts import RolloutPlayer, Timers, TransformersGenerator
+    from transformers import AutoModelForCausalLM
+
+    domain, tasks, folder, tokenizer = tiny
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    player = RolloutPlayer(domain, tasks[:2], tokenizer, ScriptedUser, max_steps=6)
+    timers = Timers()
+    rollouts = player.play([tasks[0].id, tasks[0].id, tasks[1].id], TransformersGenerator(model, tokenizer, 12, 1.0), timers)
+    assert [r.task_id for r in rollouts] == [tasks[0].id, tasks[0].id, tasks[1].id]
+    for r in rollouts:
+        assert r.reward == 0.0 and len(r.completion_ids) == len(r.env_mask) and r.env_mask[-1] == 1
+        prompt = tokenizer.decode(r.prompt_ids)
+        assert prompt.endswith("<|assistant|>") and "I want to" in prompt
+        assert "How can I help" in prompt and r.env_mask[0] == 1  # the greeting is given, the first reply trained
+    assert timers.generation > 0 and timers.environment >= 0 and timers.user > 0
+
+
+def test_oracle_dialogues_teach_a_model_to_finish_turns(tiny):
+    from eigendsl.train.data import oracle_dialogues
+    from eigendsl.train.sft import tokenize_dialogues
+
+    domain, tasks, _, tokenizer = tiny
+    rows = tokenize_dialogues(tokenizer, oracle_dialogues(domain, tasks), 1024)
+    end = tokenizer.eos_token_id
+    for row in rows:
+        ends = [i for i, t in enumerate(row["input_ids"]) if t == end]
+        trained_ends = [i for i in ends if row["assistant_masks"][i]]
+        assert len(trained_ends) == 2  # tool call and closing, each through its end of turn; the greeting is given
+
+
+def test_importing_the_core_does_not_import_torch():
+    code = ("import sys, eigendsl.cli, eigendsl.compiler, eigendsl.runtime.environment, eigendsl.episode.episode, "
+            "eigendsl.episode.agents, eigendsl.eval.runner, eigendsl.verify.reward, eigendsl.train.config, "
+            "eigendsl.train.command, eigendsl.train.rollouts, eigendsl.train.masks, eigendsl.train.data; "
+            "bad = [m for m in ('torch', 'transformers', 'trl') if m in sys.modules]; print(bad); assert not bad")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "no/such/model"], "not a model folder"),
+    (["--model", "tiny:depth=3"], "bad tiny model setting"),
+    (["--model", "tiny:", "--config", "CONFIG"], "setting sft.learning_rat"),
+    (["--model", "tiny:", "--data", "DATA"], ":1: not a dialogue"),
+])
+def test_bad_training_input_is_one_clear_error(tmp_path, args, message):
+    (tmp_path / "train.toml").write_text("[sft]\nlearning_rat = 1\n")
+    (tmp_path / "sft.jsonl").write_text('{"messages": "nope"}\n')
+    args = [{"CONFIG": str(tmp_path / "train.toml"), "DATA": str(tmp_path / "sft.jsonl")}.get(a, a) for a in args]
+    result = subprocess.run([str(EIGENDSL), "train", str(TINYSHOP), "--out", str(tmp_path / "run"), *args],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_from_its_checkpoint_and_metrics_continue(tmp_path):
+    pytest.importorskip("trl")
+    config = tmp_path / "train.toml"
+    config.write_text("[sft]\nlearning_rate = 1e-3\nmax_steps = 24\nper_device_train_batch_size = 4\nsave_steps = 3\n"
+                      "save_total_limit = 2\n")
+    out = tmp_path / "run"
+    command = [str(EIGENDSL), "train", str(TINYSHOP), "--model", "tiny:hidden=32", "--out", str(out), "--config", str(config)]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (out / "checkpoint-6" / "trainer_state.json").is_file():
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not (out / "final").exists(), "the run finished before it could be killed"
+    before = [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
+    assert before[:6] == [1, 2, 3, 4, 5, 6]
+    second = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "resumed from" in second.stdout and "checkpoint-" in second.stdout
+    steps = [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
+    assert steps == list(range(1, 25))  # no gap, no repeat
+    assert (out / "final" / "config.json").is_file()
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert again.returncode == 0 and "already trained" in again.stdout
