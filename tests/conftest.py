@@ -73,3 +73,20 @@ def reference_domains():
 
 def train_ids(domain: str) -> set[str]:
     return set(json.loads((shared_dir(domain) / "split_tasks.json").read_text())["train"])
+
+
+def imported_benchmark_tasks(domain: str, tmp_path: Path):
+    """The benchmark's tasks of a domain, imported to eig (`import-tau2`) and compiled on its data."""
+    from click.testing import CliRunner
+
+    from eigendsl.cli import main
+    from eigendsl.compiler import compile_file
+
+    shared = shared_dir(domain)
+    out = tmp_path / f"{domain}.eig"
+    result = CliRunner().invoke(main, ["import-tau2", str(shared / "tasks.json"), "--domain", str(ROOT / "domains" / f"{domain}.eig"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    user_db = shared / "user_db.json"
+    c = compile_file(out, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(out))
+    assert c.ok, [d.message for d in c.diagnostics if d.is_error]
+    return c

@@ -10,7 +10,7 @@ import pytest
 import z3
 from click.testing import CliRunner
 
-from conftest import ROOT, shared_dir
+from conftest import imported_benchmark_tasks
 from eigendsl.builtins import BUILTINS
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
@@ -75,13 +75,7 @@ def test_shipped_domains_and_their_tasks_agree(name, unknown_state, compiled_dom
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["airline", "retail", "telecom"])
 def test_imported_benchmark_tasks_agree(name, tmp_path, capsys):
-    shared = shared_dir(name)
-    out = tmp_path / f"{name}.eig"
-    result = CliRunner().invoke(main, ["import-tau2", str(shared / "tasks.json"), "--domain", str(ROOT / "domains" / f"{name}.eig"), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    user_db = shared / "user_db.json"
-    c = compile_file(out, shared / "db.json", user_db if user_db.is_file() else None)
-    assert c.ok
+    c = imported_benchmark_tasks(name, tmp_path)
     domain = CompiledDomain.from_compilation(c)
     tally = Tally()
     for task in domain.ir.tasks:

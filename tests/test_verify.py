@@ -8,9 +8,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT, root_for, shared_dir, train_ids
+from conftest import ROOT, imported_benchmark_tasks, shared_dir, train_ids
 from eigendsl.cli import main
-from eigendsl.compiler import compile_file
 from eigendsl.interop.conformance import read_jsonl
 from eigendsl.runtime.environment import CompiledDomain
 from eigendsl.verify import budget
@@ -199,12 +198,7 @@ def test_benchmark_tasks_import_round_trip_and_earn_reward_on_gold(domain, tmp_p
     from eigendsl.interop.tau2_tasks import equivalent_form, to_tau2
 
     shared = shared_dir(domain)
-    out = tmp_path / f"{domain}.eig"
-    result = CliRunner().invoke(main, ["import-tau2", str(shared / "tasks.json"), "--domain", str(ROOT / "domains" / f"{domain}.eig"), "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    user_db = shared / "user_db.json"
-    c = compile_file(out, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(out))
-    assert c.ok
+    c = imported_benchmark_tasks(domain, tmp_path)
     raw = {t["id"]: t for t in json.loads((shared / "tasks.json").read_text())}
     assert len(c.domain.tasks) == len(raw) == {"airline": 50, "retail": 114, "telecom": 114}[domain]
     for task in c.domain.tasks:
