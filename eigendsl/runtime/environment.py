@@ -233,9 +233,10 @@ def dump_side(domain: CompiledDomain, state: State, side: str) -> dict:
     for name, s in domain.base.sides.items():
         if s != side:
             continue
-        value = state.materialize(name)
         if domain.base.kinds[name] == "row":
-            value = domain.program.apply_derives(ctx, name, value)
+            value = domain.program.derived_record(ctx, name)
+        else:
+            value = state.materialize(name)
         out[name] = value
     return out
 

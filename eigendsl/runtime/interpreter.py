@@ -8,6 +8,7 @@ failed call can simply drop its pending writes. Nothing here evaluates text.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any, Callable
 
 from .. import ir
@@ -61,6 +62,16 @@ class Program:
         self.derives: dict[str, list[tuple[tuple[str, ...], Callable]]] = {}
         for d in domain.derives:
             self.derives.setdefault(d.root, []).append((d.path, self.function(d.function)))
+        # A root's derived fields are kept with the state until a write to a root they read
+        # (the roots their code reads, through the functions it calls, and the record itself),
+        # unless computing them reads a task fact: then they depend on more than the state and
+        # are computed on every read.
+        bodies = {f.name: f.body for f in domain.functions}
+        self.derive_deps: dict[str, frozenset] = {}
+        for root in self.derived_roots:
+            reads: set[str] = {root}
+            if not any(_reads(d.function.body, bodies, set(), reads) for d in domain.derives if d.root == root):
+                self.derive_deps[root] = frozenset(reads)
 
     # ------------------------------------------------------------ functions
     def function(self, f: ir.Function) -> Callable[[Context, list], Any]:
@@ -330,13 +341,24 @@ class Program:
                 return lambda slots, ctx: ctx.state.record(name)
 
             def read_derived(slots, ctx):
-                value = ctx.state.record(name)
                 if ctx.deriving:
-                    return value
-                return self.apply_derives(ctx, name, value)
+                    return ctx.state.record(name)
+                return self.derived_record(ctx, name)
 
             return read_derived
         return lambda slots, ctx: TableView(ctx.state, name)
+
+    def derived_record(self, ctx: Context, name: str) -> Any:
+        """The record root `name` with its derived fields computed, once per state version."""
+        state = ctx.state
+        cached = state.derived.get(name)
+        if cached is not None:
+            return cached[0]
+        value = self.apply_derives(ctx, name, state.record(name))
+        deps = self.derive_deps.get(name)
+        if deps is not None:
+            state.derived[name] = (value, deps)
+        return value
 
     def apply_derives(self, ctx: Context, name: str, value: Any) -> Any:
         derives = self.derives.get(name)
@@ -641,6 +663,28 @@ class _PathWalker:
         new = dict(obj)
         new[key] = self.walk(child, i + 1, keys, leaf)
         return new
+
+
+def _reads(node: Any, bodies: dict, seen: set, roots: set) -> bool:
+    """Whether IR code reads a task fact, directly or through the functions it calls; the
+    state roots it reads are added to `roots`."""
+    if isinstance(node, ir.Fact):
+        return True
+    facts = False
+    if isinstance(node, (ir.StateRoot, ir.Place)) and (isinstance(node, ir.StateRoot) or node.root == "state"):
+        roots.add(node.name)
+    if isinstance(node, ir.CallFn) and node.name not in seen:
+        seen.add(node.name)
+        facts = _reads(bodies.get(node.name, ()), bodies, seen, roots)
+    if isinstance(node, (tuple, list)):
+        items = node
+    elif isinstance(node, (ir.Expr, ir.Stmt, ir.Place, ir.Step)):
+        items = [getattr(node, f.name) for f in fields(node)]
+    else:
+        return facts
+    for x in items:
+        facts = _reads(x, bodies, seen, roots) or facts
+    return facts
 
 
 def _set_path(obj: dict, path: tuple[str, ...], value: Any) -> dict:
