@@ -8,6 +8,7 @@ failed call can simply drop its pending writes. Nothing here evaluates text.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import fields
 from typing import Any, Callable
 
@@ -57,8 +58,9 @@ class Program:
         # Known before any body is compiled: reads of these record roots compute derived fields.
         self.derived_roots = {d.root for d in domain.derives}
         self.functions: dict[str, Callable] = {}
+        self.bodies: dict[str, tuple[Callable, int]] = {}  # fn name -> (body, slots): calls between fns
         for f in domain.functions:
-            self.functions[f.name] = self.function(f)
+            self.functions[f.name] = self.function(f, fn=True)
         self.derives: dict[str, list[tuple[tuple[str, ...], Callable]]] = {}
         for d in domain.derives:
             self.derives.setdefault(d.root, []).append((d.path, self.function(d.function)))
@@ -74,9 +76,11 @@ class Program:
                 self.derive_deps[root] = frozenset(reads)
 
     # ------------------------------------------------------------ functions
-    def function(self, f: ir.Function) -> Callable[[Context, list], Any]:
+    def function(self, f: ir.Function, fn: bool = False) -> Callable[[Context, list], Any]:
         body = self.block(f.body)
         nslots = max(f.nslots, len(f.params))
+        if fn:
+            self.bodies[f.name] = (body, nslots)
 
         def run(ctx: Context, args: list):
             slots = list(args) + [None] * (nslots - len(args))
@@ -378,7 +382,11 @@ class Program:
         return lambda slots, ctx: ctx.facts.get(name)
 
     def e_GetField(self, e: ir.GetField):
-        obj, name = self.expr(e.obj), e.name
+        name = e.name
+        if isinstance(e.obj, ir.Local):  # `line.status`: no call for the local
+            slot = e.obj.slot
+            return lambda slots, ctx: slots[slot][name]
+        obj = self.expr(e.obj)
 
         def run(slots, ctx):
             return obj(slots, ctx)[name]
@@ -443,10 +451,14 @@ class Program:
     def e_CallFn(self, e: ir.CallFn):
         name = e.name
         args = [self.expr(a) for a in e.args]
-        functions = self.functions
+        bodies, nargs = self.bodies, len(args)
 
-        def run(slots, ctx):
-            return functions[name](ctx, [a(slots, ctx) for a in args])
+        def run(slots, ctx):  # what the fn's own run does, without its frame and list copy
+            body, nslots = bodies[name]
+            own = [a(slots, ctx) for a in args]
+            own += [None] * (nslots - nargs)
+            result = body(own, ctx)
+            return result.value if result is not None else None
 
         return run
 
@@ -500,6 +512,9 @@ class Program:
 
             return run_div
         fn = _BINARY[op]
+        if isinstance(e.right, ir.Const):  # `x == "Active"`: no call for the constant
+            c = e.right.value
+            return lambda slots, ctx: fn(left(slots, ctx), c)
         return lambda slots, ctx: fn(left(slots, ctx), right(slots, ctx))
 
     def e_IsVariant(self, e: ir.IsVariant):
@@ -708,20 +723,16 @@ def _source_name(e: ir.Expr) -> str:
     return "the value"
 
 
-def _add(a, b):
-    return a + b
-
-
-_BINARY = {
-    "+": _add,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+_BINARY = {  # the operator module's functions: the same operations, without a Python frame each
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
     "in": lambda a, b: a in b,
     "not in": lambda a, b: a not in b,
 }

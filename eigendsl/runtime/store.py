@@ -297,14 +297,18 @@ class TableView:
 
     def __iter__(self):
         if self.kind == "list":
-            return (v for _, v in self.state.items(self.name))
+            return self.values()
         return iter(self.state.keys(self.name))
 
     def keys(self):
         return self.state.keys(self.name)
 
     def values(self):
-        return (v for _, v in self.state.items(self.name))
+        state, name = self.state, self.name
+        base = state.base.roots[name]
+        if not state.changes(name) and state.length(name) == len(base):
+            return iter(base.values() if self.kind == "map" else base)  # unwritten: the base's rows
+        return (v for _, v in state.items(name))
 
     def items(self):
         return self.state.items(self.name)
