@@ -250,6 +250,38 @@ def test_setups_assertions_and_derived_values(tmp_path):
     assert "error: 'counter.seen' is derived from other state and cannot be written" in errors
 
 
+def test_derived_values_kept_until_a_write_they_read(tmp_path):
+    # Derived fields are kept with the state between writes; each kind of change must show.
+    domain = build(tmp_path, """
+    derive counter.seen = [i.name for i in values(items) if i.price * counter.hits > 4]
+    tool bump() -> Counter writes "Bump." { counter.hits += 1  return counter }
+    tool price(id: str, p: float) -> Counter writes "Reprice." { items[id].price = p  return counter }
+    tool note(s: str) -> Counter writes "Log, then maybe fail." {
+      log.append(s)
+      items["b"].price = 100.0
+      if s == "fail" { fail "no" }
+      return counter
+    }
+    """)
+    assert domain.program.derive_deps == {"counter": frozenset({"counter", "items"})}
+    env = domain.environment()
+    assert env.call("bump").content["seen"] == []
+    assert env.call("bump").content["seen"] == ["bread"]
+    assert env.call("price", {"id": "b", "p": 1.0}).content["seen"] == []  # a write to items
+    assert env.call("price", {"id": "a", "p": 5.0}).content["seen"] == ["apple"]
+    assert not env.call("note", {"s": "fail"}).ok  # rolled back: the price of 100 is gone
+    assert env.dump()["counter"]["seen"] == ["apple"]
+    assert env.call("note", {"s": "ok"}).content["seen"] == ["apple", "bread"]
+    env.reset()
+    assert env.dump()["counter"] == {"hits": 0, "seen": []}
+    with_facts = build(tmp_path, """
+    derive counter.seen = [fact.mood ?? "none"]
+    tool peek() -> Counter reads "Look." { return counter }
+    """)
+    assert "counter" not in with_facts.program.derive_deps  # reads a fact: computed on every read
+    assert with_facts.environment({"mood": "calm"}).call("peek").content["seen"] == ["calm"]
+
+
 @pytest.mark.parametrize("text,expected", [
     ("2 + 2", "4.0"), ("10 / 3", "3.33"), ("2 ** -1", "0.5"), ("-2 ** 2", "-4.0"), ("7 // 2", "3.0"),
     ("(1.5 + .5) * 2", "4.0"), ("1 / 0", None), ("2 +", None), ("01", None), ("()", None), ("1 2", None),

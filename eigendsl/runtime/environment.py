@@ -196,6 +196,18 @@ class CompiledDomain:
             self._base_hash[side] = state_hash(self, state, side)
         return self._base_hash[side]
 
+    def derived_values(self, overlay: Layer) -> dict:
+        """The record roots with derived fields as `overlay` on the base shows them (those that
+        depend on the state alone), to seed environments that start there (State.derived)."""
+        state = State(self.base, overlay)
+        ctx = Context(state, {}, self.program)
+        for name in self.program.derive_deps:
+            try:
+                self.program.derived_record(ctx, name)
+            except (ToolFailure, *INTERNAL_ERRORS):  # a read computes it again, and fails there
+                pass
+        return state.derived
+
     def tool_names(self, actor: str = "agent") -> list[str]:
         return [f.name for f in self.ir.tools if f.actor == actor]
 
@@ -233,9 +245,10 @@ def dump_side(domain: CompiledDomain, state: State, side: str) -> dict:
     for name, s in domain.base.sides.items():
         if s != side:
             continue
-        value = state.materialize(name)
         if domain.base.kinds[name] == "row":
-            value = domain.program.apply_derives(ctx, name, value)
+            value = domain.program.derived_record(ctx, name)
+        else:
+            value = state.materialize(name)
         out[name] = value
     return out
 

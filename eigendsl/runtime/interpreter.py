@@ -8,6 +8,8 @@ failed call can simply drop its pending writes. Nothing here evaluates text.
 
 from __future__ import annotations
 
+import operator
+from dataclasses import fields
 from typing import Any, Callable
 
 from .. import ir
@@ -56,16 +58,29 @@ class Program:
         # Known before any body is compiled: reads of these record roots compute derived fields.
         self.derived_roots = {d.root for d in domain.derives}
         self.functions: dict[str, Callable] = {}
+        self.bodies: dict[str, tuple[Callable, int]] = {}  # fn name -> (body, slots): calls between fns
         for f in domain.functions:
-            self.functions[f.name] = self.function(f)
+            self.functions[f.name] = self.function(f, fn=True)
         self.derives: dict[str, list[tuple[tuple[str, ...], Callable]]] = {}
         for d in domain.derives:
             self.derives.setdefault(d.root, []).append((d.path, self.function(d.function)))
+        # A root's derived fields are kept with the state until a write to a root they read
+        # (the roots their code reads, through the functions it calls, and the record itself),
+        # unless computing them reads a task fact: then they depend on more than the state and
+        # are computed on every read.
+        bodies = {f.name: f.body for f in domain.functions}
+        self.derive_deps: dict[str, frozenset] = {}
+        for root in self.derived_roots:
+            reads: set[str] = {root}
+            if not any(_reads(d.function.body, bodies, set(), reads) for d in domain.derives if d.root == root):
+                self.derive_deps[root] = frozenset(reads)
 
     # ------------------------------------------------------------ functions
-    def function(self, f: ir.Function) -> Callable[[Context, list], Any]:
+    def function(self, f: ir.Function, fn: bool = False) -> Callable[[Context, list], Any]:
         body = self.block(f.body)
         nslots = max(f.nslots, len(f.params))
+        if fn:
+            self.bodies[f.name] = (body, nslots)
 
         def run(ctx: Context, args: list):
             slots = list(args) + [None] * (nslots - len(args))
@@ -330,13 +345,24 @@ class Program:
                 return lambda slots, ctx: ctx.state.record(name)
 
             def read_derived(slots, ctx):
-                value = ctx.state.record(name)
                 if ctx.deriving:
-                    return value
-                return self.apply_derives(ctx, name, value)
+                    return ctx.state.record(name)
+                return self.derived_record(ctx, name)
 
             return read_derived
         return lambda slots, ctx: TableView(ctx.state, name)
+
+    def derived_record(self, ctx: Context, name: str) -> Any:
+        """The record root `name` with its derived fields computed, once per state version."""
+        state = ctx.state
+        cached = state.derived.get(name)
+        if cached is not None:
+            return cached[0]
+        value = self.apply_derives(ctx, name, state.record(name))
+        deps = self.derive_deps.get(name)
+        if deps is not None:
+            state.derived[name] = (value, deps)
+        return value
 
     def apply_derives(self, ctx: Context, name: str, value: Any) -> Any:
         derives = self.derives.get(name)
@@ -356,7 +382,11 @@ class Program:
         return lambda slots, ctx: ctx.facts.get(name)
 
     def e_GetField(self, e: ir.GetField):
-        obj, name = self.expr(e.obj), e.name
+        name = e.name
+        if isinstance(e.obj, ir.Local):  # `line.status`: no call for the local
+            slot = e.obj.slot
+            return lambda slots, ctx: slots[slot][name]
+        obj = self.expr(e.obj)
 
         def run(slots, ctx):
             return obj(slots, ctx)[name]
@@ -421,10 +451,14 @@ class Program:
     def e_CallFn(self, e: ir.CallFn):
         name = e.name
         args = [self.expr(a) for a in e.args]
-        functions = self.functions
+        bodies, nargs = self.bodies, len(args)
 
-        def run(slots, ctx):
-            return functions[name](ctx, [a(slots, ctx) for a in args])
+        def run(slots, ctx):  # what the fn's own run does, without its frame and list copy
+            body, nslots = bodies[name]
+            own = [a(slots, ctx) for a in args]
+            own += [None] * (nslots - nargs)
+            result = body(own, ctx)
+            return result.value if result is not None else None
 
         return run
 
@@ -478,6 +512,9 @@ class Program:
 
             return run_div
         fn = _BINARY[op]
+        if isinstance(e.right, ir.Const):  # `x == "Active"`: no call for the constant
+            c = e.right.value
+            return lambda slots, ctx: fn(left(slots, ctx), c)
         return lambda slots, ctx: fn(left(slots, ctx), right(slots, ctx))
 
     def e_IsVariant(self, e: ir.IsVariant):
@@ -643,6 +680,28 @@ class _PathWalker:
         return new
 
 
+def _reads(node: Any, bodies: dict, seen: set, roots: set) -> bool:
+    """Whether IR code reads a task fact, directly or through the functions it calls; the
+    state roots it reads are added to `roots`."""
+    if isinstance(node, ir.Fact):
+        return True
+    facts = False
+    if isinstance(node, (ir.StateRoot, ir.Place)) and (isinstance(node, ir.StateRoot) or node.root == "state"):
+        roots.add(node.name)
+    if isinstance(node, ir.CallFn) and node.name not in seen:
+        seen.add(node.name)
+        facts = _reads(bodies.get(node.name, ()), bodies, seen, roots)
+    if isinstance(node, (tuple, list)):
+        items = node
+    elif isinstance(node, (ir.Expr, ir.Stmt, ir.Place, ir.Step)):
+        items = [getattr(node, f.name) for f in fields(node)]
+    else:
+        return facts
+    for x in items:
+        facts = _reads(x, bodies, seen, roots) or facts
+    return facts
+
+
 def _set_path(obj: dict, path: tuple[str, ...], value: Any) -> dict:
     new = dict(obj)
     if len(path) == 1:
@@ -664,10 +723,6 @@ def _source_name(e: ir.Expr) -> str:
     return "the value"
 
 
-def _add(a, b):
-    return a + b
-
-
 def _member(a, b) -> bool:
     """`a in b`: a key of a map (or map table), an element of a list (or a list table's rows)."""
     if isinstance(b, TableView) and b.kind == "list":
@@ -675,16 +730,16 @@ def _member(a, b) -> bool:
     return a in b
 
 
-_BINARY = {
-    "+": _add,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
+_BINARY = {  # the operator module's functions: the same operations, without a Python frame each
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
     "in": _member,
     "not in": lambda a, b: not _member(a, b),
 }

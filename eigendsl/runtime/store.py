@@ -61,22 +61,51 @@ ROW_KEY = "@row"  # the key under which a record root's single row is stored in 
 class State:
     """The state one environment sees: base, then committed overlay, then the pending call."""
 
-    __slots__ = ("base", "overlay", "pending")
+    __slots__ = ("base", "_overlay", "_pending_layer", "derived")
 
     def __init__(self, base: Base, overlay: Layer | None = None):
         self.base = base
-        self.overlay = overlay if overlay is not None else Layer()
-        self.pending: Layer | None = None
+        self._overlay = overlay if overlay is not None else Layer()
+        self._pending_layer: Layer | None = None
+        # Values computed from this state (a record root with its derived fields, by root
+        # name), each with the roots it was computed from: a write to one of those roots, the
+        # rollback of one or a swap of the overlay drops it, so it is computed once per version
+        # of what it reads.
+        self.derived: dict[str, tuple[Any, frozenset]] = {}
+
+    @property
+    def overlay(self) -> Layer:
+        return self._overlay
+
+    @overlay.setter
+    def overlay(self, layer: Layer) -> None:
+        self._overlay = layer
+        self.derived = {}
+
+    @property
+    def pending(self) -> Layer | None:
+        return self._pending_layer
+
+    @pending.setter
+    def pending(self, layer: Layer | None) -> None:
+        dropped = self._pending_layer
+        if dropped and self.derived:  # dropping writes changes what the roots they touched show
+            self._forget(set(dropped.rows) | set(dropped.lengths))
+        self._pending_layer = layer
+
+    def _forget(self, names) -> None:
+        """Drop the derived values computed from any of the roots `names`."""
+        self.derived = {k: v for k, v in self.derived.items() if v[1].isdisjoint(names)}
 
     # ---------------------------------------------------------------- transactions
     def begin(self) -> None:
         self.pending = Layer()
 
     def commit(self) -> Layer:
-        done = self.pending
+        done = self._pending_layer
         if done:
-            self.overlay.merge(done)
-        self.pending = None
+            self._overlay.merge(done)
+        self._pending_layer = None  # what is seen stays the same: derived values stay
         return done or Layer()
 
     def rollback(self) -> None:
@@ -85,13 +114,13 @@ class State:
     # ---------------------------------------------------------------- reads
     def row(self, name: str, key: Any) -> Any:
         """The row under key (MISSING if none); for a list table key is the index."""
-        pending = self.pending
+        pending = self._pending_layer
         if pending is not None:
             rows = pending.rows.get(name)
             if rows is not None and key in rows:
                 value = rows[key]
                 return MISSING if value is DELETED else value
-        rows = self.overlay.rows.get(name)
+        rows = self._overlay.rows.get(name)
         if rows is not None and key in rows:
             value = rows[key]
             return MISSING if value is DELETED else value
@@ -107,21 +136,21 @@ class State:
         return self.base.roots[name] if value is MISSING else value
 
     def _written(self, name: str) -> bool:
-        if self.pending is not None and name in self.pending.rows:
+        if self._pending_layer is not None and name in self._pending_layer.rows:
             return True
-        return name in self.overlay.rows
+        return name in self._overlay.rows
 
     def length(self, name: str) -> int:
-        if self.pending is not None and name in self.pending.lengths:
-            return self.pending.lengths[name]
-        if name in self.overlay.lengths:
-            return self.overlay.lengths[name]
+        if self._pending_layer is not None and name in self._pending_layer.lengths:
+            return self._pending_layer.lengths[name]
+        if name in self._overlay.lengths:
+            return self._overlay.lengths[name]
         return len(self.base.roots[name])
 
     def changes(self, name: str) -> dict:
         """Rows of `name` written since the base, committed and pending together."""
-        out = self.overlay.rows.get(name)
-        pending = self.pending.rows.get(name) if self.pending is not None else None
+        out = self._overlay.rows.get(name)
+        pending = self._pending_layer.rows.get(name) if self._pending_layer is not None else None
         if pending:
             out = {**out, **pending} if out else pending
         return out or {}
@@ -164,13 +193,16 @@ class State:
                 yield key, value
 
     # ---------------------------------------------------------------- writes (pending layer)
-    def _pending(self) -> Layer:
-        if self.pending is None:
+    def _pending(self, name: str) -> Layer:
+        """The pending layer, about to take a write to root `name`."""
+        if self._pending_layer is None:
             raise RuntimeError("state written outside a transaction")
-        return self.pending
+        if self.derived:
+            self._forget((name,))
+        return self._pending_layer
 
     def set_row(self, name: str, key: Any, value: Any) -> None:
-        layer = self._pending()
+        layer = self._pending(name)
         if self.base.kinds[name] == "list":
             n = self.length(name)
             if not (isinstance(key, int) and 0 <= key < n):
@@ -178,20 +210,20 @@ class State:
         layer.rows.setdefault(name, {})[key] = value
 
     def set_record(self, name: str, value: Any) -> None:
-        self._pending().rows.setdefault(name, {})[ROW_KEY] = value
+        self._pending(name).rows.setdefault(name, {})[ROW_KEY] = value
 
     def delete_row(self, name: str, key: Any) -> None:
-        self._pending().rows.setdefault(name, {})[key] = DELETED
+        self._pending(name).rows.setdefault(name, {})[key] = DELETED
 
     def append_row(self, name: str, value: Any) -> None:
-        layer = self._pending()
+        layer = self._pending(name)
         n = self.length(name)
         layer.rows.setdefault(name, {})[n] = value
         layer.lengths[name] = n + 1
 
     def replace_list(self, name: str, values: list) -> None:
         """Rewrite a list table wholesale (after a removal shifts indices)."""
-        layer = self._pending()
+        layer = self._pending(name)
         old = self.length(name)
         rows = layer.rows.setdefault(name, {})
         for i, v in enumerate(values):
@@ -265,14 +297,18 @@ class TableView:
 
     def __iter__(self):
         if self.kind == "list":
-            return (v for _, v in self.state.items(self.name))
+            return self.values()
         return iter(self.state.keys(self.name))
 
     def keys(self):
         return self.state.keys(self.name)
 
     def values(self):
-        return (v for _, v in self.state.items(self.name))
+        state, name = self.state, self.name
+        base = state.base.roots[name]
+        if not state.changes(name) and state.length(name) == len(base):
+            return iter(base.values() if self.kind == "map" else base)  # unwritten: the base's rows
+        return (v for _, v in state.items(name))
 
     def items(self):
         return self.state.items(self.name)

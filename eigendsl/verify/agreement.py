@@ -264,16 +264,29 @@ class Recorder:
     def __init__(self, domain: CompiledDomain, per_function: int = 4):
         self.calls: dict[str, dict[str, list]] = {}
         self.per_function = per_function
-        functions = domain.program.functions
-        for name, run in list(functions.items()):
-            functions[name] = self.wrap(name, run)
+        program = domain.program
+        for name, run in list(program.functions.items()):  # calls from tools, guards, goals
+            program.functions[name] = self.wrap(name, run)
+        params = {f.name: len(f.params) for f in domain.ir.functions}
+        for name, (body, nslots) in list(program.bodies.items()):  # calls from one fn to another
+            program.bodies[name] = (self.wrap_body(name, body, params[name]), nslots)
+
+    def note(self, name: str, args: list) -> None:
+        seen = self.calls.setdefault(name, {})
+        if len(seen) < self.per_function:
+            seen.setdefault(json.dumps(args, sort_keys=True, default=str), list(args))
 
     def wrap(self, name, run):
         def recording(ctx, args):
-            seen = self.calls.setdefault(name, {})
-            if len(seen) < self.per_function:
-                seen.setdefault(json.dumps(args, sort_keys=True, default=str), list(args))
+            self.note(name, args)
             return run(ctx, args)
+
+        return recording
+
+    def wrap_body(self, name, body, nparams: int):
+        def recording(slots, ctx):
+            self.note(name, slots[:nparams])
+            return body(slots, ctx)
 
         return recording
 

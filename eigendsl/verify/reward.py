@@ -81,7 +81,7 @@ class TaskChecker:
         program = domain.program
         self.setup_steps = [step if isinstance(step, ir.CallSpec) else program.function(step) for step in task.setup]
         self.goals = [program.function(g) for g in task.goals]
-        self._initial = None  # (rows the setup wrote, its first failure), after the first start()
+        self._initial = None  # (rows the setup wrote, its first failure, derived values), after the first start()
 
     # ------------------------------------------------------------ episodes
     def start(self, strict: bool = True) -> Environment:
@@ -101,12 +101,14 @@ class TaskChecker:
                 if not result.ok and failure is None:
                     name = step.name if isinstance(step, ir.CallSpec) else "assignment"
                     failure = TaskSetupError(self.task.id, index, name, result.error, source.span)
-            initial = self._initial = (env.state.overlay.copy(), failure)
-        overlay, failure = initial
+            overlay = env.state.overlay.copy()
+            initial = self._initial = (overlay, failure, self.domain.derived_values(overlay))
+        overlay, failure, derived = initial
         if failure is not None and strict:
             raise failure
         env = self.domain.environment(self.task.user.get("facts") or {})
         env.state.overlay = overlay.copy()
+        env.state.derived = dict(derived)  # the same state: its derived fields, computed once per task
         return env
 
     def replay(self, calls: list[ir.CallSpec] | None = None) -> Environment:
