@@ -8,7 +8,7 @@ the domain's own tasks and tests name (plans P2001-P2005, customers C2001-C2004,
 L2001-L2006, bills B2001-B2007, devices D2001-D2006), kept exactly and in their places,
 and adds invented accounts after them:
 
-* 320 customers, most with one to four lines; a few have no line yet (pending
+* 120 customers, most with one to four lines; a few have no line yet (pending
   verification), and some have closed or suspended accounts.
 * Every line is on one of the five plans and most have a device of their own (a phone,
   or a tablet on the tablet plan, now and then a watch or a router). Lines are active,
@@ -44,7 +44,7 @@ SEED = 20250225
 OUT = Path(__file__).resolve().parent.parent / "domains" / "telecom.data.json"
 TODAY = dt.date(2025, 2, 25)
 
-N_CUSTOMERS = 320
+N_CUSTOMERS = 120
 
 # ---------------------------------------------------------------- the hand-written entities, kept exactly
 
