@@ -13,7 +13,7 @@ from typing import Any, Callable
 from .. import ir
 from ..builtins import BUILTINS, format_value
 from ..errors import EigRuntimeError, ToolFailure
-from ..semantics.types import FLOAT, ListType, MapType, UnionType
+from ..types import FLOAT, ListType, MapType, UnionType
 from .store import MISSING, State, TableView
 
 Fn = Callable[[list, "Context"], Any]

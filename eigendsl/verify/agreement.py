@@ -29,8 +29,7 @@ import z3
 
 from .. import ir
 from ..errors import ToolFailure
-from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment
-from ..runtime.store import TableView
+from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment, TableView
 from ..values import InvalidValue
 from .reward import TaskChecker, TaskSetupError
 from .symbolic import (

@@ -23,12 +23,12 @@ from typing import Any, Callable
 import z3
 
 from .. import ir
-from ..builtins import BUILTINS
+from ..builtins import BUILTINS, format_value
 from ..errors import ToolFailure
-from ..semantics.types import (
+from ..types import (
     BOOL, DATE, DATETIME, FLOAT, INT, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType,
 )
-from ..runtime.store import TableView
+from ..runtime.environment import TableView
 
 LIST_BOUND = 3
 SMALL_TABLE = 64  # a lookup with an unknown key is a case split over at most this many entries
@@ -1100,7 +1100,6 @@ class Encoder:
         parts = [p if isinstance(p, str) else self.expr(p, slots) for p in e.parts]
         if any(is_sym(p) for p in parts):
             raise Unsupported("string interpolation of unknown values", e.span)
-        from ..builtins import format_value
 
         return "".join(p if isinstance(p, str) else format_value(p) for p in parts)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import z3
 
 from .. import ir
-from ..runtime.environment import CompiledDomain
-from ..runtime.store import MISSING
-from ..semantics.types import ListType, MapType, OptionalType, RecordType, Type, UnionType
+from ..runtime.environment import MISSING, CompiledDomain
+from ..types import ListType, MapType, OptionalType, RecordType, Type, UnionType
 from .budget import SolverBudget
 from .explain import eig_value
 from .findings import ENCODING_ERRORS, Finding, outside
