@@ -34,8 +34,10 @@ from .explain import eig_value, explain_goal
 from .findings import ENCODING_ERRORS, Finding, outside
 from .mutate import mutation_score
 from .reward import TaskChecker, TaskSetupError
-from .symbolic import LIST_BOUND, Encoder, SymbolicWorld, formula_of, reset_names
+from .symbolic import Encoder, formula_of
+from .symvalues import LIST_BOUND, reset_names
 from .underspecification import underspecification
+from .worlds import SymbolicWorld
 
 WIDE_LIST_BOUND = 10  # lists of unknown contents, when an unsat answer may depend on LIST_BOUND
 

@@ -11,7 +11,9 @@ from .budget import SolverBudget
 from .explain import eig_value
 from .findings import ENCODING_ERRORS, Finding, outside
 from .reward import TaskChecker
-from .symbolic import ConcreteWorld, Encoder, OverriddenTable, SymList, equal, formula_of, reset_names, to_bool
+from .symbolic import Encoder, formula_of
+from .symvalues import OverriddenTable, SymList, equal, reset_names, to_bool
+from .worlds import ConcreteWorld
 
 
 LIST_CHANGE_BOUND = 16  # at most this many unknown elements stand in for what gold put in a list
