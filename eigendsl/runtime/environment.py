@@ -26,7 +26,8 @@ from ..syntax.diagnostics import DiagnosticSink, render
 from ..syntax.spans import Span
 from ..values import InvalidValue, Validators
 from .folder_check import FolderError, check_folder
-from .interpreter import Context, Program
+from .evaluation import Context
+from .interpreter import Program
 from .store import MISSING, Base, Layer, State, TableView  # noqa: F401 (MISSING, TableView: the views checkers inspect)
 
 MAX_STRING = 10_000  # longest string an agent may pass in one argument
