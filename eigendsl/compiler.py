@@ -1,21 +1,28 @@
-"""The compiler driver: read sources, parse, check, validate the domain's data, emit the folder."""
+"""The compiler driver: read sources, parse, check, validate the domain's data; run the analyses; load an .eig to run.
+
+The top of the compile pipeline (docs/architecture.md, "Layers"): it may import the runtime and the
+verifiers, which never import it. It imports them where they are used, so that the commands which
+only compile start without loading them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .confine import (MAX_SOURCE_BYTES, MAX_SOURCE_FILES, FileUnreadable, PathRefused, confined,
                       decode_source,
                       hidden_characters, read_limited)
-from .runtime.environment import CompiledDomain
 from .semantics.check import Checker
 from .syntax import ast
 from .syntax.diagnostics import CompileError, DiagnosticSink
 from .syntax.parser import parse_text
 from .syntax.spans import Span
-from .verify.analyses import analyse as run_analyses
 from .compilation import (Compilation, Schema, display_path, read_json, type_signature,  # noqa: F401 (re-exported)
                           validate_state)
+
+if TYPE_CHECKING:
+    from .runtime.environment import CompiledDomain
 
 
 def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], files: dict[str, Path],
@@ -148,6 +155,9 @@ def require(compilation: Compilation) -> Compilation:
 
 def analyse(c: Compilation, mutate: bool = False):
     """The policy and task analyses of a compiled domain (None when it has no data to run on)."""
+    from .runtime.environment import CompiledDomain
+    from .verify.analyses import analyse as run_analyses
+
     if c.data is None and any(sf.side == "agent" for sf in c.domain.state):
         return None
     return run_analyses(CompiledDomain.from_compilation(c), mutate=mutate)
@@ -164,6 +174,8 @@ def load_domain(path: str | Path, db: str | Path | None = None, user_db: str | P
                 root: str | Path | None = None) -> CompiledDomain:
     """A domain to run: a compiled folder, or an .eig file compiled here (its paths confined to `root`);
     `db` / `user_db` swap in other initial data (validated)."""
+    from .runtime.environment import CompiledDomain
+
     path = Path(path)
     if path.is_file() and path.suffix == ".eig":
         return CompiledDomain.from_compilation(compile_checked(path, db, user_db, root))
