@@ -34,6 +34,7 @@ from eigendsl import compiler  # noqa: E402
 from eigendsl.compiler import compile_file  # noqa: E402
 from eigendsl.interop.tau2 import ACTOR, load_tasks  # noqa: E402
 from eigendsl.runtime.environment import CompiledDomain  # noqa: E402
+from eigendsl.compiler import load_domain  # noqa: E402
 
 
 def episode(domain: CompiledDomain, task) -> dict:
@@ -67,7 +68,7 @@ def bench(name: str) -> dict:
         assert c.ok, c.diagnostics
     forget_cached_data()
     started = time.perf_counter()
-    domain = CompiledDomain.load(ROOT / "compiled" / name, db, user_db)
+    domain = load_domain(ROOT / "compiled" / name, db, user_db)
     load_ms = (time.perf_counter() - started) * 1000
     if (shared / "sequences.json").is_file():
         tasks = load_tasks(shared / "sequences.json")

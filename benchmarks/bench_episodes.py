@@ -27,6 +27,7 @@ from eigendsl.episode.users import ScriptedUser  # noqa: E402
 from eigendsl.interop.tau2 import load_tasks  # noqa: E402
 from eigendsl.interop.tau2_tasks import to_eig  # noqa: E402
 from eigendsl.runtime.environment import CompiledDomain  # noqa: E402
+from eigendsl.compiler import load_domain  # noqa: E402
 
 
 class Timed:
@@ -47,11 +48,11 @@ class Timed:
 def load(domain: str, folder: Path) -> CompiledDomain:
     shared = SHARED / domain
     if not shared.is_dir():
-        return CompiledDomain.load(ROOT / "domains" / f"{domain}.eig")
+        return load_domain(ROOT / "domains" / f"{domain}.eig")
     out = folder / f"{domain}.eig"
     out.write_text(to_eig(load_tasks(shared / "tasks.json"), ROOT / "domains" / f"{domain}.eig", out, "tasks.json"))
     user_db = shared / "user_db.json"
-    return CompiledDomain.load(out, shared / "db.json", user_db if user_db.is_file() else None)
+    return load_domain(out, shared / "db.json", user_db if user_db.is_file() else None)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from eigendsl.runtime import folder_check
-from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.compiler import load_domain
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     for domain in ("airline", "retail", "telecom"):
         folder = ROOT / "compiled" / domain
-        load = fastest(lambda: CompiledDomain.load(folder), args.repeat)
+        load = fastest(lambda: load_domain(folder), args.repeat)
         manifest = folder_check.read_manifest(folder)
         files = folder_check.read_files(folder, manifest)
         ir_domain = folder_check.check_ir(folder, files["ir.json"])

@@ -27,11 +27,11 @@ from eigendsl.episode.agents import OracleAgent, RandomAgent  # noqa: E402
 from eigendsl.episode.users import ScriptedUser  # noqa: E402
 from eigendsl.eval.runner import Evaluation  # noqa: E402
 from eigendsl.report.load import load, render  # noqa: E402
-from eigendsl.runtime.environment import CompiledDomain  # noqa: E402
+from eigendsl.compiler import load_domain  # noqa: E402
 
 
 def make_run(out: Path) -> None:
-    domain = CompiledDomain.load(ROOT / "compiled" / "airline")
+    domain = load_domain(ROOT / "compiled" / "airline")
     tasks = list(domain.ir.tasks)[:6]
     made = [0]
 

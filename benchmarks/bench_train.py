@@ -39,6 +39,7 @@ def main() -> None:
     from transformers import AutoModelForCausalLM
 
     from eigendsl.episode.users import ScriptedUser
+    from eigendsl.compiler import load_domain
     from eigendsl.runtime.environment import CompiledDomain
     from eigendsl.compiler import compile_file
     from eigendsl.train.config import SFTSettings
@@ -50,7 +51,7 @@ def main() -> None:
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     data = ROOT / "tests" / "data"
-    domain = CompiledDomain.load(data / "tinyshop.eig")
+    domain = load_domain(data / "tinyshop.eig")
     rl = compile_file(data / "tinyshop_rl.eig")
     rl_domain = CompiledDomain.from_compilation(rl)
     with tempfile.TemporaryDirectory() as tmp:

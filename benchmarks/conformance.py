@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from eigendsl.interop.conformance import compare, read_jsonl  # noqa: E402
 from eigendsl.interop.tau2 import load_tasks, replay  # noqa: E402
-from eigendsl.runtime.environment import CompiledDomain  # noqa: E402
+from eigendsl.compiler import load_domain  # noqa: E402
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     for domain in ("airline", "retail", "telecom"):
         shared = SHARED / domain
         user_db = shared / "user_db.json"
-        compiled = CompiledDomain.load(ROOT / "compiled" / domain, shared / "db.json", user_db if user_db.is_file() else None)
+        compiled = load_domain(ROOT / "compiled" / domain, shared / "db.json", user_db if user_db.is_file() else None)
         train = set(json.loads((shared / "split_tasks.json").read_text())["train"])
         sets = [
             ("train", [t for t in load_tasks(shared / "tasks.json") if t.id in train], "expected_train.jsonl"),

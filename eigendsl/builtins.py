@@ -23,7 +23,7 @@ import z3
 
 from . import arith
 from .errors import EigRuntimeError
-from .semantics.types import (
+from .types import (
     BOOL, DATE, DATETIME, FLOAT, INT, STR, AnyElem, ListType, MapType, Type,
     is_error, is_numeric, is_stringlike, optional,
 )

@@ -146,7 +146,8 @@ def policy_summary(domain, report) -> str:
 @click.option("--root", type=click.Path(file_okay=False), help=ROOT_HELP)
 def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | None, mutate: bool, root: str | None) -> None:
     """Compile DOMAIN.eig into a self-contained folder (IR, tool schemas, policy, data, check report)."""
-    from .backends.folder import analyse, write_folder
+    from .backends.folder import write_folder
+    from .compiler import analyse
 
     started = time.perf_counter()
     c = compile_or_exit(domain, db, user_db, root=root)
@@ -182,7 +183,7 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
 @click.option("--root", type=click.Path(file_okay=False), help=ROOT_HELP)
 def check(domain: str, as_json: bool, mutate: bool, no_data: bool, db: str | None, user_db: str | None, root: str | None) -> None:
     """Parse and check DOMAIN.eig, analyse its policies and tasks; exit 0 when there are no errors, else 1."""
-    from .backends.folder import analyse
+    from .compiler import analyse
 
     c = compile_file(domain, db, user_db, with_data=not no_data, root=root)
     report = analyse(c, mutate) if c.ok and not no_data else None
@@ -214,10 +215,11 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
     """Replay each task's gold actions in COMPILED (a compiled folder or a domain .eig file) and write tau2-bench-style records."""
     from .interop.conformance import compare, read_jsonl
     from .interop.tau2 import TaskFileError, load_tasks, replay as run_replay, write_jsonl_atomic
-    from .runtime.environment import CompiledDomain, DomainLoadError
+    from .runtime.environment import DomainLoadError
+    from .compiler import load_domain
 
     try:
-        domain = CompiledDomain.load(compiled, db, user_db)
+        domain = load_domain(compiled, db, user_db)
         tasks = load_tasks(tasks_path)
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
@@ -250,9 +252,10 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     """The domain to run and its tasks: TARGET's own, or those of an .eig / tau2 JSON task file."""
     from .interop.task_source import TaskSourceError, task_file_compilation
     from .runtime.environment import CompiledDomain
+    from .compiler import load_domain
 
     if tasks_file is None:
-        domain = CompiledDomain.load(target, db, user_db, root=root)
+        domain = load_domain(target, db, user_db, root=root)
         return domain, list(domain.ir.tasks)
     if not Path(tasks_file).is_file():
         raise UsageProblem(f"no such task file: {tasks_file}")
@@ -382,7 +385,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
 
 def judge_from(spec: str | None, base_url: str | None):
     """The NL-assertion judge of --judge, or None."""
-    from .verify.judge import ChatJudge, JudgeError
+    from .episode.judge import ChatJudge, JudgeError
 
     if not spec:
         return None
@@ -430,7 +433,7 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     from .interop.score import ScoreInputError, Scorer, score_file
     from .interop.task_source import TaskSourceError
     from .runtime.environment import DomainLoadError
-    from .verify.judge import ChatJudge, JudgeError
+    from .episode.judge import ChatJudge, JudgeError
 
     started = time.perf_counter()
     try:
@@ -513,9 +516,18 @@ def report(run_file: str, out_path: str | None) -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")
 def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
-    from .train.command import run
+    from .runtime.environment import DomainLoadError
+    from .train.command import run, task_file
+    from .train.config import TrainError
 
-    run(target, model, out_dir, stage, data, tasks_file, config_file)
+    try:
+        domain, task_list = load_eval_tasks(target, task_file(tasks_file), None, None)
+        out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (TrainError, DomainLoadError) as e:
+        raise UsageProblem(str(e))
 
 
 @main.command()
@@ -527,10 +539,11 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
 @click.option("--user-db", type=click.Path(dir_okay=False), help="User-side data to use instead of the compiled one.")
 def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, user_db: str | None) -> None:
     """Call TOOL of COMPILED (a compiled folder or a domain .eig file) once with ARGUMENTS (a JSON object) on a fresh environment."""
-    from .runtime.environment import CompiledDomain, DomainLoadError
+    from .runtime.environment import DomainLoadError
+    from .compiler import load_domain
 
     try:
-        domain = CompiledDomain.load(compiled, db, user_db)
+        domain = load_domain(compiled, db, user_db)
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
         raise SystemExit(1)

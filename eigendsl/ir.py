@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from .semantics.types import Type, TypeKinds, parse_type
+from .types import Type, TypeKinds, parse_type
 from .syntax.spans import NOWHERE, Span
 
 # ---------------------------------------------------------------- expressions

@@ -18,7 +18,7 @@ import math
 import re
 from typing import Any, Callable, Protocol
 
-from .semantics.types import (
+from .types import (
     AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType,
 )
 

@@ -53,20 +53,20 @@ def cached(load):
 @pytest.fixture(scope="session")
 def compiled_domains():
     """Domains compiled from source with the project's own data, one per name, cached."""
-    from eigendsl.runtime.environment import CompiledDomain
+    from eigendsl.compiler import load_domain
 
-    return cached(lambda name: CompiledDomain.load(domain_source(name)))
+    return cached(lambda name: load_domain(domain_source(name)))
 
 
 @pytest.fixture(scope="session")
 def reference_domains():
     """Domains compiled with the benchmark's data from ../shared, one per name, cached."""
-    from eigendsl.runtime.environment import CompiledDomain
+    from eigendsl.compiler import load_domain
 
     def load(name: str):
         shared = shared_dir(name)
         user_db = shared / "user_db.json"
-        return CompiledDomain.load(domain_source(name), shared / "db.json", user_db if user_db.is_file() else None)
+        return load_domain(domain_source(name), shared / "db.json", user_db if user_db.is_file() else None)
 
     return cached(load)
 

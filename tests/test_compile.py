@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from conftest import DOMAINS, ROOT, domain_source, shared_dir
 from eigendsl import ir
-from eigendsl.backends.folder import analyse, folder_files
+from eigendsl.backends.folder import folder_files
+from eigendsl.compiler import analyse
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
 

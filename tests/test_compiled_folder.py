@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from eigendsl.cli import main
-from eigendsl.runtime.environment import CompiledDomain, DomainLoadError
+from eigendsl.runtime.environment import DomainLoadError
+from eigendsl.compiler import load_domain
 
 SHOP = """
 domain shop "A small shop" {
@@ -163,7 +164,7 @@ def corrupt(compiled, tmp_path, request):
 
 
 def test_the_intact_folder_loads_and_runs(compiled):
-    env = CompiledDomain.load(compiled).environment()
+    env = load_domain(compiled).environment()
     assert env.call("set_price", {"item_id": "a", "price": 1.25}).content["price"] == 1.25
 
 
@@ -171,7 +172,7 @@ def test_the_intact_folder_loads_and_runs(compiled):
 def test_a_corrupt_folder_gets_one_clear_error_from_every_command(corrupt, tmp_path):
     folder, message = corrupt
     with pytest.raises(DomainLoadError) as e:
-        CompiledDomain.load(folder)
+        load_domain(folder)
     assert message in str(e.value)
     tasks = tmp_path / "tasks.json"
     tasks.write_text('[{"id": "1", "evaluation_criteria": {"actions": []}}]')
@@ -188,9 +189,9 @@ def test_data_override_is_still_validated(compiled, tmp_path):
     other = tmp_path / "other.json"
     other.write_text(json.dumps({"items": {"b": {"name": "bread", "price": 3, "size": "tiny"}}}))
     with pytest.raises(DomainLoadError, match="items.b.size: expected one of small, large"):
-        CompiledDomain.load(compiled, db=other)
+        load_domain(compiled, db=other)
     other.write_text(json.dumps({"items": {"b": {"name": "bread", "price": 3, "size": "large"}}}))
-    assert CompiledDomain.load(compiled, db=other).environment().read("items")["b"]["price"] == 3.0
+    assert load_domain(compiled, db=other).environment().read("items")["b"]["price"] == 3.0
 
 
 def test_valid_but_unnormalised_data_is_normalised(compiled, tmp_path):
@@ -198,5 +199,5 @@ def test_valid_but_unnormalised_data_is_normalised(compiled, tmp_path):
     folder = tmp_path / "shop"
     shutil.copytree(compiled, folder)
     edit_json(folder, "db.json", lambda db: db["items"]["a"].update(price=2), keep_hash=True)
-    price = CompiledDomain.load(folder).environment().read("items")["a"]["price"]
+    price = load_domain(folder).environment().read("items")["a"]["price"]
     assert price == 2.0 and isinstance(price, float)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from eigendsl.backends.folder import analyse
+from eigendsl.compiler import analyse
 from eigendsl.compiler import compile_file
 from eigendsl.syntax.codes import CODES
 

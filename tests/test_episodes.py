@@ -26,6 +26,7 @@ from eigendsl.eval.runner import pass_hat_k
 from eigendsl.interop.tau2 import load_tasks
 from eigendsl.interop.tau2_tasks import to_eig
 from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.compiler import load_domain
 
 AIRLINE_TASK = '''
 task "add-bag" {
@@ -258,7 +259,7 @@ def test_oracle_passes_every_benchmark_task_and_random_does_not(domain, tmp_path
     tasks_file = tmp_path / f"{domain}.eig"
     tasks_file.write_text(to_eig(load_tasks(shared / "tasks.json"), ROOT / "domains" / f"{domain}.eig", tasks_file, "tasks.json"))
     user_db = shared / "user_db.json"
-    compiled = CompiledDomain.load(tasks_file, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(tasks_file))
+    compiled = load_domain(tasks_file, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(tasks_file))
     oracle = [run_episode(compiled, t, OracleAgent(), ScriptedUser()).reward for t in compiled.ir.tasks]
     assert sum(oracle) == len(oracle)
     do_nothing = [t.id for t in compiled.ir.tasks if run_episode(compiled, t, RandomAgent(turns=0), ScriptedUser()).reward == 1.0]

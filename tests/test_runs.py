@@ -16,7 +16,7 @@ from conftest import ROOT
 from eigendsl.cli import main
 from eigendsl.episode.users import ScriptedUser
 from eigendsl.eval.runner import read_done
-from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.compiler import load_domain
 
 AIRLINE = ROOT / "compiled" / "airline"
 
@@ -38,7 +38,7 @@ def no_retries(tmp_path, side: str = "agent") -> Path:
 def gold_player():
     """A deterministic model for the chat server: it recognises the task from the user's first
     message and plays its gold actions on half the tasks, and apologises on the other half."""
-    domain = CompiledDomain.load(AIRLINE)
+    domain = load_domain(AIRLINE)
     plans = {}
     for task in domain.ir.tasks:
         user = ScriptedUser()
@@ -243,7 +243,7 @@ def test_failures_read_as_sentences(tmp_path):
     monitored = run_cli("call", path, "buy", '{"id": "a", "qty": 9}')
     assert monitored.exit_code == 0 and "policy small_orders: violated (monitor)" in monitored.output
 
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     checker = TaskChecker(domain, domain.ir.tasks[0])
     nothing_done = checker.score(checker.start(), [])
     line = 1 + (tmp_path / "shop.eig").read_text().splitlines().index("  goal { counter.hits == 5 }")

@@ -24,8 +24,8 @@ from eigendsl.episode.episode import Episode, UserError
 from eigendsl.episode.users import ScriptedUser
 from eigendsl.interop.score import RecordError, Scorer, parse_record, read_simulations
 from eigendsl.interop.tau2_results import gold_simulation, tau2_messages
-from eigendsl.runtime.environment import CompiledDomain
-from eigendsl.verify.judge import ChatJudge, JudgeError, parse_verdicts
+from eigendsl.compiler import load_domain
+from eigendsl.episode.judge import ChatJudge, JudgeError, parse_verdicts
 
 ACTOR = {"assistant": "agent", "user": "user"}
 PREMATURE = ("max_steps", "too_many_errors", "agent_error", "user_error")
@@ -207,8 +207,8 @@ def test_a_strict_domain_refuses_what_the_benchmark_coerces(tmp_path):
     text = domain_source("airline").read_text().replace('arguments = "lax"', 'arguments = "strict"')
     (tmp_path / "airline.eig").write_text(text)
     (tmp_path / "airline.data.json").symlink_to(ROOT / "domains" / "airline.data.json")
-    strict = CompiledDomain.load(tmp_path / "airline.eig", root=root_for(tmp_path))
-    lax = CompiledDomain.load(domain_source("airline"))
+    strict = load_domain(tmp_path / "airline.eig", root=root_for(tmp_path))
+    lax = load_domain(domain_source("airline"))
     assert (strict.arguments_rule, lax.arguments_rule) == ("strict", "lax")
     args = {"reservation_id": "7D3OSK", "total_baggages": 2.0, "nonfree_baggages": "1", "payment_id": "credit_card_7380483"}
     refused = strict.environment().call("update_reservation_baggages", args)

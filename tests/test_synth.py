@@ -22,7 +22,7 @@ from conftest import ROOT, SHARED, shared_dir
 from eigendsl.cli import main
 from eigendsl.compiler import compile_file
 from eigendsl.interop.tau2_tasks import literal
-from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.compiler import load_domain
 from eigendsl.synth.engine import Engine, SynthConfig
 from eigendsl.synth.portable import task_files
 from eigendsl.verify.reward import TaskChecker
@@ -48,7 +48,7 @@ def test_offline_run_keeps_verified_tasks(airline_run):
     assert len(kept_ids(out)) == report["kept"]
     # every kept task recompiles on its own, replays its gold to reward 1, and the oracle with
     # the scripted user solved it (pass rate in rl.jsonl)
-    domain = CompiledDomain.load(ROOT / "domains" / "airline.eig")
+    domain = load_domain(ROOT / "domains" / "airline.eig")
     ids = set(kept_ids(out))
     seen = 0
     for path in task_files(out / "tasks"):
@@ -256,7 +256,7 @@ def test_export_tau2_replays_to_reward_one(airline_run, tmp_path):
     records = tmp_path / "records.jsonl"
     result = CliRunner().invoke(main, ["replay", str(ROOT / "compiled" / "airline"), "--tau2-tasks", str(exported), "--out", str(records)])
     assert result.exit_code == 0, result.output
-    domain = CompiledDomain.load(ROOT / "compiled" / "airline")
+    domain = load_domain(ROOT / "compiled" / "airline")
     c = compile_file(tasks_eig)
     by_id = {t.id: t for t in c.domain.tasks}
     for line in records.read_text().splitlines():

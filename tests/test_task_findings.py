@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from eigendsl.cli import main
-from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.compiler import load_domain
 from eigendsl.verify.reward import TaskChecker
 
 BAD_SETUP = '''
@@ -122,7 +122,7 @@ def test_membership_goal_that_lets_a_partial_return_pass_is_a_finding(tmp_path):
     assert message.startswith("the goals do not pin orders['#W4873530'].return_items: the gold actions set it to [\"4833122934\", \"4898139621\"]")
     assert '(["4833122934"]) also satisfies the goals' in message
     # The finding is real: returning one item earns the task's full reward.
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "return-two"))
     env = checker.start()
     env.call("return_delivered_order_items", {"order_id": "#W4873530", "item_ids": ["4833122934"], "payment_method_id": "gift_card_1880893"})
@@ -204,7 +204,7 @@ def test_a_small_solver_budget_only_turns_answers_into_not_analysed_at_their_spa
     from eigendsl.verify.budget import SolverBudget
 
     path, _ = domain_with(tmp_path, "airline", PLANTED)
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     full = findings_under(domain, SolverBudget())
     assert not any(kind in NOT_ANALYSED for _, kind, _, _ in full)
     kinds = {kind for _, kind, _, _ in full}
@@ -248,7 +248,7 @@ policy many_bags "At least three bags."
   guard update_reservation_baggages { total_baggages >= 3 }
 '''
     path, line = domain_with(tmp_path, "airline", hard)
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     budget = SolverBudget(per_query=200_000)
     found = [(f.kind, f.span.line, f.message) for f in guard_consistency(domain.ir, budget)]
     conflict = "policies 'few_bags', 'many_bags' contradict each other: no call of update_reservation_baggages satisfies all their guards"
@@ -271,7 +271,7 @@ def test_env_assertion_false_after_gold_is_reported_at_the_assertion(tmp_path):
     path.write_text(wrong)
     from eigendsl.verify.analyses import gold_reward, task_findings as findings_of
 
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "airplane-mode-blocks-data"))
     assert gold_reward(checker) == 0.0
     assert [(f.kind, f.severity, f.span.line, f.message) for f in findings_of(domain, checker.task, checker)] == [

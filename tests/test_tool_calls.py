@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import DOMAINS
-from eigendsl.semantics.types import BOOL, FLOAT, INT, STR, EnumType, ListType, MapType, OptionalType, RecordType, UnionType
+from eigendsl.types import BOOL, FLOAT, INT, STR, EnumType, ListType, MapType, OptionalType, RecordType, UnionType
 
 ODD_STRINGS = ["", " ", "\x00", "\n\n", "ünïcødé ✈ 😀", "{user_id}", "' OR 1=1 --", "\\", '"', "a" * 9_999, "\u202e"]
 

@@ -57,12 +57,12 @@ def test_dynamic_filtering_drops_exactly_the_zero_variance_groups_and_refills():
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     pytest.importorskip("trl")
-    from eigendsl.runtime.environment import CompiledDomain
+    from eigendsl.compiler import load_domain
     from eigendsl.train.data import oracle_dialogues
     from eigendsl.train.run import corpus, load_tokenizer
     from eigendsl.train.tiny import build_tiny_model
 
-    domain = CompiledDomain.load(TINYSHOP)
+    domain = load_domain(TINYSHOP)
     tasks = list(domain.ir.tasks)[:4]
     folder = build_tiny_model(tmp_path_factory.mktemp("tiny") / "m", corpus(domain, oracle_dialogues(domain, tasks)))
     return domain, tasks, folder, load_tokenizer(str(folder))

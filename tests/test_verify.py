@@ -12,6 +12,7 @@ from conftest import ROOT, imported_benchmark_tasks, shared_dir, train_ids
 from eigendsl.cli import main
 from eigendsl.interop.conformance import read_jsonl
 from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.compiler import load_domain
 from eigendsl.verify import budget
 from eigendsl.verify.mutate import mutation_score
 from eigendsl.verify.reward import TaskChecker
@@ -178,7 +179,7 @@ def test_compile_writes_the_check_report(tmp_path):
 
 def test_reward_components(tmp_path):
     path, _ = domain_with(tmp_path, TASKS.replace("reward { DB, GOAL }", 'communicate { "150" }\n  reward { DB, GOAL, COMMUNICATE, ACTION, POLICY }'))
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     checker = TaskChecker(domain, next(t for t in domain.ir.tasks if t.id == "add-bag"))
     env = checker.start()
     assert checker.score(env, []).components == {"DB": 0.0, "GOAL": 0.0, "COMMUNICATE": 0.0, "ACTION": 0.0, "POLICY": 1.0}
@@ -227,7 +228,7 @@ task "look-only" {
   reward { DB }
 }
 ''')
-    domain = CompiledDomain.load(path)
+    domain = load_domain(path)
     strong, weak = (mutation_score(domain, TaskChecker(domain, t)) for t in domain.ir.tasks if t.id in ("add-bag", "look-only"))
     assert strong.kill_rate == 1.0 and strong.equivalent == 1  # repeating the same bag update changes nothing
     assert weak.kill_rate < 0.5 and "drop 0:get_reservation_details" in weak.survivors

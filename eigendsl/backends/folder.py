@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from .. import __version__, ir
-from ..compiler import Compilation
+from ..compilation import Compilation
 from .policy_doc import render_policy
 from .schemas import tool_schemas
 
@@ -73,16 +73,6 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
     }
     files["manifest.json"] = dumps(manifest)
     return files
-
-
-def analyse(c: Compilation, mutate: bool = False):
-    """The policy and task analyses of a compiled domain (None when it has no data to run on)."""
-    from ..runtime.environment import CompiledDomain
-    from ..verify.analyses import analyse as run_analyses
-
-    if c.data is None and any(sf.side == "agent" for sf in c.domain.state):
-        return None
-    return run_analyses(CompiledDomain.from_compilation(c), mutate=mutate)
 
 
 def write_folder(c: Compilation, out: Path, report=None) -> list[Path]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
-from ..semantics.types import (
+from ..types import (
     AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType,
 )
 

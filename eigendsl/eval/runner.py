@@ -135,7 +135,7 @@ class Evaluation:
     trials: int = 1
     concurrency: int = 1
     limits: dict = field(default_factory=dict)
-    judge: Any = None  # grades NL assertions (verify/judge.py); None: reported as not evaluated
+    judge: Any = None  # grades NL assertions (episode/judge.py); None: reported as not evaluated
 
     def __post_init__(self):
         self.out = Path(self.out)

@@ -32,8 +32,9 @@ from typing import Any, Iterable, Iterator
 
 from .. import ir
 from ..runtime.environment import CompiledDomain, TraceEntry
+from ..compiler import load_domain
 from ..verify import rules
-from ..verify.judge import JudgeError
+from ..episode.judge import JudgeError
 from ..verify.reward import TaskChecker
 from .tau2 import content_json
 
@@ -206,7 +207,7 @@ class Scorer:
         from .task_source import task_file_compilation
 
         if tasks_file is None:
-            domain = CompiledDomain.load(target, db, user_db)
+            domain = load_domain(target, db, user_db)
             return cls(domain, domain.ir.tasks, judge, check_reads)
         c = task_file_compilation(target, tasks_file, db, user_db)
         if not c.ok:

@@ -17,15 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from .. import ir
-from ..compiler import Compilation, Schema, compile_file, read_json, validate_state
+from ..backends.policy_doc import render_policy
+from ..backends.schemas import tool_schemas
+from ..compilation import Compilation, Schema, read_json, validate_state
 from ..errors import ToolFailure
-from ..semantics.types import OptionalType
-from ..syntax.diagnostics import CompileError, DiagnosticSink, render
+from ..types import OptionalType
+from ..syntax.diagnostics import DiagnosticSink, render
 from ..syntax.spans import Span
 from ..values import InvalidValue, Validators
 from .folder_check import FolderError, check_folder
-from .interpreter import Context, Program
-from .store import Base, Layer, State
+from .evaluation import Context
+from .interpreter import Program
+from .store import MISSING, Base, Layer, State, TableView  # noqa: F401 (MISSING, TableView: the views checkers inspect)
 
 MAX_STRING = 10_000  # longest string an agent may pass in one argument
 INTERNAL_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError, ArithmeticError, RecursionError)
@@ -147,13 +150,10 @@ class CompiledDomain:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None,
-             root: str | Path | None = None) -> "CompiledDomain":
-        """Load a compiled folder (or compile an .eig file, its paths confined to `root`);
+    def load(cls, folder: str | Path, db: str | Path | None = None, user_db: str | Path | None = None) -> "CompiledDomain":
+        """Load a compiled folder (compiler.load_domain also compiles an .eig file);
         `db` / `user_db` swap in other initial data (validated)."""
         folder = Path(folder)
-        if folder.is_file() and folder.suffix == ".eig":
-            return cls.from_compilation(compile_checked(folder, db, user_db, root))
         if not (folder / "manifest.json").is_file() and not (folder / "ir.json").is_file():
             raise DomainLoadError(f"{folder} is not a compiled domain folder (no ir.json); run `eigendsl compile` first")
         try:
@@ -214,24 +214,13 @@ class CompiledDomain:
     def tool_schemas(self, actor: str = "agent") -> list[dict]:
         """OpenAI function-calling schemas of one actor's tools (computed once)."""
         if actor not in self._schemas:
-            from ..backends.schemas import tool_schemas
-
             self._schemas[actor] = tool_schemas(self.ir, actor)
         return self._schemas[actor]
 
     @cached_property
     def policy_text(self) -> str:
         """The policy document the agent reads."""
-        from ..backends.policy_doc import render_policy
-
         return render_policy(self.ir)
-
-
-def compile_checked(path, db=None, user_db=None, root=None) -> Compilation:
-    c = compile_file(path, db, user_db, root=root)
-    if not c.ok:
-        raise CompileError(c.diagnostics)
-    return c
 
 
 def state_hash(domain: CompiledDomain, state: State, side: str) -> str:

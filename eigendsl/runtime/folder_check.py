@@ -28,10 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .. import ir
 from ..builtins import BUILTINS
-from ..semantics.types import (
+from ..types import (
     AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeKinds, UnionType, parse_type,
 )
+from ..compilation import validate_state
+from ..syntax.diagnostics import DiagnosticSink
 from ..syntax.spans import Span
+from ..values import _DATE, _DATETIME
 
 FORMAT = 2
 Sha256 = typing.Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -498,14 +501,10 @@ def conforms(domain: ir.Domain) -> Callable[[Type, Any], bool]:
 
 
 def _is_datetime(v) -> bool:
-    from ..values import _DATETIME
-
     return type(v) is str and _DATETIME.match(v) is not None
 
 
 def _is_date(v) -> bool:
-    from ..values import _DATE
-
     return type(v) is str and _DATE.match(v) is not None
 
 
@@ -523,9 +522,6 @@ PRIM_TESTS: dict[str, Callable[[Any], bool]] = {
 
 def check_data(folder: Path, domain: ir.Domain, side: str, name: str, data: bytes) -> dict:
     """The side's data, checked against the state's types (normal form fast, else full validation)."""
-    from ..compiler import validate_state
-    from ..syntax.diagnostics import DiagnosticSink
-
     value = parse_json(folder, name, data)
     fields = [f for f in domain.state if f.side == side]
     try:

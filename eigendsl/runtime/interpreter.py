@@ -8,43 +8,18 @@ failed call can simply drop its pending writes. Nothing here evaluates text.
 
 from __future__ import annotations
 
-import operator
-from dataclasses import fields
 from typing import Any, Callable
 
 from .. import ir
 from ..builtins import BUILTINS, format_value
 from ..errors import EigRuntimeError, ToolFailure
-from ..semantics.types import FLOAT, ListType, MapType, UnionType
-from .store import MISSING, State, TableView
-
-Fn = Callable[[list, "Context"], Any]
-
-
-class Context:
-    """What running code can see: the state, the task's facts, compiled functions."""
-
-    __slots__ = ("state", "facts", "program", "deriving")
-
-    def __init__(self, state: State, facts: dict, program: "Program"):
-        self.state = state
-        self.facts = facts
-        self.program = program
-        self.deriving = False
+from ..types import FLOAT, ListType, MapType, UnionType
+from .evaluation import _BINARY, Context, Fn, _describe_key, _reads, _Return, _set_path, _source_name
+from .mutations import MutationCompiler
+from .store import MISSING, TableView
 
 
-class _Return:
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
-def _describe_key(key) -> str:
-    return repr(key) if isinstance(key, str) else str(key)
-
-
-class Program:
+class Program(MutationCompiler):
     """All functions of a domain compiled to closures."""
 
     def __init__(self, domain: ir.Domain):
@@ -130,141 +105,6 @@ class Program:
                 return old - new
         return self.place_update(s.target, lambda slots, ctx: value(slots, ctx), update, op == "=")
 
-    def s_Mutate(self, s: ir.Mutate):
-        args = [self.expr(a) for a in s.args]
-        method = s.method
-        t = s.target.type
-        if s.target.root == "state" and not s.target.steps:
-            return self.table_mutation(s.target, method, args)
-
-        def compute(slots, ctx):
-            return [a(slots, ctx) for a in args]
-
-        if isinstance(t, MapType):
-            def update(old, vals):
-                new = dict(old)
-                if method == "clear":
-                    return {}
-                key = vals[0]
-                if key not in new:
-                    raise EigRuntimeError(f"{_describe_key(key)} is not a key of {s.target.name}")
-                del new[key]
-                return new
-        else:
-            def update(old, vals):
-                if method == "append":
-                    return old + [vals[0]]
-                if method == "extend":
-                    return old + list(vals[0])
-                if method == "clear":
-                    return []
-                new = list(old)
-                if method == "insert":
-                    new.insert(vals[0], vals[1])
-                elif method == "remove":
-                    try:
-                        new.remove(vals[0])
-                    except ValueError:
-                        raise EigRuntimeError(f"{format_value(vals[0])} is not in the list") from None
-                elif method == "remove_at":
-                    try:
-                        new.pop(vals[0])
-                    except IndexError:
-                        raise EigRuntimeError(f"index {vals[0]} is out of range") from None
-                return new
-        return self.place_update(s.target, compute, update, False)
-
-    def table_mutation(self, place: ir.Place, method: str, args: list[Callable]):
-        name = place.name
-        kind = self.state_kinds[name]
-
-        def run(slots, ctx):
-            state = ctx.state
-            vals = [a(slots, ctx) for a in args]
-            if kind == "map":
-                if method == "remove":
-                    if state.row(name, vals[0]) is MISSING:
-                        raise EigRuntimeError(f"{_describe_key(vals[0])} is not a key of {name}")
-                    state.delete_row(name, vals[0])
-                else:  # clear
-                    for key in list(state.keys(name)):
-                        state.delete_row(name, key)
-                return None
-            if method == "append":
-                state.append_row(name, vals[0])
-                return None
-            rows = state.materialize(name)
-            if method == "extend":
-                for v in vals[0]:
-                    state.append_row(name, v)
-                return None
-            if method == "insert":
-                rows.insert(vals[0], vals[1])
-            elif method == "remove":
-                if vals[0] not in rows:
-                    raise EigRuntimeError(f"{format_value(vals[0])} is not in {name}")
-                rows.remove(vals[0])
-            elif method == "remove_at":
-                if not -len(rows) <= vals[0] < len(rows):
-                    raise EigRuntimeError(f"index {vals[0]} is out of range for {name}")
-                rows.pop(vals[0])
-            elif method == "clear":
-                rows = []
-            state.replace_list(name, rows)
-            return None
-
-        return run
-
-    def place_update(self, place: ir.Place, compute: Callable, update: Callable, may_create: bool):
-        """A statement that replaces the value at `place` with update(old, compute())."""
-        steps = [(st.kind, st.name, self.expr(st.expr) if st.expr is not None else None) for st in place.steps]
-        where = place.name
-
-        def evaluate(slots, ctx):
-            value = compute(slots, ctx)
-            keys = [e(slots, ctx) if e is not None else None for _, _, e in steps]
-            return keys, lambda old: update(old, value)
-
-        if place.root == "local":
-            slot = place.slot
-            walker = _PathWalker(steps, where, may_create)
-
-            def run_local(slots, ctx):
-                keys, leaf = evaluate(slots, ctx)
-                slots[slot] = walker.walk(slots[slot], 0, keys, leaf)
-
-            return run_local
-
-        name = place.name
-        kind = self.state_kinds[name]
-        if kind == "row":
-            walker = _PathWalker(steps, where, may_create)
-
-            def run_record(slots, ctx):
-                keys, leaf = evaluate(slots, ctx)
-                ctx.state.set_record(name, walker.walk(ctx.state.record(name), 0, keys, leaf))
-
-            return run_record
-
-        rest = _PathWalker(steps[1:], where, may_create)
-        creates_row = may_create and len(steps) == 1 and kind == "map"
-
-        def run_row(slots, ctx):
-            keys, leaf = evaluate(slots, ctx)
-            state = ctx.state
-            if kind == "list" and isinstance(keys[0], int) and keys[0] < 0:
-                keys[0] += state.length(name)
-            old = state.row(name, keys[0])
-            if old is MISSING and not creates_row:
-                what = "index" if kind == "list" else "key"
-                raise EigRuntimeError(f"{what} {_describe_key(keys[0])} is not in {name}")
-            new = rest.walk(old, 0, keys[1:], leaf)
-            try:
-                state.set_row(name, keys[0], new)
-            except IndexError:
-                raise EigRuntimeError(f"index {keys[0]} is out of range in {name}") from None
-
-        return run_row
 
     def s_If(self, s: ir.If):
         cond, then = self.expr(s.cond), self.block(s.then)
@@ -647,99 +487,3 @@ class Program:
             return "".join(p if isinstance(p, str) else format_value(p(slots, ctx)) for p in parts)
 
         return run
-
-
-class _PathWalker:
-    """Copies the path from a row down to the updated spot (field, list index or map key)."""
-
-    def __init__(self, steps, where: str, may_create: bool):
-        self.steps = steps
-        self.where = where
-        self.may_create = may_create
-
-    def walk(self, obj, i, keys, leaf):
-        if i == len(self.steps):
-            return leaf(obj)
-        kind, fname, _ = self.steps[i]
-        key = fname if kind == "field" else keys[i]
-        if kind == "index":
-            if not isinstance(key, int) or not -len(obj) <= key < len(obj):
-                raise EigRuntimeError(f"index {key} is out of range in {self.where}")
-            new = list(obj)
-            new[key] = self.walk(obj[key], i + 1, keys, leaf)
-            return new
-        last = i == len(self.steps) - 1
-        if key in obj:
-            child = obj[key]
-        elif last and self.may_create and kind == "key":
-            child = MISSING
-        else:
-            raise EigRuntimeError(f"{_describe_key(key)} is not a key of {self.where}")
-        new = dict(obj)
-        new[key] = self.walk(child, i + 1, keys, leaf)
-        return new
-
-
-def _reads(node: Any, bodies: dict, seen: set, roots: set) -> bool:
-    """Whether IR code reads a task fact, directly or through the functions it calls; the
-    state roots it reads are added to `roots`."""
-    if isinstance(node, ir.Fact):
-        return True
-    facts = False
-    if isinstance(node, (ir.StateRoot, ir.Place)) and (isinstance(node, ir.StateRoot) or node.root == "state"):
-        roots.add(node.name)
-    if isinstance(node, ir.CallFn) and node.name not in seen:
-        seen.add(node.name)
-        facts = _reads(bodies.get(node.name, ()), bodies, seen, roots)
-    if isinstance(node, (tuple, list)):
-        items = node
-    elif isinstance(node, (ir.Expr, ir.Stmt, ir.Place, ir.Step)):
-        items = [getattr(node, f.name) for f in fields(node)]
-    else:
-        return facts
-    for x in items:
-        facts = _reads(x, bodies, seen, roots) or facts
-    return facts
-
-
-def _set_path(obj: dict, path: tuple[str, ...], value: Any) -> dict:
-    new = dict(obj)
-    if len(path) == 1:
-        new[path[0]] = value
-    else:
-        new[path[0]] = _set_path(obj[path[0]], path[1:], value)
-    return new
-
-
-def _source_name(e: ir.Expr) -> str:
-    if isinstance(e, ir.Local):
-        return e.name
-    if isinstance(e, ir.GetField):
-        return f"{_source_name(e.obj)}.{e.name}"
-    if isinstance(e, ir.StateRoot):
-        return e.name
-    if isinstance(e, ir.GetIndex):
-        return f"{_source_name(e.obj)}[...]"
-    return "the value"
-
-
-def _member(a, b) -> bool:
-    """`a in b`: a key of a map (or map table), an element of a list (or a list table's rows)."""
-    if isinstance(b, TableView) and b.kind == "list":
-        return a in b.values()
-    return a in b
-
-
-_BINARY = {  # the operator module's functions: the same operations, without a Python frame each
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": _member,
-    "not in": lambda a, b: not _member(a, b),
-}

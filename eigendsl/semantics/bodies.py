@@ -8,7 +8,7 @@ from ..syntax import ast
 from ..syntax.spans import Span
 from .context import Body, Context, first_cycle, suggest
 from .statements import always_exits
-from .types import BOOL, ERROR, RecordType, Type, is_error
+from ..types import BOOL, ERROR, RecordType, Type, is_error
 
 
 class BodiesPass(Context):

@@ -7,7 +7,7 @@ from ..builtins import BUILTINS, BuiltinTypeError
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import MUTATORS, Body, Context, suggest
-from .types import (
+from ..types import (
     ERROR, FLOAT, INT, NONE, AnyElem, ListType, OptionalType, RecordType, Type, UnionType,
 )
 

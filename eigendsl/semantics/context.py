@@ -16,7 +16,7 @@ from .. import ir
 from ..syntax import ast
 from ..syntax.diagnostics import DiagnosticSink
 from ..syntax.spans import Span
-from .types import Type
+from ..types import Type
 
 MUTATORS = {
     "list": {"append": 1, "extend": 1, "insert": 2, "remove": 1, "remove_at": 1, "clear": 0},

@@ -9,7 +9,7 @@ import networkx as nx
 from .. import ir
 from ..syntax import ast
 from .context import Body, Context, NOT_CONST, RESERVED_NAMES, RESERVED_PARAM_NAMES, first_cycle, suggest
-from .types import (
+from ..types import (
     ERROR, PRIMITIVES, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type,
     UnionType, is_error, optional,
 )

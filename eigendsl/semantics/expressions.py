@@ -9,7 +9,7 @@ from ..syntax.spans import Span
 from .calls import CallsPass
 from .context import Body, Context, StateOnly, Var, suggest
 from .relations import comparable
-from .types import (
+from ..types import (
     BOOL, DATE, DATETIME, ERROR, FLOAT, INT, NONE, STR, AnyElem, EnumType, ListType, MapType,
     OptionalType, RecordType, Type, UnionType, is_error, is_numeric, is_stringlike, optional,
     strip_optional,

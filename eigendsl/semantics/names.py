@@ -6,7 +6,7 @@ from ..builtins import BUILTINS
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import KNOWN_SETTINGS, Context
-from .types import PRIMITIVES
+from ..types import PRIMITIVES
 
 
 class NamesPass(Context):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .. import ir
 from ..syntax import ast
 from .context import Body, Context
-from .types import BOOL, OptionalType, Type, UnionType, is_error
+from ..types import BOOL, OptionalType, Type, UnionType, is_error
 
 
 class NarrowingPass(Context):

@@ -6,7 +6,7 @@ from .. import ir
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import Body, Context, suggest
-from .types import (
+from ..types import (
     ERROR, INT, STR, ListType, MapType, OptionalType, RecordType, Type, UnionType, is_error,
 )
 

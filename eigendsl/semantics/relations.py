@@ -7,7 +7,7 @@ from dataclasses import replace
 from .. import ir
 from ..syntax.spans import Span
 from .context import Context
-from .types import (
+from ..types import (
     DATE, DATETIME, ERROR, FLOAT, INT, NONE, STR, AnyElem, EnumType, ListType, MapType,
     OptionalType, Type, UnionType, is_error, is_numeric, is_stringlike, optional, strip_optional,
 )

@@ -6,7 +6,7 @@ from .. import ir
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import MUTATORS, RESERVED_NAMES, Body, Context, Var
-from .types import (
+from ..types import (
     ERROR, FLOAT, INT, NONE, STR, AnyElem, ListType, MapType, is_error, is_numeric, is_stringlike,
 )
 

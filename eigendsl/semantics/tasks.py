@@ -7,7 +7,7 @@ from dataclasses import replace
 from .. import ir
 from ..syntax import ast
 from .context import NOT_CONST, Body, Context, suggest
-from .types import BOOL, Type
+from ..types import BOOL, Type
 
 TASK_TEXTS = ("purpose", "notes", "ticket", "policies")
 USER_TEXTS = ("persona", "reason", "known", "unknown", "instructions", "wants")

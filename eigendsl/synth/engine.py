@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..files import write_atomic
 from ..interop.task_source import TaskSourceError
 from ..interop.task_source import domain_source as source_of
-from ..runtime.environment import CompiledDomain
+from ..compiler import load_domain
 from ..verify.reward import TaskChecker
 from . import graph as tool_graph
 from .operators import Writer
@@ -101,7 +101,7 @@ class Engine:
         from ..syntax.diagnostics import CompileError
 
         try:
-            self.domain = CompiledDomain.load(self.source, config.db, config.user_db)
+            self.domain = load_domain(self.source, config.db, config.user_db)
         except CompileError as e:
             raise SynthProblem(f"{self.source} does not compile: {e}") from None
         except Exception as e:  # DomainLoadError and friends: bad data files

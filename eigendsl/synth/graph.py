@@ -11,7 +11,7 @@ from __future__ import annotations
 import networkx as nx
 
 from .. import ir
-from ..semantics.types import ListType, MapType, OptionalType, RecordType, UnionType
+from ..types import ListType, MapType, OptionalType, RecordType, UnionType
 
 
 def tables_touched(domain: ir.Domain, fn: ir.Function, seen: set[str] | None = None) -> tuple[set[str], set[str]]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
-from ..semantics.types import STR, EnumType, ListType, OptionalType
+from ..types import STR, EnumType, ListType, OptionalType
 from .render import Call, Draft, Typed
 from .world import World, collect_named, strings, substitute
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .. import ir
 from ..interop.tau2_tasks import call_text, literal, quote
 from ..runtime.store import MISSING
-from ..semantics.types import EnumType, ListType, MapType, OptionalType, RecordType, UnionType
+from ..types import EnumType, ListType, MapType, OptionalType, RecordType, UnionType
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
-"""The `eigendsl train` command: inputs checked and loaded, the stage run, a one-line summary."""
+"""The `eigendsl train` command's work once the CLI has loaded the domain: the stage run, a one-line summary."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from ..cli import UsageProblem, load_eval_tasks, out
 from .config import TrainError, load_config
 
 
@@ -15,34 +14,26 @@ def task_file(path: str | None) -> str | None:
         return path
     found = sorted(Path(path).glob("*.eig")) or sorted(Path(path).glob("tasks/*.eig"))
     if len(found) != 1:
-        raise UsageProblem(f"{path}: expected one .eig task file in the folder, found {len(found)}")
+        raise TrainError(f"{path}: expected one .eig task file in the folder, found {len(found)}")
     return str(found[0])
 
 
-def run(target: str, model: str, out_dir: str, stage: str, data: str | None, tasks: str | None, config: str | None) -> None:
-    from ..runtime.environment import DomainLoadError
-    from ..syntax.diagnostics import CompileError
-
+def run(domain, task_list: list, target: str, model: str, out_dir: str, stage: str, data: str | None,
+        tasks: str | None, config: str | None) -> str:
+    """Train one stage on the loaded domain's tasks; the summary line to print."""
     started = time.perf_counter()
+    settings = load_config(config)
+    if not task_list and not data:
+        raise TrainError(f"{target} has no tasks; pass --tasks FILE or --data FILE")
     try:
-        settings = load_config(config)
-        domain, task_list = load_eval_tasks(target, task_file(tasks), None, None)
-        if not task_list and not data:
-            raise UsageProblem(f"{target} has no tasks; pass --tasks FILE or --data FILE")
-        try:
-            from .run import train
-        except ImportError as e:
-            raise UsageProblem(f"training needs the train extra: pip install 'eigendsl[train]' ({e.name} is missing)")
-        identity = {"target": target, "model": model, "stage": stage, "data": data, "tasks": tasks, "config": config}
-        summary = train(domain, task_list, model, Path(out_dir), stage, settings, data, identity)
-    except TrainError as e:
-        raise UsageProblem(str(e))
-    except (DomainLoadError, CompileError) as e:
-        raise UsageProblem(str(e))
+        from .run import train
+    except ImportError as e:
+        raise TrainError(f"training needs the train extra: pip install 'eigendsl[train]' ({e.name} is missing)") from None
+    identity = {"target": target, "model": model, "stage": stage, "data": data, "tasks": tasks, "config": config}
+    summary = train(domain, task_list, model, Path(out_dir), stage, settings, data, identity)
     if summary["already_done"]:
-        out.print(f"{out_dir} is already trained: {summary['final']}")
-        return
+        return f"{out_dir} is already trained: {summary['final']}"
     resumed = f", resumed from {summary['resumed_from']}" if summary["resumed_from"] else ""
     what = f"{summary['dialogues']} dialogues" if stage != "grpo" else f"{summary['tasks']} tasks"
-    out.print(f"trained {stage} on {what}: {summary['steps']} steps{resumed} -> {summary['final']} "
-              f"({time.perf_counter() - started:.1f}s)")
+    return (f"trained {stage} on {what}: {summary['steps']} steps{resumed} -> {summary['final']} "
+            f"({time.perf_counter() - started:.1f}s)")

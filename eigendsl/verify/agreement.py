@@ -29,14 +29,15 @@ import z3
 
 from .. import ir
 from ..errors import ToolFailure
-from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment
-from ..runtime.store import TableView
+from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment, TableView
 from ..values import InvalidValue
 from .reward import TaskChecker, TaskSetupError
-from .symbolic import (
-    RECORDS, ConcreteWorld, Encoder, Merged, OverriddenTable, SymbolicWorld, SymList, SymMap, SymOpt, SymRecord,
-    SymUnion, Unsupported, equal, get_field, has_sym, is_sym, list_items, reset_names, to_bool, to_z3,
+from .symbolic import Encoder
+from .symvalues import (
+    RECORDS, Merged, OverriddenTable, SymList, SymMap, SymOpt, SymRecord, SymUnion, Unsupported, equal, get_field,
+    has_sym, is_sym, list_items, reset_names, to_bool, to_z3,
 )
+from .worlds import ConcreteWorld, SymbolicWorld
 
 TIMEOUT_MS = 10_000
 MODES = ("concrete", "pinned", "approximate", "unknown state")

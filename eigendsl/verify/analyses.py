@@ -27,14 +27,17 @@ from .. import ir
 from ..digest import json_sha256
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain
-from ..semantics.types import BOOL, EnumType, OptionalType
+from ..types import BOOL, EnumType, OptionalType
 from ..syntax.diagnostics import Diagnostic
 from .budget import SolverBudget
 from .explain import eig_value, explain_goal
 from .findings import ENCODING_ERRORS, Finding, outside
+from .mutate import mutation_score
 from .reward import TaskChecker, TaskSetupError
-from .symbolic import LIST_BOUND, Encoder, SymbolicWorld, formula_of, reset_names
+from .symbolic import Encoder, formula_of
+from .symvalues import LIST_BOUND, reset_names
 from .underspecification import underspecification
+from .worlds import SymbolicWorld
 
 WIDE_LIST_BOUND = 10  # lists of unknown contents, when an unsat answer may depend on LIST_BOUND
 
@@ -337,7 +340,6 @@ def analyse(domain: CompiledDomain, mutate: bool = False, budget: SolverBudget |
         checker = TaskChecker(domain, task)
         report = TaskReport(task.id, gold_reward(checker), task_findings(domain, task, checker, guard_facts, budget))
         if mutate:
-            from .mutate import mutation_score
 
             score = mutation_score(domain, checker)
             report.kill_rate = score.kill_rate

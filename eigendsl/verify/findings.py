@@ -10,7 +10,7 @@ from ..runtime.environment import INTERNAL_ERRORS
 from ..syntax.codes import finding_code
 from ..syntax.diagnostics import Diagnostic
 from ..syntax.spans import Span
-from .symbolic import Unsupported
+from .symvalues import Unsupported
 
 
 # A construct the encoding does not cover, or a fault of the encoding itself: either way the

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
-from ..semantics.types import EnumType, OptionalType
+from ..types import EnumType, OptionalType
 from .reward import TaskChecker, TaskSetupError
 
 WEAK = 0.5  # below this kill rate a checker is flagged

@@ -31,6 +31,7 @@ from .. import ir
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment, ToolResult
 from . import rules
+from .explain import eig_value, explain_goal
 
 COMPONENTS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
 
@@ -169,7 +170,6 @@ class TaskChecker:
         return (0.0, {"differs": differing[:20]}) if differing else (1.0, None)
 
     def c_goal(self, env: Environment, messages):
-        from .explain import explain_goal
 
         failed = []
         for goal, fn in zip(self.task.goals, self.goals):
@@ -200,7 +200,6 @@ class TaskChecker:
         return (0.0, {"missing": missing}) if missing else (1.0, None)
 
     def c_policy(self, env: Environment, messages):
-        from .explain import eig_value
 
         violated = [{"policy": g.policy, "call": f"{e.name}({eig_value(e.arguments)[1:-1]})", "mode": "enforce" if g.enforce else "monitor"}
                     for e in env.trace for g in e.guards if g.verdict == "violated"]

@@ -5,14 +5,15 @@ from __future__ import annotations
 import z3
 
 from .. import ir
-from ..runtime.environment import CompiledDomain
-from ..runtime.store import MISSING
-from ..semantics.types import ListType, MapType, OptionalType, RecordType, Type, UnionType
+from ..runtime.environment import MISSING, CompiledDomain
+from ..types import ListType, MapType, OptionalType, RecordType, Type, UnionType
 from .budget import SolverBudget
 from .explain import eig_value
 from .findings import ENCODING_ERRORS, Finding, outside
 from .reward import TaskChecker
-from .symbolic import ConcreteWorld, Encoder, OverriddenTable, SymList, equal, formula_of, reset_names, to_bool
+from .symbolic import Encoder, formula_of
+from .symvalues import OverriddenTable, SymList, equal, reset_names, to_bool
+from .worlds import ConcreteWorld
 
 
 LIST_CHANGE_BOUND = 16  # at most this many unknown elements stand in for what gold put in a list

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ..episode.chat import ChatClient, ChatConfig, ChatError
+from .chat import ChatClient, ChatConfig, ChatError
 
 INSTRUCTIONS = """You grade a customer-service conversation against a list of expected outcomes.
 
