@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from chat_server import ChatServer, completion
-from conftest import ROOT
+from conftest import ROOT, root_for
 from eigendsl.cli import main
 from eigendsl.episode.users import ScriptedUser
 from eigendsl.eval.runner import read_done
@@ -261,3 +262,18 @@ def test_failures_read_as_sentences(tmp_path):
     assert "calls violating policy small_orders (monitor)" in ran.output  # the gold itself breaks a monitored policy
     usage = run_cli("eval", path, "--bogus")
     assert usage.exit_code == 2 and "error: No such option '--bogus'" in usage.output and "Error:" not in usage.output
+
+
+def test_unreachable_judge_stops_the_run(tmp_path):
+    """A task whose reward counts NL assertions needs its judge: an unreachable one is not a result."""
+    tasks = tmp_path / "judged.eig"
+    source = os.path.relpath(ROOT / "domains" / "airline.eig", tmp_path)
+    tasks.write_text(f'import "{source}"\n\ntask "judged" {{\n  user {{ persona "A traveller." wants "to say hello" }}\n'
+                     '  judge { "The agent greets the customer." }\n  reward { NL_ASSERTION }\n}\n')
+    with ChatServer(lambda req, n: completion("hi")) as probe:
+        url = probe.base_url
+    out = tmp_path / "results.json"
+    result = run_cli("eval", AIRLINE, "--tasks", tasks, "--root", root_for(tasks), "--judge", "openai:judge-model",
+                     "--judge-base-url", url, "--out", out, "--no-progress")
+    assert result.exit_code == 1 and f"cannot reach the judge endpoint {url} (model judge-model)" in result.output, result.output
+    assert episodes(out) == {}

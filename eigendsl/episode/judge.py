@@ -69,7 +69,7 @@ class ChatJudge:
         kind, _, model = spec.partition(":")
         if kind != "openai" or not model:
             raise JudgeError(f"unknown judge {spec!r}: use openai:MODEL")
-        return cls(ChatClient(ChatConfig(model=model, base_url=base_url, api_key=api_key, temperature=0.0)))
+        return cls(ChatClient(ChatConfig(model=model, base_url=base_url, api_key=api_key, temperature=0.0), who="judge"))
 
     def judge(self, conversation: list[dict], assertions: list[str]) -> list[tuple[bool, str]]:
         prompt = (f"Conversation:\n{conversation_text(conversation)}\n\n"
