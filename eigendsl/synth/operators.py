@@ -26,13 +26,15 @@ from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
-from ..types import STR, EnumType, ListType, OptionalType
+from ..types import STR, EnumType, ListType, OptionalType, RecordType
 from .render import Call, Draft, Typed
 from .world import World, collect_named, strings, substitute
 
 OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor", "fresh")
 NOT_ALLOWED = "Not allowed by policy"
 QUOTED = re.compile(r"'([^']+)'")
+ONE_OF = re.compile(r"^One of ([\w ,-]+)\.")
+REASONS = ("travelling abroad for a few months", "the phone was lost", "not using this line for a while")
 
 PERSONAS = (
     "A retired teacher who plans carefully and apologises for changing her mind.",
@@ -89,6 +91,7 @@ class Writer:
         self.owned_index: dict[tuple, dict] = {}
         self.by_id = {s.task.id: s for s in self.seeds}
         self.last_anchor = None
+        self.user_setups = [f for f in getattr(domain.ir, "setups", []) if getattr(f, "actor", None) == "user"]
 
     # ------------------------------------------------------------ seeds
     def is_write(self, call: Call) -> bool:
@@ -411,12 +414,20 @@ class Writer:
         args, knows, gold = {}, {}, []
         if tool.params:
             table = self.table_for(tool)
-            if table is None:
+            if table is None and tool.actor != "user":
                 return f"fresh: no table names the arguments of {name}"
-            key = rng.choice(self.world.keys(table))
-            named = self.named(table, key)
+            key = rng.choice(self.world.keys(table)) if table is not None else None
+            named = self.named(table, key) if table is not None else {}
+            if table is not None and want != "allow" and rng.random() < 0.5:
+                # another customer's row: the policy's ownership guard forbids acting on it
+                owner = self.owner_of(table, key)
+                if owner is not None:
+                    others = [k for k in self.world.keys(owner[0]) if k != owner[1] and isinstance(k, str)]
+                    if others:
+                        named[owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id"] = rng.choice(others)
             for p in tool.params:
                 t = p.type.inner if isinstance(p.type, OptionalType) else p.type
+                listed = ONE_OF.search(p.doc or "")
                 if isinstance(t, EnumType):
                     args[p.name] = rng.choice(self.domain.schema.enum_def(t.name).values)
                 elif p.name in named:
@@ -425,6 +436,12 @@ class Writer:
                     args[p.name] = [named[p.name[:-1]]]  # item_ids from an item_id of the row
                 elif t == STR and p.doc and QUOTED.search(p.doc):
                     args[p.name] = QUOTED.search(p.doc).group(1)  # the first example the schema gives
+                elif t == STR and listed:
+                    args[p.name] = rng.choice([x.strip() for x in listed.group(1).split(",")])  # "One of sms, storage, ..."
+                elif t == STR and p.name == "reason":
+                    args[p.name] = rng.choice(REASONS)
+                elif isinstance(t, RecordType) and not p.has_default:
+                    args[p.name] = {}  # the record's defaults (the carrier's APN settings)
                 elif p.has_default:
                     continue
                 else:
@@ -434,11 +451,44 @@ class Writer:
                 if read is not None and read.params and all(q.name in args or q.name in named for q in read.params if not q.has_default):
                     gold.append(Call("agent", f, {q.name: args.get(q.name, named.get(q.name)) for q in read.params if not q.has_default}))
                     break
-            knows = {k: v for c in gold for k, v in c.args.items()} if gold else {
-                k: v for k, v in args.items() if self.world.entity(v) is not None}
+            knows = {k: v for c in gold for k, v in c.args.items()}
+            knows.update({k: v for k, v in args.items() if k not in knows and self.world.entity(v) is not None})
         gold.append(Call(tool.actor, name, args))
         knows = self.stated(knows, gold)
-        return self.draft(plan, "fresh", "-", {}, [], gold, knows, [], rng, want)
+        if tool.actor == "user" and tool.params:
+            knows.update({k: v for k, v in args.items() if isinstance(v, str)})
+        d = self.draft(plan, "fresh", "-", {}, [], gold, knows, [], rng, want)
+        if tool.actor != "user" or isinstance(d, Draft):
+            return d
+        # a phone-side call that changes nothing on the default phone: put the phone in a
+        # starting state where it does (a VPN up, the SIM out, a permission removed)
+        for setup in rng.sample(self.user_setups, len(self.user_setups)):
+            if not all(q.name in args for q in setup.params):
+                continue
+            prelude = [Call("user", setup.name, {q.name: args[q.name] for q in setup.params})]
+            d2 = self.draft(plan, "fresh", "-", {}, prelude, gold, knows, [], rng, want)
+            if isinstance(d2, Draft):
+                return d2
+        return d
+
+    def owner_of(self, table: str, key) -> tuple[str, object] | None:
+        """The row of another table that lists `key` among its ids (a line's customer)."""
+        index_key = ("owner_of", table)
+        if index_key not in self.owned_index:
+            index: dict = {}
+            for other in self.world.maps:
+                if other == table:
+                    continue
+                for k in self.world.keys(other):
+                    row = self.world.row(other, k)
+                    if isinstance(row, dict):
+                        for v in row.values():
+                            if isinstance(v, list):
+                                for x in v:
+                                    if isinstance(x, str):
+                                        index.setdefault(x, (other, k))
+            self.owned_index[index_key] = index
+        return self.owned_index[index_key].get(key)
 
     def table_for(self, tool: ir.Function) -> str | None:
         """The table whose rows (with the rows they point to) name most of the tool's parameters."""
@@ -468,6 +518,9 @@ class Writer:
                 collect_named(self.world.row(*e), out)
         if isinstance(key, str):
             out.setdefault(table[:-1] + "_id" if table.endswith("s") else table + "_id", key)
+            owner = self.owner_of(table, key)
+            if owner is not None and isinstance(owner[1], str):
+                out.setdefault(owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id", owner[1])
         return out
 
     def stated(self, knows: dict, gold: list[Call]) -> dict:
