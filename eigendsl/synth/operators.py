@@ -279,6 +279,15 @@ class Writer:
     def write_pair(self, plan, seed: Seed, rng: random.Random) -> Draft | str:
         """Two allowed requests of one owner: the seed's on some entity, the partner's on
         another entity of the same owner (or on the owner itself)."""
+        if (plan.partner or "").startswith("fresh:"):
+            # the seed's request, and a phone-side change on the same phone (no table to share)
+            a = self.write_plan(plan.model_copy(update={"operator": "retarget", "intents": "single", "branch": "allow"}), rng)
+            if isinstance(a, str):
+                return a
+            b = self.fresh(plan.id, plan.partner[len("fresh:"):], [], rng, "allow")
+            if isinstance(b, str):
+                return b
+            return self.compose(plan.id, a, b, seed, rng)
         partner = self.by_id.get(plan.partner or "")
         if partner is None:
             return f"plan names no usable partner seed {plan.partner!r}"
@@ -457,6 +466,12 @@ class Writer:
         knows = self.stated(knows, gold)
         if tool.actor == "user" and tool.params:
             knows.update({k: v for k, v in args.items() if isinstance(v, str)})
+            for p in tool.params:  # a record left to its defaults: the user is told each default string
+                t = p.type.inner if isinstance(p.type, OptionalType) else p.type
+                rec = next((r for r in self.domain.ir.records if isinstance(t, RecordType) and r.name == t.name), None)
+                for f in rec.fields if rec is not None and args.get(p.name) == {} else ():
+                    if isinstance(f.default, str):
+                        knows.setdefault(f.name, f.default)
         d = self.draft(plan, "fresh", "-", {}, [], gold, knows, [], rng, want)
         if tool.actor != "user" or isinstance(d, Draft):
             return d

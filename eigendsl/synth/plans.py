@@ -85,6 +85,11 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
                     id=f"{s.task.id}+{t.task.id}/compose", write=write, workflow=workflow + [t.gold[t.main].name], branch="allow",
                     intents="multi", operator="compose", seed=s.task.id, partner=t.task.id, difficulty="hard",
                     evaluation=evaluation("allow") + ["both requests"]))
+        for u in sorted(t.name for t in writer.domain.ir.tools if t.actor == "user" and t.effect == "writes" and t.name != write):
+            by_tool.setdefault(write, []).append(Plan(  # the seed's request plus a change on the user's phone
+                id=f"{s.task.id}+{u}/compose", write=write, workflow=workflow + [u], branch="allow", intents="multi",
+                operator="compose", seed=s.task.id, partner=f"fresh:{u}", difficulty="hard",
+                evaluation=evaluation("allow") + ["both requests"]))
     for write in tool_graph.write_tools(g):
         branches = ["allow"] + (["forbid"] + (["transfer"] if writer.transfer else []) if write in guarded else [])
         feeds = tool_graph.feeders(g, write)
