@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
-from ..types import STR, EnumType, ListType, OptionalType, RecordType
+from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordType
 from .render import Call, Draft, Typed
 from .world import World, collect_named, strings, substitute
 
@@ -431,7 +431,7 @@ class Writer:
                 # another customer's row: the policy's ownership guard forbids acting on it
                 owner = self.owner_of(table, key)
                 if owner is not None:
-                    others = [k for k in self.world.keys(owner[0]) if k != owner[1] and isinstance(k, str)]
+                    others = [v for v in self.owner_ids(owner[0]) if v != owner[1]]
                     if others:
                         named[owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id"] = rng.choice(others)
             for p in tool.params:
@@ -449,12 +449,18 @@ class Writer:
                     args[p.name] = rng.choice([x.strip() for x in listed.group(1).split(",")])  # "One of sms, storage, ..."
                 elif t == STR and p.name == "reason":
                     args[p.name] = rng.choice(REASONS)
+                elif t in (INT, FLOAT) and not p.has_default:
+                    args[p.name] = rng.choice((1, 2, 3)) if t == INT else float(rng.choice((1, 2, 3)))  # a small amount the user names
                 elif isinstance(t, RecordType) and not p.has_default:
                     args[p.name] = {}  # the record's defaults (the carrier's APN settings)
                 elif p.has_default:
                     continue
                 else:
                     return f"fresh: no value for {name}.{p.name} in {table}"
+            owner = self.owner_of(table, key) if table is not None else None
+            if owner is not None:  # the read of the row's owner first (a customer's lines show whose a line is)
+                mark = owner[0][:-1] if owner[0].endswith("s") else owner[0]
+                feeders = sorted(feeders, key=lambda f: not f.startswith(f"get_{mark}_"))
             for f in feeders:
                 read = self.tools.get(("agent", f))
                 if read is not None and read.params and all(q.name in args or q.name in named for q in read.params if not q.has_default):
@@ -486,24 +492,31 @@ class Writer:
                 return d2
         return d
 
+    def owner_ids(self, table: str) -> list[str]:
+        """The ids of a table's rows (the row's own string that names it)."""
+        return [v for v in (self.row_id(table, k) for k in self.world.keys(table)) if v is not None]
+
     def owner_of(self, table: str, key) -> tuple[str, object] | None:
         """The row of another table that lists `key` among its ids (a line's customer)."""
         index_key = ("owner_of", table)
         if index_key not in self.owned_index:
             index: dict = {}
-            for other in self.world.maps:
+            for other in list(self.world.maps) + list(self.world.lists):
                 if other == table:
                     continue
                 for k in self.world.keys(other):
                     row = self.world.row(other, k)
                     if isinstance(row, dict):
+                        own = self.row_id(other, k)
+                        if own is None:
+                            continue
                         for v in row.values():
                             if isinstance(v, list):
                                 for x in v:
                                     if isinstance(x, str):
-                                        index.setdefault(x, (other, k))
+                                        index.setdefault(x, (other, own))
             self.owned_index[index_key] = index
-        return self.owned_index[index_key].get(key)
+        return self.owned_index[index_key].get(self.row_id(table, key))
 
     def table_for(self, tool: ir.Function) -> str | None:
         """The table whose rows (with the rows they point to) name most of the tool's parameters."""
@@ -533,10 +546,17 @@ class Writer:
                 collect_named(self.world.row(*e), out)
         if isinstance(key, str):
             out.setdefault(table[:-1] + "_id" if table.endswith("s") else table + "_id", key)
-            owner = self.owner_of(table, key)
-            if owner is not None and isinstance(owner[1], str):
-                out.setdefault(owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id", owner[1])
+        owner = self.owner_of(table, key)
+        if owner is not None:
+            out.setdefault(owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id", owner[1])
         return out
+
+    def row_id(self, table: str, key) -> str | None:
+        """The string that names a row: its key, or for a list table the row's own id field."""
+        if isinstance(key, str):
+            return key
+        row = self.world.row(table, key)
+        return next((v for v in row.values() if isinstance(v, str) and self.world.entity(v) == (table, key)), None) if isinstance(row, dict) else None
 
     def stated(self, knows: dict, gold: list[Call]) -> dict:
         """What the user must say: the write arguments no earlier read returns (added to knows)."""
