@@ -361,6 +361,9 @@ class Writer:
                     options += [(p.name, v + [v[-1]] * k) for k in (1, 2, 5)]  # a larger party, more payments
             if not options:
                 return "vary: the write has no numeric or enum argument"
+            grown = [o for o in options if isinstance(o[1], list)]
+            if want in ("forbid", "transfer") and grown and rng.random() < 0.5:
+                options = grown  # a refusal plan: a larger party or more payments than the policy allows
             name, value = rng.choice(options)
             gold = list(gold)
             gold[seed.main] = replace(main, args={**main.args, name: value})
@@ -368,7 +371,11 @@ class Writer:
             if isinstance(old, (int, float)) and not isinstance(old, bool):
                 asserts = [replace(a, args={k: (float(value) if isinstance(x, float) else value) if x == old and not isinstance(x, bool) else x
                                             for k, x in a.args.items()}) for a in asserts]
-            knows = {**knows, name: value}
+            if isinstance(value, list) and any(isinstance(x, dict) for x in value):
+                # records have no literal in knows: the scenario says how many (a party, payments)
+                extra = f" You want {len(value)} {name.replace('_', ' ')} this time, the extra ones like the last you would give."
+            else:
+                knows = {**knows, name: value}
         elif operator == "flip_fact":
             read = sorted(self.guard_facts.get(main.name, ()))
             choices = []
