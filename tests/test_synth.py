@@ -282,3 +282,51 @@ def test_shards_merge_without_duplicates(airline_run, tmp_path):
     c = compile_file(tmp_path / "merged" / "tasks" / "merged.eig")
     assert c.ok and len([t for t in c.domain.tasks if t.id.startswith("airline-s3-")]) == report["kept"]
     assert len((tmp_path / "merged" / "sft.jsonl").read_text().splitlines()) == report["kept"]
+
+
+def kept_coverage(out: Path, domain) -> dict:
+    """Coverage computed from a run's output alone: the write tools in the kept tasks' gold,
+    the guard branches their provenance comments name, and the shares of multi-write and
+    refusal or transfer tasks."""
+    writes = {t.name for t in domain.ir.tools if t.effect == "writes"}
+    seen_tools, branches = set(), set()
+    for path in task_files(out / "tasks"):
+        for line in path.read_text().splitlines():
+            if line.startswith("# branch ") and " · guards " in line:
+                branches |= {b.strip() for b in line.split(" · guards ")[1].split(" · ")[0].split(",") if b.strip()}
+        c = compile_file(path)
+        assert c.ok, [d.message for d in c.diagnostics if d.is_error]
+        seen_tools |= {g.name for task in c.domain.tasks for g in task.gold if g.name in writes}
+    rows = [json.loads(line) for line in (out / "rl.jsonl").read_text().splitlines()]
+    return {"missing_write_tools": sorted(writes - seen_tools), "guard_branches": branches,
+            "multi_write": sum(r["writes"] >= 2 for r in rows) / len(rows),
+            "refusal_or_transfer": sum(r["branch"] != "allow" for r in rows) / len(rows)}
+
+
+def test_fresh_writes_every_telecom_tool_no_seed_calls():
+    # the write tools no telecom seed task calls get an allowed draft from the data (a line's
+    # customer found by the row that lists it; a phone setup that makes a user-side call
+    # change something), and a refusal plan can land on another customer's line
+    import random
+
+    from eigendsl.synth import graph as tool_graph
+    from eigendsl.synth.operators import Writer
+
+    domain = load_domain(ROOT / "domains" / "telecom.eig")
+    writer, g = Writer(domain), tool_graph.build(domain.ir)
+    rng = random.Random(0)
+    for tool in ("suspend_line", "disable_roaming", "disconnect_vpn", "grant_app_permission", "reseat_sim_card", "set_apn_settings"):
+        drafts = [writer.fresh("p", tool, tool_graph.feeders(g, tool), rng, "allow") for _ in range(12)]
+        assert any(not isinstance(d, str) and d.branch == "allow" and tool in d.workflow for d in drafts), (tool, drafts)
+    refusals = [writer.fresh("p", "suspend_line", tool_graph.feeders(g, "suspend_line"), rng, "forbid") for _ in range(12)]
+    assert any(not isinstance(d, str) and "identify_customer/suspend_line:forbid" in d.guards for d in refusals)
+
+
+@pytest.mark.slow
+def test_small_telecom_run_covers_every_write_tool(tmp_path):
+    out = tmp_path / "telecom"
+    Engine(SynthConfig(target=str(ROOT / "domains" / "telecom.eig"), tasks=300, seed=0), out).run()
+    cov = kept_coverage(out, load_domain(ROOT / "domains" / "telecom.eig"))
+    assert cov["missing_write_tools"] == []
+    assert "identify_customer/suspend_line:forbid" in cov["guard_branches"]
+    assert cov["multi_write"] >= 0.3 and cov["refusal_or_transfer"] >= 0.1
