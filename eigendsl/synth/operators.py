@@ -15,7 +15,9 @@ diff. Nothing is asserted that the runtime did not compute.
 - distractor: the user also asks about another entity of theirs (an extra read)
 - fresh:      no seed: a write tool's arguments filled by name from a random row of the table
               that names most of them (and the rows its ids point to), after the read that
-              feeds it; enums drawn from their members
+              feeds it; enums drawn from their members; a user-side call that changes nothing
+              on the default phone is preceded by a user setup that makes it change something;
+              a refusal plan may name another customer as the owner (the ownership guard)
 """
 
 from __future__ import annotations
