@@ -98,8 +98,16 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
                 id=f"{write}/fresh/{b}", write=write, workflow=feeds + [write], branch=b, operator="fresh", seed="-",
                 difficulty=difficulty(b, "single", "fresh"), evaluation=evaluation(b)))
     rng = random.Random(f"plans:{seed}")
-    for plans in by_tool.values():
+    for tool, plans in by_tool.items():
         rng.shuffle(plans)
+        # one plan of each (branch, intents, operator is fresh) first, so that a tool's few
+        # places under `limit` cover its refusal branch and its seedless writes too
+        firsts, seen = [], set()
+        for p in plans:
+            if (p.branch, p.intents, p.operator == "fresh") not in seen:
+                seen.add((p.branch, p.intents, p.operator == "fresh"))
+                firsts.append(p)
+        by_tool[tool] = firsts + [p for p in plans if p not in firsts]
     out: list[Plan] = []
     queues = [by_tool[k] for k in sorted(by_tool)]
     while len(out) < limit and any(queues):
