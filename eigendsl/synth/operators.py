@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from .. import ir
 from ..runtime.environment import CompiledDomain
 from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordType
+from .personas import PERSONAS, STYLES
 from .render import Call, Draft, Typed
 from .world import World, collect_named, strings, substitute
 
@@ -37,26 +38,6 @@ NOT_ALLOWED = "Not allowed by policy"
 QUOTED = re.compile(r"'([^']+)'")
 ONE_OF = re.compile(r"^One of ([\w ,-]+)\.")
 REASONS = ("travelling abroad for a few months", "the phone was lost", "not using this line for a while")
-
-PERSONAS = (
-    "A retired teacher who plans carefully and apologises for changing her mind.",
-    "A busy nurse between shifts, polite but direct.",
-    "A graduate student, tired and brief.",
-    "A father of three, practical and quick.",
-    "A consultant who speaks in short sentences.",
-    "A semi-retired architect, friendly and exact about details.",
-    "A software tester who likes to hear every number before agreeing.",
-    "A young product manager, annoyed but reasonable.",
-    "A small-business owner who watches every cent.",
-    "A anxious first-time customer who asks for reassurance.",
-    "A cheerful chef who chats a little before getting to the point.",
-    "A lawyer who reads everything back to check it.",
-    "A delivery driver short on patience.",
-    "A pharmacist, methodical, who reports exactly what she sees.",
-    "A university lecturer who explains more than needed.",
-    "A night-shift security guard, calm and slow to answer.",
-)
-STYLES = ("brief", "chatty", "precise", "impatient")
 
 
 @dataclass
