@@ -74,8 +74,8 @@ class Commands(click.Group):
                 sys.stderr.write(f"{e.ctx.get_usage()}\nTry '{e.ctx.command_path} --help' for help.\n")
             err.print(f"[bold red]error:[/] {e.format_message()}", markup=True, soft_wrap=True)
             sys.exit(e.exit_code)
-        except click.ClickException as e:
-            e.show()
+        except click.ClickException as e:  # every command's failures read the same: `error: ...`
+            err.print(f"[bold red]error:[/] {e.format_message()}", markup=True, soft_wrap=True)
             sys.exit(e.exit_code)
         except click.Abort:
             err.print("[bold red]error:[/] aborted", markup=True)

@@ -174,9 +174,11 @@ def load_domain(path: str | Path, db: str | Path | None = None, user_db: str | P
                 root: str | Path | None = None) -> CompiledDomain:
     """A domain to run: a compiled folder, or an .eig file compiled here (its paths confined to `root`);
     `db` / `user_db` swap in other initial data (validated)."""
-    from .runtime.environment import CompiledDomain
+    from .runtime.environment import CompiledDomain, DomainLoadError
 
     path = Path(path)
-    if path.is_file() and path.suffix == ".eig":
+    if path.suffix == ".eig":
+        if not path.is_file():
+            raise DomainLoadError(f"no such domain file: {path}")
         return CompiledDomain.from_compilation(compile_checked(path, db, user_db, root))
     return CompiledDomain.load(path, db, user_db)
