@@ -11,7 +11,8 @@ is an expected failure until it does. What SFT misses is one confusion: "return"
 runs from that checkpoint, all at 0.70 or below afterwards: 10 steps of 4 tasks x G=8 at lr
 2e-4 (0.70); lr 1e-3 with loss "grpo" (collapses to 0.00 after 3 steps); 8 tasks x G=8 at lr
 5e-4 (0.70, training reward wandering 0.3-0.6); all 20 RL tasks x G=4 per step for 8 steps at
-lr 5e-4 (0.70) and 1e-3 (0.00; training reward 0.53 -> about 0.3 after one step at either). docs/training.md has the details.
+lr 5e-4 (0.70) and 1e-3 (0.00; training reward 0.53 -> about 0.3 after one step at either).
+docs/training.md has the details.
 """
 
 from __future__ import annotations
