@@ -12,6 +12,7 @@ runs from that checkpoint, all at 0.70 or below afterwards: 10 steps of 4 tasks 
 2e-4 (0.70); lr 1e-3 with loss "grpo" (collapses to 0.00 after 3 steps); 8 tasks x G=8 at lr
 5e-4 (0.70, training reward wandering 0.3-0.6); all 20 RL tasks x G=4 per step for 8 steps at
 lr 5e-4 (0.70) and 1e-3 (0.00; training reward 0.53 -> about 0.3 after one step at either).
+With 3-4 warmup steps, lr 5e-4 and beta 0.04, or lr 1e-3: 0.70.
 docs/training.md has the details.
 """
 
