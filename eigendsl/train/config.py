@@ -74,6 +74,7 @@ class GRPOSettings(Common):
     top_p: float = 1.0
     beta: float = 0.0                 # KL weight; 0 needs no reference model
     epsilon: float = 0.2
+    num_iterations: int = 1           # optimizer steps per generated batch (PPO-style epochs, ratio clipped)
     loss_type: str = "dapo"
     scale_rewards: str = "group"
     max_completion_length: int = 1024  # the whole multi-turn completion, in tokens
