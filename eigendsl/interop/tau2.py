@@ -8,13 +8,13 @@ rows that changed since initialisation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..digest import json_sha256
 from ..files import write_atomic
 from ..runtime.environment import CompiledDomain, Environment, ToolResult
 
@@ -104,10 +104,6 @@ def content_json(result: ToolResult) -> Any:
     return result.content
 
 
-def sha256_json(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def replay_task(domain: CompiledDomain, task: Tau2Task) -> dict:
     env: Environment = domain.environment()
     record: dict[str, Any] = {"task_id": task.id, "init": [], "actions": [], "assertions": []}
@@ -128,7 +124,7 @@ def replay_task(domain: CompiledDomain, task: Tau2Task) -> dict:
     has_user = any(side == "user" for side in domain.base.sides.values())
     if has_user:
         user_db = env.dump("user")
-        record["user_db_hash"] = sha256_json(user_db)
+        record["user_db_hash"] = json_sha256(user_db)
         record["user_db"] = user_db
     else:
         record["user_db_hash"] = None

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +19,7 @@ from .. import ir
 from ..backends.policy_doc import render_policy
 from ..backends.schemas import tool_schemas
 from ..compilation import Compilation, Schema, read_json, validate_state
+from ..digest import json_sha256
 from ..errors import ToolFailure
 from ..types import OptionalType
 from ..syntax.diagnostics import DiagnosticSink, render
@@ -224,8 +224,7 @@ class CompiledDomain:
 
 
 def state_hash(domain: CompiledDomain, state: State, side: str) -> str:
-    dump = dump_side(domain, state, side)
-    return hashlib.sha256(json.dumps(dump, sort_keys=True, default=str).encode()).hexdigest()
+    return json_sha256(dump_side(domain, state, side))
 
 
 def dump_side(domain: CompiledDomain, state: State, side: str) -> dict:
