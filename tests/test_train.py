@@ -198,24 +198,30 @@ def test_bad_training_input_is_one_clear_error(tmp_path, args, message):
 def test_a_killed_run_resumes_from_its_checkpoint_and_metrics_continue(tmp_path):
     pytest.importorskip("trl")
     config = tmp_path / "train.toml"
-    config.write_text("[sft]\nlearning_rate = 1e-3\nmax_steps = 24\nper_device_train_batch_size = 4\nsave_steps = 3\n"
-                      "save_total_limit = 2\n")
+    total = 48  # long enough that the kill lands well before the end on any machine
+    config.write_text(f"[sft]\nlearning_rate = 1e-3\nmax_steps = {total}\nper_device_train_batch_size = 4\n"
+                      "save_steps = 3\nsave_total_limit = 2\n")
     out = tmp_path / "run"
     command = [str(EIGENDSL), "train", str(TINYSHOP), "--model", "tiny:hidden=32", "--out", str(out), "--config", str(config)]
     first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+
+    def saved_steps() -> list[int]:  # older checkpoints rotate away (save_total_limit), so take any from step 6 on
+        return [int(p.parent.name.split("-")[1]) for p in out.glob("checkpoint-*/trainer_state.json")]
+
     deadline = time.time() + 240
-    while time.time() < deadline and not (out / "checkpoint-6" / "trainer_state.json").is_file():
-        time.sleep(0.2)
+    while time.time() < deadline and first.poll() is None and not any(s >= 6 for s in saved_steps()):
+        time.sleep(0.02)
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert not (out / "final").exists(), "the run finished before it could be killed"
+    assert any(s >= 6 for s in saved_steps()), first.stdout.read()[-2000:]
     before = [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
     assert before[:6] == [1, 2, 3, 4, 5, 6]
     second = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resumed from" in second.stdout and "checkpoint-" in second.stdout
     steps = [r["step"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
-    assert steps == list(range(1, 25))  # no gap, no repeat
+    assert steps == list(range(1, total + 1))  # no gap, no repeat
     assert (out / "final" / "config.json").is_file()
     again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert again.returncode == 0 and "already trained" in again.stdout
