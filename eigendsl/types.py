@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -125,10 +126,15 @@ def is_stringlike(t: Type) -> bool:
 
 
 _TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|<|>|,|\?|\[|\]|\|)")
+_NAMED = {"enum": EnumType, "record": RecordType}
 
 
-def parse_type(text: str) -> Type:
-    """Inverse of str(Type), for types stored in the IR's JSON."""
+def parse_type(text: str, kinds: Mapping[str, str]) -> Type:
+    """Inverse of str(Type), for types stored in the IR's JSON.
+
+    Named types are nominal, so the text alone does not say whether `Cabin` is an enum, a record
+    or a union: `kinds` maps each declared name to "enum", "record" or "union" (a name it lacks
+    reads as a record, which the compiled folder's check then refuses as unknown)."""
     tokens = _TOKEN.findall(text)
     pos = 0
 
@@ -140,9 +146,6 @@ def parse_type(text: str) -> Type:
 
     def peek() -> str | None:
         return tokens[pos] if pos < len(tokens) else None
-
-    def kinds() -> dict[str, str]:
-        return _KINDS
 
     def one() -> Type:
         name = take()
@@ -160,46 +163,22 @@ def parse_type(text: str) -> Type:
             t = MapType(k, v)
         elif name in PRIMITIVES or name == "none":
             t = Prim(name)
-        else:
-            kind = kinds().get(name)
-            if kind == "enum":
-                t = EnumType(name)
-            elif kind == "union":
-                variants = None
-                if peek() == "[":
+        elif kinds.get(name) == "union":
+            variants = None
+            if peek() == "[":
+                take()
+                vs = [take()]
+                while peek() == "|":
                     take()
-                    vs = [take()]
-                    while peek() == "|":
-                        take()
-                        vs.append(take())
-                    take()  # ]
-                    variants = tuple(vs)
-                t = UnionType(name, variants)
-            else:
-                t = RecordType(name)
+                    vs.append(take())
+                take()  # ]
+                variants = tuple(vs)
+            t = UnionType(name, variants)
+        else:
+            t = _NAMED.get(kinds.get(name, "record"), RecordType)(name)
         while peek() == "?":
             take()
             t = OptionalType(t)
         return t
 
     return one()
-
-
-# Named types are nominal; parse_type needs to know which names are enums and unions.
-_KINDS: dict[str, str] = {}
-
-
-class TypeKinds:
-    """Context manager that tells parse_type the kind of each named type while loading IR."""
-
-    def __init__(self, kinds: dict[str, str]):
-        self.kinds = kinds
-
-    def __enter__(self):
-        self.saved = dict(_KINDS)
-        _KINDS.clear()
-        _KINDS.update(self.kinds)
-
-    def __exit__(self, *exc):
-        _KINDS.clear()
-        _KINDS.update(self.saved)

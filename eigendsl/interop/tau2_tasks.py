@@ -250,7 +250,7 @@ def to_tau2(task: ir.TaskDef, domain: ir.Domain) -> dict:
     sides = {sf.name: sf.side for sf in domain.state}
     unions = {u.name: u for u in domain.unions}
     domain_name = domain.name
-    texts, user = task.texts, task.user.get("texts", {})
+    texts, user = task.texts, task.user.texts
     description = {k2: texts[k1] for k1, k2 in (("purpose", "purpose"), ("policies", "relevant_policies"), ("notes", "notes")) if k1 in texts}
     instructions = {"domain": domain_name}
     for key, tau2_key in USER_TEXTS:

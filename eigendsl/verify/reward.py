@@ -92,7 +92,7 @@ class TaskChecker:
         which is what makes scoring thousands of trajectories cheap."""
         initial = self._initial
         if initial is None:
-            env = self.domain.environment(self.task.user.get("facts") or {})
+            env = self.domain.environment(self.task.user.facts)
             failure = None
             for index, (step, source) in enumerate(zip(self.setup_steps, self.task.setup)):
                 if isinstance(step, ir.CallSpec):
@@ -107,7 +107,7 @@ class TaskChecker:
         overlay, failure, derived = initial
         if failure is not None and strict:
             raise failure
-        env = self.domain.environment(self.task.user.get("facts") or {})
+        env = self.domain.environment(self.task.user.facts)
         env.state.overlay = overlay.copy()
         env.state.derived = dict(derived)  # the same state: its derived fields, computed once per task
         return env
