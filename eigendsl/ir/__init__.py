@@ -8,14 +8,15 @@ the runtime never needs the source.
 
 from .kinds import (
     UnaryOperator, BinaryOperator, AssignOperator, MutateMethod, Quantifier, Iteration, Unwrap, StepKind,
-    PlaceRoot, Side, Effect, FunctionKind, CallKind, ARITHMETIC, COMPARISONS, ENUMS,
+    PlaceRoot, Side, Effect, FunctionKind, CallKind, RewardComponent, ARITHMETIC, COMPARISONS, ENUMS,
 )
 from .nodes import (
     Expr, Const, Local, StateRoot, Fact, GetField, GetIndex, GetSlice, CallBuiltin, CallFn, Construct,
     ListExpr, MapExpr, UnaryOp, BinaryOp, IsVariant, IfExpr, Coalesce, OrFail, Comprehension, Quantified,
     ToFloat, Format, Step, Place, Stmt, Let, Assign, Mutate, If, For, Return, Fail, Eval, FieldDef, EnumDef,
-    HasFields, RecordDef, VariantDef, UnionDef, StateField, ParamDef, Function, GuardDef, PolicyDef,
+    HasFields, Typed, RecordDef, VariantDef, UnionDef, StateField, ParamDef, Function, GuardDef, PolicyDef,
     DeriveDef, ConstDef, CallSpec, UserScenario, TaskDef, Domain, constant_value, walk_exprs, JSON_PAYLOAD,
     Json, NOT_CONSTANT,
 )
 from .json_form import CLASSES, FORMS, domain_from_json, to_json
+from .dispatch import handlers, node_classes

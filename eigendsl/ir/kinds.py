@@ -55,7 +55,6 @@ class MutateMethod(StrEnum):
     INSERT = "insert"
     REMOVE = "remove"
     REMOVE_AT = "remove_at"
-    DELETE = "delete"
     CLEAR = "clear"
 
 
@@ -68,10 +67,9 @@ class Quantifier(StrEnum):
 
 
 class Iteration(StrEnum):
-    """What a `for` loop binds: list items, map keys, or map (key, value) pairs."""
+    """What a `for` loop binds: the items of a list, or the (key, value) pairs of a map."""
 
     LIST = "list"
-    KEYS = "keys"
     ITEMS = "items"
 
 
@@ -136,5 +134,17 @@ class CallKind(StrEnum):
     ASSERTION = "assertion"
 
 
+class RewardComponent(StrEnum):
+    """A part of a task's reward (tau2-bench's reward basis); the reward is their product."""
+
+    DB = "DB"
+    GOAL = "GOAL"
+    ENV_ASSERTION = "ENV_ASSERTION"
+    COMMUNICATE = "COMMUNICATE"
+    ACTION = "ACTION"
+    POLICY = "POLICY"
+    NL_ASSERTION = "NL_ASSERTION"
+
+
 ENUMS = (UnaryOperator, BinaryOperator, AssignOperator, MutateMethod, Quantifier, Iteration, Unwrap, StepKind,
-         PlaceRoot, Side, Effect, FunctionKind, CallKind)
+         PlaceRoot, Side, Effect, FunctionKind, CallKind, RewardComponent)

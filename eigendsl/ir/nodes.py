@@ -16,7 +16,7 @@ from ..types import Type
 from ..syntax.spans import NOWHERE, Span
 from .kinds import (
     AssignOperator, BinaryOperator, CallKind, Effect, FunctionKind, Iteration, MutateMethod, PlaceRoot, Quantifier,
-    Side, StepKind, UnaryOperator, Unwrap,
+    RewardComponent, Side, StepKind, UnaryOperator, Unwrap,
 )
 
 JSON_PAYLOAD = "json payload"
@@ -227,7 +227,7 @@ class Assign(Stmt):
 
 @dataclass(frozen=True)
 class Mutate(Stmt):
-    """In-place collection update: append, extend, insert, remove, remove_at, delete, clear."""
+    """In-place collection update (a `MutateMethod`)."""
 
     target: Place
     method: MutateMethod
@@ -269,13 +269,20 @@ class Eval(Stmt):
 
 
 @dataclass(frozen=True)
-class FieldDef:
+class Typed:
+    """A typed name with an optional default: the shape fields and parameters share."""
+
     name: str
     type: Type
     default: Json = None  # meaningful when has_default
     has_default: bool = False
     doc: str | None = None
     span: Span = NOWHERE
+
+
+@dataclass(frozen=True)
+class FieldDef(Typed):
+    """A field of a record or union variant, or a task fact."""
 
 
 @dataclass(frozen=True)
@@ -338,13 +345,8 @@ class StateField:
 
 
 @dataclass(frozen=True)
-class ParamDef:
-    name: str
-    type: Type
-    default: Json = None
-    has_default: bool = False
-    doc: str | None = None
-    span: Span = NOWHERE
+class ParamDef(Typed):
+    """A parameter of a function, tool, setup or assertion."""
 
 
 @dataclass(frozen=True)
@@ -446,7 +448,7 @@ class TaskDef:
     communicate: tuple[str, ...]
     assertions: tuple[CallSpec, ...]
     judge: tuple[str, ...]
-    reward: tuple[str, ...]
+    reward: tuple[RewardComponent, ...]
     span: Span = NOWHERE
 
 
@@ -501,7 +503,7 @@ def constant_value(x: Expr, unions: dict[str, "UnionDef"]) -> Any:
     if isinstance(x, ToFloat):
         v = constant_value(x.operand, unions)
         return v if v is NOT_CONSTANT else float(v)
-    if isinstance(x, UnaryOp) and x.op == "neg":
+    if isinstance(x, UnaryOp) and x.op == UnaryOperator.NEG:
         v = constant_value(x.operand, unions)
         return v if v is NOT_CONSTANT else -v
     if isinstance(x, ListExpr):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
-from ..ir import AssignOperator, Iteration, MutateMethod, PlaceRoot
+from ..ir import AssignOperator, Iteration, MutateMethod, PlaceRoot, Unwrap
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import MUTATORS, RESERVED_NAMES, Body, Context, Var
@@ -62,27 +62,28 @@ class StatementsPass(Context):
     def assign(self, s: ast.Assign, body: Body) -> ir.Assign:
         place = self.place(s.target, body)
         value = self.expr(s.value, body, place.type)
-        if s.op == "=":
+        op = AssignOperator(s.op)
+        if op == AssignOperator.SET:
             value = self.coerce(value, place.type, s.value.span)
         else:
             pt = place.type
             if is_numeric(pt) or is_error(pt):
                 if not (is_numeric(value.type) or is_error(value.type)):
-                    self.sink.error(f"`{s.op}` needs a number, got {value.type}", s.value.span, code="E064")
+                    self.sink.error(f"`{op}` needs a number, got {value.type}", s.value.span, code="E064")
                 elif pt == INT and value.type == FLOAT:
                     self.sink.error("adding a float to an int place would change its type; convert with int() or round()", s.value.span, code="E065")
                 elif pt == FLOAT:
                     value = self.coerce(value, FLOAT, s.value.span)
-            elif pt == STR and s.op == "+=":
+            elif pt == STR and op == AssignOperator.ADD:
                 value = self.coerce(value, STR, s.value.span)
             else:
-                self.sink.error(f"`{s.op}` works on numbers (and `+=` on strings), not {pt}", s.target.span, code="E066")
+                self.sink.error(f"`{op}` works on numbers (and `+=` on strings), not {pt}", s.target.span, code="E066")
         if place.root == PlaceRoot.LOCAL:
             var = body.lookup(place.name)
             if var is not None and not place.steps:
                 # The variable now holds the assigned value: narrowings of the old value end here.
                 body.scopes[-1][place.name] = Var(var.slot, var.declared, var.declared, var.span)
-        return ir.Assign(s.span, place, AssignOperator(s.op), value)
+        return ir.Assign(s.span, place, op, value)
 
     def if_stmt(self, s: ast.If, body: Body) -> ir.If:
         cond = self.condition(s.cond, body)
@@ -153,7 +154,7 @@ class StatementsPass(Context):
                 return mutate
         x = self.expr(e, body)
         if isinstance(x, ir.OrFail):
-            if x.mode == "check":
+            if x.mode == Unwrap.CHECK:
                 pos, _ = self.facts_of(x.expr)
                 body.narrow(pos)
             return ir.Eval(s.span, x)

@@ -12,7 +12,7 @@ from ..types import BOOL, Type
 
 TASK_TEXTS = ("purpose", "notes", "ticket", "policies")
 USER_TEXTS = ("persona", "reason", "known", "unknown", "instructions", "wants")
-REWARDS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
+REWARDS = tuple(ir.RewardComponent)
 CONTRADICTS = "the user's scenario contradicts itself"
 
 
@@ -81,11 +81,12 @@ class TasksPass(Context):
                 if not needs.get(name, True):
                     what = {"DB": "gold actions", "ACTION": "gold actions", "GOAL": "goals", "ENV_ASSERTION": "env assertions"}[name]
                     self.sink.error(f"reward component {name} needs {what}, and this task has none", span, code="E186")
-                reward.append(name)
+                reward.append(ir.RewardComponent(name))
         else:
+            R = ir.RewardComponent
             reward = [name for name, present in (
-                ("DB", gold is not None), ("GOAL", bool(goals)), ("ENV_ASSERTION", bool(assertions)),
-                ("COMMUNICATE", bool(d.communicate)), ("POLICY", True)) if present]
+                (R.DB, gold is not None), (R.GOAL, bool(goals)), (R.ENV_ASSERTION, bool(assertions)),
+                (R.COMMUNICATE, bool(d.communicate)), (R.POLICY, True)) if present]
         return ir.TaskDef(
             d.name, texts, user, tuple(setup), gold, tuple(goals), tuple(d.communicate), tuple(assertions),
             tuple(d.judge), tuple(reward), d.span,
