@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,3 +183,72 @@ def parse_type(text: str, kinds: Mapping[str, str]) -> Type:
         return t
 
     return one()
+
+
+# ---------------------------------------------------------------- computations by cases over types
+
+R = TypeVar("R")
+
+
+class TypeFold(Generic[R]):
+    """A computation by cases over the kinds of type: `fold(t, *args)` calls the case for t's class.
+
+    Validation (values.py), tool schemas (backends/schemas.py), the compiled folder's data check,
+    the checker and the Z3 encoding each subclass it and implement the cases they meet; a case a
+    subclass lacks raises a TypeError that names it, never a silent default."""
+
+    def fold(self, t: Type, *args) -> R:
+        return getattr(self, _CASES[type(t)])(t, *args)
+
+    def on_prim(self, t: Prim, *args) -> R:
+        raise self.missing(t)
+
+    def on_enum(self, t: EnumType, *args) -> R:
+        raise self.missing(t)
+
+    def on_record(self, t: RecordType, *args) -> R:
+        raise self.missing(t)
+
+    def on_union(self, t: UnionType, *args) -> R:
+        raise self.missing(t)
+
+    def on_list(self, t: ListType, *args) -> R:
+        raise self.missing(t)
+
+    def on_map(self, t: MapType, *args) -> R:
+        raise self.missing(t)
+
+    def on_optional(self, t: OptionalType, *args) -> R:
+        raise self.missing(t)
+
+    def on_error(self, t: ErrorType, *args) -> R:
+        raise self.missing(t)
+
+    def on_empty(self, t: AnyElem, *args) -> R:
+        raise self.missing(t)
+
+    def missing(self, t: Type) -> TypeError:
+        return TypeError(f"{type(self).__name__} has no case {_CASES[type(t)]} (for {t})")
+
+
+_CASES = {Prim: "on_prim", EnumType: "on_enum", RecordType: "on_record", UnionType: "on_union", ListType: "on_list",
+          MapType: "on_map", OptionalType: "on_optional", ErrorType: "on_error", AnyElem: "on_empty"}
+
+
+def parts(t: Type) -> tuple[Type, ...]:
+    """The types a type is built from: a list's element, a map's key and value, an optional's inner type."""
+    if isinstance(t, ListType):
+        return (t.elem,)
+    if isinstance(t, MapType):
+        return (t.key, t.value)
+    if isinstance(t, OptionalType):
+        return (t.inner,)
+    return ()
+
+
+def named_types(t: Type):
+    """Every enum, record and union type a type mentions (itself included)."""
+    if isinstance(t, (EnumType, RecordType, UnionType)):
+        yield t
+    for p in parts(t):
+        yield from named_types(p)

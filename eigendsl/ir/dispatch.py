@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 from .json_form import CLASSES
 
 
@@ -12,12 +10,13 @@ def node_classes(base: type) -> tuple[type, ...]:
     return tuple(cls for cls in CLASSES.values() if issubclass(cls, base))
 
 
-def handlers(owner: type, prefix: str, base: type) -> dict[type, Callable]:
-    """{node class: owner's method `prefix + class name`} for every concrete class under `base`.
+def handlers(owner: type, prefix: str, base: type) -> dict[type, str]:
+    """{node class: the name of owner's method for it, `prefix + class name`} for every concrete class under `base`.
 
     A pass builds its table with this once, at import, so a node class without a handler stops
-    the import with its name instead of failing (or being skipped) at run time."""
+    the import with its name instead of failing (or being skipped) at run time. The table holds
+    names, looked up on the instance, so a subclass (or a test) can replace one handler."""
     missing = [cls.__name__ for cls in node_classes(base) if not hasattr(owner, prefix + cls.__name__)]
     if missing:
         raise TypeError(f"{owner.__name__} has no handler for {', '.join(prefix + m for m in missing)}")
-    return {cls: getattr(owner, prefix + cls.__name__) for cls in node_classes(base)}
+    return {cls: prefix + cls.__name__ for cls in node_classes(base)}

@@ -31,7 +31,7 @@ from ..ir import json_form
 from ..ir.json_form import Form
 from ..builtins import BUILTINS
 from ..types import (
-    AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType, parse_type,
+    AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeFold, UnionType, named_types, parse_type,
 )
 from ..compilation import validate_state
 from ..syntax.diagnostics import DiagnosticSink
@@ -204,18 +204,6 @@ def references(cls_name: str, obj: dict, path: tuple, names: Names) -> None:
         raise Bad((path, "slot"), "negative slot")
 
 
-def type_names(t: Type):
-    if isinstance(t, (EnumType, RecordType, UnionType)):
-        yield t
-    elif isinstance(t, ListType):
-        yield from type_names(t.elem)
-    elif isinstance(t, MapType):
-        yield from type_names(t.key)
-        yield from type_names(t.value)
-    elif isinstance(t, OptionalType):
-        yield from type_names(t.inner)
-
-
 def check_type(value: Any, path: tuple, names: Names) -> None:
     if not isinstance(value, dict) or set(value) != {"@t"} or not isinstance(value["@t"], str):
         raise Bad(path, 'expected a type {"@t": "..."}')
@@ -228,7 +216,7 @@ def check_type(value: Any, path: tuple, names: Names) -> None:
         raise Bad(path, f"unreadable type {text!r}") from None
     if str(t) != text and "<empty>" not in text:
         raise Bad(path, f"unreadable type {text!r}")
-    for named in type_names(t):
+    for named in named_types(t):
         kind = {EnumType: "enum", RecordType: "record", UnionType: "union"}[type(named)]
         if names.kinds.get(named.name) != kind:
             raise Bad(path, f"unknown type {named.name!r}")
@@ -394,22 +382,31 @@ def conforms(domain: ir.Domain) -> Callable[[Type, Any], bool]:
 
     No paths, no copies: a compiled db is checked in one pass. When it says no, the full
     validator runs to find and name the problem (or to normalise data that is valid)."""
-    enums = {e.name: frozenset(e.values) for e in domain.enums}
-    records = {r.name: r for r in domain.records}
-    unions = {u.name: u for u in domain.unions}
-    cache: dict[Type, Callable[[Any], bool]] = {}
+    tests = _NormalForm(domain)
+    return lambda t, v: tests.get(t)(v)
 
-    def get(t: Type) -> Callable[[Any], bool]:
-        fn = cache.get(t)
+
+class _NormalForm(TypeFold[Callable[[Any], bool]]):
+    """One test per type, built by cases over the type and cached."""
+
+    def __init__(self, domain: ir.Domain):
+        self.enums = {e.name: frozenset(e.values) for e in domain.enums}
+        self.records = {r.name: r for r in domain.records}
+        self.unions = {u.name: u for u in domain.unions}
+        self.cache: dict[Type, Callable[[Any], bool]] = {}
+
+    def get(self, t: Type) -> Callable[[Any], bool]:
+        fn = self.cache.get(t)
         if fn is None:
-            cache[t] = lambda v: cache[t](v)
-            fn = cache[t] = build(t)
+            cache = self.cache
+            cache[t] = lambda v: cache[t](v)  # recursive types resolve lazily
+            fn = cache[t] = self.fold(t)
         return fn
 
-    def fields_test(fields, tag):
+    def fields_test(self, fields, tag):
         # Plain str/int/bool fields are one type test each; the rest go through their own test.
         simple = tuple((f.name, SIMPLE[f.type.name]) for f in fields if isinstance(f.type, Prim) and f.type.name in SIMPLE)
-        other = tuple((f.name, get(f.type)) for f in fields if not (isinstance(f.type, Prim) and f.type.name in SIMPLE))
+        other = tuple((f.name, self.get(f.type)) for f in fields if not (isinstance(f.type, Prim) and f.type.name in SIMPLE))
         n = len(fields) + (tag is not None)
 
         def test(v):
@@ -427,39 +424,44 @@ def conforms(domain: ir.Domain) -> Callable[[Type, Any], bool]:
 
         return test
 
-    def build(t: Type) -> Callable[[Any], bool]:
-        if isinstance(t, Prim):
-            return PRIM_TESTS[t.name]
-        if isinstance(t, OptionalType):
-            inner = get(t.inner)
-            return lambda v: v is None or inner(v)
-        if isinstance(t, EnumType):
-            allowed = enums[t.name]
-            return lambda v: type(v) is str and v in allowed
-        if isinstance(t, ListType):
-            if isinstance(t.elem, AnyElem):
-                return lambda v: v == []
-            elem = get(t.elem)
-            return lambda v: type(v) is list and all(map(elem, v))
-        if isinstance(t, MapType):
-            key, val = get(t.key), get(t.value)
-            return lambda v: type(v) is dict and all(map(key, v)) and all(map(val, v.values()))
-        if isinstance(t, RecordType):
-            return fields_test(records[t.name].fields, None)
-        if isinstance(t, UnionType):
-            u = unions[t.name]
-            by_tag = {v.tag: fields_test(v.fields, (u.tag_field, v.tag))
-                      for v in u.variants if t.variants is None or v.name in t.variants}
-            tag_field = u.tag_field
+    def on_prim(self, t: Prim):
+        return PRIM_TESTS[t.name]
 
-            def test_union(v):
-                fn = by_tag.get(v.get(tag_field)) if type(v) is dict else None
-                return fn is not None and fn(v)
+    def on_optional(self, t: OptionalType):
+        inner = self.get(t.inner)
+        return lambda v: v is None or inner(v)
 
-            return test_union
+    def on_enum(self, t: EnumType):
+        allowed = self.enums[t.name]
+        return lambda v: type(v) is str and v in allowed
+
+    def on_list(self, t: ListType):
+        elem = self.get(t.elem)
+        return lambda v: type(v) is list and all(map(elem, v))
+
+    def on_empty(self, t: AnyElem):  # the element of a list or map that is always empty
         return lambda v: False
 
-    return lambda t, v: get(t)(v)
+    on_error = on_empty
+
+    def on_map(self, t: MapType):
+        key, val = self.get(t.key), self.get(t.value)
+        return lambda v: type(v) is dict and all(map(key, v)) and all(map(val, v.values()))
+
+    def on_record(self, t: RecordType):
+        return self.fields_test(self.records[t.name].fields, None)
+
+    def on_union(self, t: UnionType):
+        u = self.unions[t.name]
+        by_tag = {v.tag: self.fields_test(v.fields, (u.tag_field, v.tag))
+                  for v in u.variants if t.variants is None or v.name in t.variants}
+        tag_field = u.tag_field
+
+        def test_union(v):
+            fn = by_tag.get(v.get(tag_field)) if type(v) is dict else None
+            return fn is not None and fn(v)
+
+        return test_union
 
 
 def _is_datetime(v) -> bool:

@@ -25,8 +25,8 @@ from .store import MISSING, TableView
 class Program(MutationCompiler):
     """All functions of a domain compiled to closures."""
 
-    STATEMENTS: dict[type, Callable]  # IR class -> its compiler (filled, and checked complete, below the class)
-    EXPRESSIONS: dict[type, Callable]
+    STATEMENTS: dict[type, str]  # IR class -> its compiler's name (filled, and checked complete, below the class)
+    EXPRESSIONS: dict[type, str]
 
     def __init__(self, domain: ir.Domain):
         self.domain = domain
@@ -87,7 +87,7 @@ class Program(MutationCompiler):
 
     # ------------------------------------------------------------ statements
     def stmt(self, s: ir.Stmt) -> Callable:
-        return self.STATEMENTS[type(s)](self, s)
+        return getattr(self, self.STATEMENTS[type(s)])(s)
 
     def s_Let(self, s: ir.Let):
         value, slot = self.expr(s.value), s.slot
@@ -163,7 +163,7 @@ class Program(MutationCompiler):
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> Fn:
-        return self.EXPRESSIONS[type(e)](self, e)
+        return getattr(self, self.EXPRESSIONS[type(e)])(e)
 
     def e_Const(self, e: ir.Const):
         v = e.value

@@ -12,7 +12,7 @@ from ..syntax import ast
 from .context import Body, Context, NOT_CONST, RESERVED_NAMES, RESERVED_PARAM_NAMES, first_cycle, suggest
 from ..types import (
     ERROR, PRIMITIVES, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type,
-    UnionType, is_error, optional,
+    UnionType, is_error, named_types, optional,
 )
 
 
@@ -113,15 +113,8 @@ class DeclarationsPass(Context):
     def check_type_cycles(self) -> None:
         graph = nx.DiGraph()
 
-        def refs(t: Type) -> Iterable[str]:
-            if isinstance(t, (RecordType, UnionType)):
-                yield t.name
-            elif isinstance(t, ListType):
-                yield from refs(t.elem)
-            elif isinstance(t, MapType):
-                yield from refs(t.value)
-            elif isinstance(t, OptionalType):
-                yield from refs(t.inner)
+        def refs(t: Type) -> Iterable[str]:  # the records and unions a value of t contains (map keys are never one)
+            return (n.name for n in named_types(t) if isinstance(n, (RecordType, UnionType)))
 
         for r in self.records.values():
             graph.add_node(r.name)

@@ -34,10 +34,10 @@ BINARY: dict[Op, Callable] = {
 class ExpressionEncoding:
     """The expression half of the Encoder (verify/symbolic.py): reads `self`'s domain tables, world and failures."""
 
-    EXPRESSIONS: dict[type, Callable]  # IR class -> its encoding (filled, and checked complete, in symbolic.py)
+    EXPRESSIONS: dict[type, str]  # IR class -> its encoding's name (filled, and checked complete, in symbolic.py)
 
     def expr(self, e: ir.Expr, slots: list):
-        return self.EXPRESSIONS[type(e)](self, e, slots)
+        return getattr(self, self.EXPRESSIONS[type(e)])(e, slots)
 
     def e_Const(self, e, slots):
         return e.value

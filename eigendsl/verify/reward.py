@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable
+from typing import Any
 
 from .. import ir
 from ..errors import ToolFailure
@@ -72,7 +72,7 @@ def action_matches(gold: ir.CallSpec, entry) -> bool:
 class TaskChecker:
     """Everything needed to start and score episodes of one task; create once, reuse."""
 
-    SCORERS: dict[ir.RewardComponent, Callable]  # filled, one per component, below the class
+    SCORERS: dict[ir.RewardComponent, str]  # each component's scorer method, checked below the class
 
     def __init__(self, domain: CompiledDomain, task: ir.TaskDef, judge=None):
         self.domain = domain
@@ -138,7 +138,7 @@ class TaskChecker:
         components: dict[str, float | None] = {}
         details: dict[str, Any] = {}
         for name in self.task.reward:
-            value, detail = self.SCORERS[name](self, env, messages, conversation)
+            value, detail = getattr(self, self.SCORERS[name])(env, messages, conversation)
             components[name] = value
             if detail:
                 details[name] = detail
@@ -215,4 +215,6 @@ class TaskChecker:
 
 # Each reward component's scorer, `c_` + its name: (value or None, detail) from the final
 # environment, the agent's messages and the conversation (which only the judge reads).
-TaskChecker.SCORERS = {c: getattr(TaskChecker, "c_" + c.lower()) for c in ir.RewardComponent}
+TaskChecker.SCORERS = {c: "c_" + c.lower() for c in ir.RewardComponent}
+if not all(hasattr(TaskChecker, name) for name in TaskChecker.SCORERS.values()):
+    raise TypeError(f"TaskChecker has no scorer for {[c for c, n in TaskChecker.SCORERS.items() if not hasattr(TaskChecker, n)]}")

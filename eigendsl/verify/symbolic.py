@@ -21,9 +21,7 @@ import z3
 
 from .. import ir
 from ..ir import AssignOperator, BinaryOperator as Op, Effect, Iteration, MutateMethod, PlaceRoot
-from ..types import (
-    BOOL, DATE, DATETIME, FLOAT, INT, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType,
-)
+from ..types import EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeFold, UnionType
 from ..runtime.environment import TableView
 from .encode_expressions import BINARY, ExpressionEncoding
 from .symvalues import (
@@ -60,46 +58,13 @@ class Encoder(ExpressionEncoding):
         self.approximate = False
         self.list_bound = list_bound
         self.used_lists = False  # whether an unsat answer may depend on the bound
+        self.fresh_values = _FreshValue(self)
         self.world: World = world_factory(self) if world_factory else SymbolicWorld(self)
 
     # ------------------------------------------------------------ fresh values of a type
     def fresh(self, t: Type, hint: str, table: bool = False):
-        if isinstance(t, Prim):
-            if t == INT:
-                return z3.Int(fresh_name(hint))
-            if t == FLOAT:
-                return z3.Real(fresh_name(hint))
-            if t == BOOL:
-                return z3.Bool(fresh_name(hint))
-            if t in (STR, DATE, DATETIME):
-                return z3.String(fresh_name(hint))
-            return None
-        if isinstance(t, EnumType):
-            v = z3.String(fresh_name(hint))
-            self.axioms.append(z3.Or([v == z3.StringVal(x) for x in self.enums[t.name].values]))
-            return v
-        if isinstance(t, OptionalType):
-            return SymOpt(z3.Bool(fresh_name(hint + "?")), self.fresh(t.inner, hint))
-        if isinstance(t, RecordType):
-            return SymRecord(self, {f.name: f.type for f in self.records[t.name].fields}, hint)
-        if isinstance(t, UnionType):
-            return SymUnion(self, self.unions[t.name], t.variants, hint)
-        if isinstance(t, ListType):
-            self.used_lists = True
-            items: list = []
-
-            def grow(i: int):
-                p = z3.Bool(fresh_name(f"{hint}[{i}]?"))
-                if items:
-                    self.axioms.append(z3.Implies(p, to_bool(items[-1][0])))
-                return p, self.fresh(t.elem, f"{hint}[{i}]")
-
-            lst = SymList(items, grow)
-            lst.ensure(self.list_bound)
-            return lst
-        if isinstance(t, MapType):
-            return SymMap(self, t.key, t.value, hint)
-        raise Unsupported(f"unknown values of type {t}")
+        """An unknown value of type `t`, named after `hint` (None for a type with one value, none)."""
+        return self.fresh_values.fold(t, hint)
 
     # ------------------------------------------------------------ failure tracking
     def fail_if(self, cond) -> None:
@@ -182,12 +147,12 @@ class Encoder(ExpressionEncoding):
             pc = z3.Or(pc, other_pc)
         return done + [(pc, None, None, slots)]
 
-    STATEMENTS: dict[type, Callable]  # IR class -> its encoding (filled, and checked complete, below the class)
+    STATEMENTS: dict[type, str]  # IR class -> its encoding's name (filled, and checked complete, below the class)
 
     def stmt(self, s, slots, pc):
         """The paths after statement `s`: [(path condition, "return" | "fail" | None, value, slots)]."""
         with self.under(pc):
-            return self.STATEMENTS[type(s)](self, s, slots, pc)
+            return getattr(self, self.STATEMENTS[type(s)])(s, slots, pc)
 
     def s_Let(self, s: ir.Let, slots, pc):
         slots = list(slots)
@@ -315,3 +280,55 @@ def formula_of(enc: Encoder, fn: ir.Function, args: list) -> z3.BoolRef:
 
 Encoder.EXPRESSIONS = ir.handlers(Encoder, "e_", ir.Expr)
 Encoder.STATEMENTS = ir.handlers(Encoder, "s_", ir.Stmt)
+
+
+class _FreshValue(TypeFold[Any]):
+    """Unknown values by cases over the type: z3 constants for scalars, lazy structures otherwise."""
+
+    def __init__(self, enc: Encoder):
+        self.enc = enc
+
+    def on_prim(self, t: Prim, hint: str):
+        make = _PRIM_CONSTANTS.get(t.name)
+        return make(fresh_name(hint)) if make is not None else None
+
+    def on_enum(self, t: EnumType, hint: str):
+        v = z3.String(fresh_name(hint))
+        self.enc.axioms.append(z3.Or([v == z3.StringVal(x) for x in self.enc.enums[t.name].values]))
+        return v
+
+    def on_optional(self, t: OptionalType, hint: str):
+        return SymOpt(z3.Bool(fresh_name(hint + "?")), self.fold(t.inner, hint))
+
+    def on_record(self, t: RecordType, hint: str):
+        return SymRecord(self.enc, {f.name: f.type for f in self.enc.records[t.name].fields}, hint)
+
+    def on_union(self, t: UnionType, hint: str):
+        return SymUnion(self.enc, self.enc.unions[t.name], t.variants, hint)
+
+    def on_list(self, t: ListType, hint: str):
+        enc = self.enc
+        enc.used_lists = True
+        items: list = []
+
+        def grow(i: int):
+            p = z3.Bool(fresh_name(f"{hint}[{i}]?"))
+            if items:
+                enc.axioms.append(z3.Implies(p, to_bool(items[-1][0])))
+            return p, self.fold(t.elem, f"{hint}[{i}]")
+
+        lst = SymList(items, grow)
+        lst.ensure(enc.list_bound)
+        return lst
+
+    def on_map(self, t: MapType, hint: str):
+        return SymMap(self.enc, t.key, t.value, hint)
+
+    def on_empty(self, t: Type, hint: str):
+        raise Unsupported(f"unknown values of type {t}")
+
+    on_error = on_empty
+
+
+_PRIM_CONSTANTS = {"int": z3.Int, "float": z3.Real, "bool": z3.Bool, "str": z3.String, "date": z3.String,
+                   "datetime": z3.String}  # none has one value: None
