@@ -1,9 +1,10 @@
 """The typed IR: the single source of truth that every backend and the runtime read.
 
 `nodes.py` holds the node classes, `kinds.py` the closed vocabularies (operators, modes,
-kinds) as string enums, and `json_form.py` the JSON form (`ir.json` in a compiled folder),
-which is read from the node classes' annotations; the IR round-trips through it exactly, so
-the runtime never needs the source.
+kinds) as string enums, `json_form.py` the JSON form (`ir.json` in a compiled folder), which
+is read from the node classes' annotations, and `dispatch.py` the tables that passes over the
+IR build, complete or refused. The IR round-trips through its JSON form exactly, so the
+runtime never needs the source.
 """
 
 from .kinds import (
