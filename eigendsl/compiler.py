@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import ir
 from .confine import (MAX_SOURCE_BYTES, MAX_SOURCE_FILES, FileUnreadable, PathRefused, confined,
                       decode_source,
                       hidden_characters, read_limited)
@@ -158,7 +159,7 @@ def analyse(c: Compilation, mutate: bool = False):
     from .runtime.environment import CompiledDomain
     from .verify.analyses import analyse as run_analyses
 
-    if c.data is None and any(sf.side == "agent" for sf in c.domain.state):
+    if c.data is None and any(sf.side == ir.Side.AGENT for sf in c.domain.state):
         return None
     return run_analyses(CompiledDomain.from_compilation(c), mutate=mutate)
 

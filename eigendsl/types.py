@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,10 +127,15 @@ def is_stringlike(t: Type) -> bool:
 
 
 _TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|<|>|,|\?|\[|\]|\|)")
+_NAMED = {"enum": EnumType, "record": RecordType}
 
 
-def parse_type(text: str) -> Type:
-    """Inverse of str(Type), for types stored in the IR's JSON."""
+def parse_type(text: str, kinds: Mapping[str, str]) -> Type:
+    """Inverse of str(Type), for types stored in the IR's JSON.
+
+    Named types are nominal, so the text alone does not say whether `Cabin` is an enum, a record
+    or a union: `kinds` maps each declared name to "enum", "record" or "union" (a name it lacks
+    reads as a record, which the compiled folder's check then refuses as unknown)."""
     tokens = _TOKEN.findall(text)
     pos = 0
 
@@ -140,9 +147,6 @@ def parse_type(text: str) -> Type:
 
     def peek() -> str | None:
         return tokens[pos] if pos < len(tokens) else None
-
-    def kinds() -> dict[str, str]:
-        return _KINDS
 
     def one() -> Type:
         name = take()
@@ -160,23 +164,19 @@ def parse_type(text: str) -> Type:
             t = MapType(k, v)
         elif name in PRIMITIVES or name == "none":
             t = Prim(name)
-        else:
-            kind = kinds().get(name)
-            if kind == "enum":
-                t = EnumType(name)
-            elif kind == "union":
-                variants = None
-                if peek() == "[":
+        elif kinds.get(name) == "union":
+            variants = None
+            if peek() == "[":
+                take()
+                vs = [take()]
+                while peek() == "|":
                     take()
-                    vs = [take()]
-                    while peek() == "|":
-                        take()
-                        vs.append(take())
-                    take()  # ]
-                    variants = tuple(vs)
-                t = UnionType(name, variants)
-            else:
-                t = RecordType(name)
+                    vs.append(take())
+                take()  # ]
+                variants = tuple(vs)
+            t = UnionType(name, variants)
+        else:
+            t = _NAMED.get(kinds.get(name, "record"), RecordType)(name)
         while peek() == "?":
             take()
             t = OptionalType(t)
@@ -185,21 +185,70 @@ def parse_type(text: str) -> Type:
     return one()
 
 
-# Named types are nominal; parse_type needs to know which names are enums and unions.
-_KINDS: dict[str, str] = {}
+# ---------------------------------------------------------------- computations by cases over types
+
+R = TypeVar("R")
 
 
-class TypeKinds:
-    """Context manager that tells parse_type the kind of each named type while loading IR."""
+class TypeFold(Generic[R]):
+    """A computation by cases over the kinds of type: `fold(t, *args)` calls the case for t's class.
 
-    def __init__(self, kinds: dict[str, str]):
-        self.kinds = kinds
+    Validation (values.py), tool schemas (backends/schemas.py), the compiled folder's data check,
+    the checker and the Z3 encoding each subclass it and implement the cases they meet; a case a
+    subclass lacks raises a TypeError that names it, never a silent default."""
 
-    def __enter__(self):
-        self.saved = dict(_KINDS)
-        _KINDS.clear()
-        _KINDS.update(self.kinds)
+    def fold(self, t: Type, *args) -> R:
+        return getattr(self, _CASES[type(t)])(t, *args)
 
-    def __exit__(self, *exc):
-        _KINDS.clear()
-        _KINDS.update(self.saved)
+    def on_prim(self, t: Prim, *args) -> R:
+        raise self.missing(t)
+
+    def on_enum(self, t: EnumType, *args) -> R:
+        raise self.missing(t)
+
+    def on_record(self, t: RecordType, *args) -> R:
+        raise self.missing(t)
+
+    def on_union(self, t: UnionType, *args) -> R:
+        raise self.missing(t)
+
+    def on_list(self, t: ListType, *args) -> R:
+        raise self.missing(t)
+
+    def on_map(self, t: MapType, *args) -> R:
+        raise self.missing(t)
+
+    def on_optional(self, t: OptionalType, *args) -> R:
+        raise self.missing(t)
+
+    def on_error(self, t: ErrorType, *args) -> R:
+        raise self.missing(t)
+
+    def on_empty(self, t: AnyElem, *args) -> R:
+        raise self.missing(t)
+
+    def missing(self, t: Type) -> TypeError:
+        return TypeError(f"{type(self).__name__} has no case {_CASES[type(t)]} (for {t})")
+
+
+_CASES = {Prim: "on_prim", EnumType: "on_enum", RecordType: "on_record", UnionType: "on_union", ListType: "on_list",
+          MapType: "on_map", OptionalType: "on_optional", ErrorType: "on_error", AnyElem: "on_empty"}
+
+
+def parts(t: Type) -> tuple[Type, ...]:
+    """The types a type is built from: a list's element, a map's key and value, an optional's inner type."""
+    if isinstance(t, ListType):
+        return (t.elem,)
+    if isinstance(t, MapType):
+        return (t.key, t.value)
+    if isinstance(t, OptionalType):
+        return (t.inner,)
+    return ()
+
+
+def named_types(t: Type):
+    """Every enum, record and union type a type mentions (itself included)."""
+    if isinstance(t, (EnumType, RecordType, UnionType)):
+        yield t
+    for p in parts(t):
+        yield from named_types(p)

@@ -18,12 +18,15 @@ import math
 import re
 from typing import Any, Callable, Protocol
 
-from .types import (
-    AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType,
-)
+from .types import AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeFold, UnionType
 
+# A date is YYYY-MM-DD (JSON Schema's `date` format). A datetime has no time zone, seconds are
+# optional, and date and time are separated by `T` or a space (the benchmark's data uses the
+# space): JSON Schema's `date-time` format refuses most of these, so tool schemas give this
+# pattern instead (backends/schemas.py).
+DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_DATETIME = re.compile(DATETIME_PATTERN)
 
 
 class InvalidValue(Exception):
@@ -69,8 +72,8 @@ def join(path: str, part: str) -> str:
     return f"{path}.{part}" if path else part
 
 
-class Validators:
-    """Builds and caches one validator per type for a schema."""
+class Validators(TypeFold[Validator]):
+    """Builds and caches one validator per type for a schema (by cases over the type)."""
 
     def __init__(self, schema: Schema, lax: bool = False):
         self.schema = schema
@@ -90,77 +93,83 @@ class Validators:
         return v
 
     def _build(self, t: Type, in_record: bool) -> Validator:
-        if isinstance(t, Prim):
-            if self.lax:
-                return (_LAX_FIELD if in_record else _LAX_RAW).get(t.name, _PRIM[t.name])
-            return _PRIM[t.name]
-        if isinstance(t, OptionalType):
-            inner = self.get(t.inner, in_record)
+        return self.fold(t, in_record)
 
-            def v_opt(value, path):
-                return None if value is None else inner(value, path)
+    def on_prim(self, t: Prim, in_record: bool) -> Validator:
+        if self.lax:
+            return (_LAX_FIELD if in_record else _LAX_RAW).get(t.name, _PRIM[t.name])
+        return _PRIM[t.name]
 
-            return v_opt
-        if isinstance(t, EnumType):
-            members = self.schema.enum_def(t.name).values
-            allowed = frozenset(members)
-            listing = ", ".join(members)
+    def on_optional(self, t: OptionalType, in_record: bool) -> Validator:
+        inner = self.get(t.inner, in_record)
 
-            def v_enum(value, path):
-                if isinstance(value, str) and value in allowed:
-                    return value
-                raise InvalidValue(path, f"expected one of {listing}; got {describe(value)}")
+        def v_opt(value, path):
+            return None if value is None else inner(value, path)
 
-            return v_enum
-        if isinstance(t, ListType):
-            if isinstance(t.elem, AnyElem):
-                return _v_empty_list
-            elem = self.get(t.elem, in_record)
+        return v_opt
 
-            def v_list(value, path):
-                if not isinstance(value, list):
-                    raise InvalidValue(path, f"expected a list; got {describe(value)}")
-                return [elem(x, f"{path}[{i}]") for i, x in enumerate(value)]
+    def on_enum(self, t: EnumType, in_record: bool) -> Validator:
+        members = self.schema.enum_def(t.name).values
+        allowed = frozenset(members)
+        listing = ", ".join(members)
 
-            return v_list
-        if isinstance(t, MapType):
-            key = self.get(t.key, in_record)
-            val = self.get(t.value, in_record)
+        def v_enum(value, path):
+            if isinstance(value, str) and value in allowed:
+                return value
+            raise InvalidValue(path, f"expected one of {listing}; got {describe(value)}")
 
-            def v_map(value, path):
-                if not isinstance(value, dict):
-                    raise InvalidValue(path, f"expected an object; got {describe(value)}")
-                out = {}
-                for k, x in value.items():
-                    key(k, join(path, f"[{k!r}]"))
-                    out[k] = val(x, join(path, str(k)))
-                return out
+        return v_enum
 
-            return v_map
-        if isinstance(t, RecordType):
-            record = self.schema.record_def(t.name)
-            return self._fields_validator(t.name, record.fields, None)
-        if isinstance(t, UnionType):
-            union = self.schema.union_def(t.name)
-            allowed = [v for v in union.variants if t.variants is None or v.name in t.variants]
-            by_tag = {
-                v.tag: self._fields_validator(f"{t.name}.{v.name}", v.fields, (union.tag_field, v.tag))
-                for v in allowed
-            }
-            tag_field = union.tag_field
-            tags = ", ".join(by_tag)
+    def on_list(self, t: ListType, in_record: bool) -> Validator:
+        if isinstance(t.elem, AnyElem):
+            return _v_empty_list
+        elem = self.get(t.elem, in_record)
 
-            def v_union(value, path):
-                if not isinstance(value, dict):
-                    raise InvalidValue(path, f"expected an object; got {describe(value)}")
-                tag = value.get(tag_field)
-                fn = by_tag.get(tag) if isinstance(tag, str) else None
-                if fn is None:
-                    raise InvalidValue(join(path, tag_field), f"expected one of {tags}; got {describe(tag)}")
-                return fn(value, path)
+        def v_list(value, path):
+            if not isinstance(value, list):
+                raise InvalidValue(path, f"expected a list; got {describe(value)}")
+            return [elem(x, f"{path}[{i}]") for i, x in enumerate(value)]
 
-            return v_union
-        raise TypeError(f"no validator for {t}")
+        return v_list
+
+    def on_map(self, t: MapType, in_record: bool) -> Validator:
+        key = self.get(t.key, in_record)
+        val = self.get(t.value, in_record)
+
+        def v_map(value, path):
+            if not isinstance(value, dict):
+                raise InvalidValue(path, f"expected an object; got {describe(value)}")
+            out = {}
+            for k, x in value.items():
+                key(k, join(path, f"[{k!r}]"))
+                out[k] = val(x, join(path, str(k)))
+            return out
+
+        return v_map
+
+    def on_record(self, t: RecordType, in_record: bool) -> Validator:
+        return self._fields_validator(t.name, self.schema.record_def(t.name).fields, None)
+
+    def on_union(self, t: UnionType, in_record: bool) -> Validator:
+        union = self.schema.union_def(t.name)
+        allowed = [v for v in union.variants if t.variants is None or v.name in t.variants]
+        by_tag = {
+            v.tag: self._fields_validator(f"{t.name}.{v.name}", v.fields, (union.tag_field, v.tag))
+            for v in allowed
+        }
+        tag_field = union.tag_field
+        tags = ", ".join(by_tag)
+
+        def v_union(value, path):
+            if not isinstance(value, dict):
+                raise InvalidValue(path, f"expected an object; got {describe(value)}")
+            tag = value.get(tag_field)
+            fn = by_tag.get(tag) if isinstance(tag, str) else None
+            if fn is None:
+                raise InvalidValue(join(path, tag_field), f"expected one of {tags}; got {describe(tag)}")
+            return fn(value, path)
+
+        return v_union
 
     def _fields_validator(self, name: str, fields, tag: tuple[str, str] | None) -> Validator:
         specs = [(f.name, self.get(f.type, True), f.has_default, f.default, isinstance(f.type, OptionalType)) for f in fields]

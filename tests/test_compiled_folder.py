@@ -138,6 +138,15 @@ CORRUPTIONS = {
     "unknown operator (rehashed)": (
         lambda f: edit_json(f, "ir.json", lambda ir: set_tool_body_value(ir, {**deep(1), "op": "**"}), keep_hash=True),
         "unknown op '**'"),
+    "unknown effect (rehashed)": (
+        lambda f: edit_json(f, "ir.json", lambda ir: ir["tools"][0].update(effect="launches"), keep_hash=True),
+        "at tools[0].effect: unknown effect 'launches'"),
+    "user scenario without its facts (rehashed)": (
+        lambda f: edit_json(f, "ir.json", lambda ir: ir["tasks"][0]["user"].pop("facts"), keep_hash=True),
+        'at tasks[0].user: a user scenario is an object with "texts", "knows" and "facts"'),
+    "unknown reward component (rehashed)": (
+        lambda f: edit_json(f, "ir.json", lambda ir: ir["tasks"][0].update(reward=["DB", "VIBES"]), keep_hash=True),
+        "at tasks[0].reward[1]: unknown reward 'VIBES'"),
     "deeply nested IR (rehashed)": (
         lambda f: deep_text(f, 100_000), "ir.json is not valid JSON (RecursionError)"),
     "IR nested past the interpreter's stack (rehashed)": (

@@ -40,7 +40,7 @@ def test_tiny_local_model_plays_an_episode(tmp_path, compiled_domains):
 
     from eigendsl import ir
 
-    task = ir.TaskDef("t", {}, {"texts": {"reason": "I want to check reservation 7D3OSK."}, "knows": {}, "facts": {}},
+    task = ir.TaskDef("t", {}, ir.UserScenario({"reason": "I want to check reservation 7D3OSK."}),
                       (), (), (), (), (), (), ("DB",))
     episode = Episode(domain, task, ScriptedUser(), max_steps=6)
     messages = episode.reset()

@@ -129,7 +129,7 @@ def test_user_model_sft_trains_only_user_turns(tiny):
     masked = mask_conversation(tokenizer, dialogue["messages"], dialogue["tools"])
     trained = tokenizer.decode([t for t, m in zip(masked.input_ids, masked.mask) if m])
     given = tokenizer.decode([t for t, m in zip(masked.input_ids, masked.mask) if not m])
-    opening = tasks[0].user["texts"]["reason"]
+    opening = tasks[0].user.texts["reason"]
     assert opening in trained and "###STOP###" in trained
     assert "How can I help" not in trained and "All done" not in trained and "customer" not in trained
     assert "How can I help" in given and "All done" in given

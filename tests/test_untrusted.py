@@ -142,8 +142,8 @@ def test_hostile_strings_stay_strings(tmp_path):
     assert c.ok, c.diagnostics
     (task,) = c.domain.tasks
     assert task.id == HOSTILE and task.texts["purpose"] == HOSTILE and task.texts["notes"] == 'a"""b\\'
-    assert task.user["texts"]["persona"] == HOSTILE + "{x}"
-    assert task.user["texts"]["reason"] == HOSTILE + "\n# not a comment"
+    assert task.user.texts["persona"] == HOSTILE + "{x}"
+    assert task.user.texts["reason"] == HOSTILE + "\n# not a comment"
     assert task.gold[0].args == {"user_id": HOSTILE}
     assert task.communicate == (HOSTILE, "}{") and task.judge == ('"""', "\\")
     assert len(c.sources) == 2  # the task file and the domain; nothing else was read

@@ -34,7 +34,7 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
         "tools.json": dumps(tool_schemas(domain, "agent")),
         "policy.md": render_policy(domain),
     }
-    if any(t.actor == "user" for t in domain.tools):
+    if any(t.actor == ir.Side.USER for t in domain.tools):
         files["user_tools.json"] = dumps(tool_schemas(domain, "user"))
     if c.data is not None:
         files["db.json"] = dumps(c.data)
@@ -44,7 +44,7 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
         files["check_report.json"] = dumps(report.to_json(c.diagnostics))
     rows = {}
     for sf in domain.state:
-        data = c.data if sf.side == "agent" else c.user_data
+        data = c.data if sf.side == ir.Side.AGENT else c.user_data
         if data is not None and isinstance(data.get(sf.name), (dict, list)):
             rows[sf.name] = len(data[sf.name])
     manifest = {
@@ -55,8 +55,8 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
         "sources": {name: sha256_text(text) for name, text in sorted(c.sources.items())},
         "data": {side: sha256_text(files[f"{'db' if side == 'agent' else 'user_db'}.json"]) for side in sorted(c.data_paths)},
         "counts": {
-            "agent_tools": sum(t.actor == "agent" for t in domain.tools),
-            "user_tools": sum(t.actor == "user" for t in domain.tools),
+            "agent_tools": sum(t.actor == ir.Side.AGENT for t in domain.tools),
+            "user_tools": sum(t.actor == ir.Side.USER for t in domain.tools),
             "functions": len(domain.functions),
             "setups": len(domain.setups),
             "assertions": len(domain.assertions),

@@ -33,9 +33,9 @@ def identifiers(text: str) -> list[tuple[str, str]]:
 
 
 def scenario_text(task: ir.TaskDef) -> str:
-    parts = list(task.user.get("texts", {}).values())
-    for group in ("knows", "facts"):
-        for key, value in (task.user.get(group) or {}).items():
+    parts = list(task.user.texts.values())
+    for group in (task.user.knows, task.user.facts):
+        for key, value in group.items():
             parts.append(f"{key} {value}")
     parts += list(task.texts.values())
     return "\n".join(str(p) for p in parts)

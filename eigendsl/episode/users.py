@@ -38,8 +38,8 @@ class ScriptedUser:
     def reset(self, task: ir.TaskDef, domain: CompiledDomain) -> None:
         self.task = task
         self.domain = domain
-        self.knows = dict(task.user.get("knows") or {})
-        self.texts = task.user.get("texts") or {}
+        self.knows = dict(task.user.knows)
+        self.texts = task.user.texts
         self.pending = [c for c in task.gold or () if c.actor == "user"]
         self.user_tools = {t.name: t for t in domain.ir.tools if t.actor == "user"}
         self.turns = 0
@@ -122,14 +122,14 @@ Your scenario:
 
 
 def scenario_prompt(task: ir.TaskDef) -> str:
-    texts = task.user.get("texts") or {}
+    texts = task.user.texts
     lines = []
     labels = {"persona": "Persona", "reason": "Why you are calling", "wants": "What you want",
               "known": "What you know", "unknown": "What you do not know", "instructions": "How to act"}
     for key, label in labels.items():
         if texts.get(key):
             lines.append(f"{label}: {texts[key]}")
-    for key, value in (task.user.get("knows") or {}).items():
+    for key, value in task.user.knows.items():
         lines.append(f"{key.replace('_', ' ')}: {value}")
     return "\n".join(lines)
 

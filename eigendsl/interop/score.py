@@ -196,8 +196,8 @@ class Scorer:
         self.judge = judge
         self.check_reads = check_reads
         self.checkers: dict[str, TaskChecker] = {}
-        self.writes = {(f.actor, f.name) for f in domain.ir.tools if f.effect == "writes"}
-        self.reads = {(f.actor, f.name) for f in domain.ir.tools if f.effect != "writes"}
+        self.writes = {(f.actor, f.name) for f in domain.ir.tools if f.effect == ir.Effect.WRITES}
+        self.reads = {(f.actor, f.name) for f in domain.ir.tools if f.effect != ir.Effect.WRITES}
 
     @classmethod
     def load(cls, target: str | Path, tasks_file: str | Path | None = None, db: str | None = None,

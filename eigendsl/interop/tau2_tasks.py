@@ -236,12 +236,12 @@ def assignment_leaf(step: ir.Function, sides: dict[str, str], unions) -> tuple[s
     place = assign.target
     path: list = [place.name]
     for st in place.steps:
-        key = st.name if st.kind == "field" else ir.constant_value(st.expr, unions)
+        key = st.name if st.kind == ir.StepKind.FIELD else ir.constant_value(st.expr, unions)
         if key is ir.NOT_CONSTANT:
             raise ValueError(f"setup assignment at line {step.span.line} has a computed key; tau2 data needs literals")
         path.append(key)
     value = ir.constant_value(assign.value, unions)
-    if value is ir.NOT_CONSTANT or assign.op != "=":
+    if value is ir.NOT_CONSTANT or assign.op != ir.AssignOperator.SET:
         raise ValueError(f"setup assignment at line {step.span.line} is not `place = literal`")
     return sides[place.name], path, value
 
@@ -250,7 +250,7 @@ def to_tau2(task: ir.TaskDef, domain: ir.Domain) -> dict:
     sides = {sf.name: sf.side for sf in domain.state}
     unions = {u.name: u for u in domain.unions}
     domain_name = domain.name
-    texts, user = task.texts, task.user.get("texts", {})
+    texts, user = task.texts, task.user.texts
     description = {k2: texts[k1] for k1, k2 in (("purpose", "purpose"), ("policies", "relevant_policies"), ("notes", "notes")) if k1 in texts}
     instructions = {"domain": domain_name}
     for key, tau2_key in USER_TEXTS:
@@ -280,7 +280,7 @@ def to_tau2(task: ir.TaskDef, domain: ir.Domain) -> dict:
     if init_actions:
         initial["initialization_actions"] = init_actions
     out["initial_state"] = initial or None
-    uses_user = any(g.actor == "user" for g in task.gold or ()) or bool(init_actions)
+    uses_user = any(g.actor == ir.Side.USER for g in task.gold or ()) or bool(init_actions)
     criteria: dict[str, Any] = {}
     if task.gold is not None:
         criteria["actions"] = [call_json(g, i, task.id, uses_user) for i, g in enumerate(task.gold)]

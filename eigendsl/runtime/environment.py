@@ -125,7 +125,7 @@ class CompiledDomain:
         self.argument_validators = Validators(self.schema, lax=self.arguments_rule == "lax")
         roots, kinds, sides = {}, {}, {}
         for sf in domain.state:
-            source = data if sf.side == "agent" else user_data
+            source = data if sf.side == ir.Side.AGENT else user_data
             if source is None or sf.name not in source:
                 raise DomainLoadError(f"no initial data for state '{sf.name}' ({sf.side} side)")
             roots[sf.name] = source[sf.name]

@@ -7,6 +7,7 @@ from dataclasses import fields
 from typing import Any, Callable
 
 from .. import ir
+from ..ir import AssignOperator, BinaryOperator, PlaceRoot, StepKind
 from ..errors import EigRuntimeError
 from .store import MISSING, State, TableView
 
@@ -49,8 +50,8 @@ class _PathWalker:
         if i == len(self.steps):
             return leaf(obj)
         kind, fname, _ = self.steps[i]
-        key = fname if kind == "field" else keys[i]
-        if kind == "index":
+        key = fname if kind == StepKind.FIELD else keys[i]
+        if kind == StepKind.INDEX:
             if not isinstance(key, int) or not -len(obj) <= key < len(obj):
                 raise EigRuntimeError(f"index {key} is out of range in {self.where}")
             new = list(obj)
@@ -59,7 +60,7 @@ class _PathWalker:
         last = i == len(self.steps) - 1
         if key in obj:
             child = obj[key]
-        elif last and self.may_create and kind == "key":
+        elif last and self.may_create and kind == StepKind.KEY:
             child = MISSING
         else:
             raise EigRuntimeError(f"{_describe_key(key)} is not a key of {self.where}")
@@ -74,7 +75,7 @@ def _reads(node: Any, bodies: dict, seen: set, roots: set) -> bool:
     if isinstance(node, ir.Fact):
         return True
     facts = False
-    if isinstance(node, (ir.StateRoot, ir.Place)) and (isinstance(node, ir.StateRoot) or node.root == "state"):
+    if isinstance(node, (ir.StateRoot, ir.Place)) and (isinstance(node, ir.StateRoot) or node.root == PlaceRoot.STATE):
         roots.add(node.name)
     if isinstance(node, ir.CallFn) and node.name not in seen:
         seen.add(node.name)
@@ -118,16 +119,30 @@ def _member(a, b) -> bool:
     return a in b
 
 
-_BINARY = {  # the operator module's functions: the same operations, without a Python frame each
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "in": _member,
-    "not in": lambda a, b: not _member(a, b),
+BINARY: dict[BinaryOperator, Callable[[Any, Any], Any]] = {  # the operator module's: no Python frame each
+    BinaryOperator.ADD: operator.add,
+    BinaryOperator.SUB: operator.sub,
+    BinaryOperator.MUL: operator.mul,
+    BinaryOperator.DIV: operator.truediv,
+    BinaryOperator.FLOORDIV: operator.floordiv,
+    BinaryOperator.MOD: operator.mod,
+    BinaryOperator.EQ: operator.eq,
+    BinaryOperator.NE: operator.ne,
+    BinaryOperator.LT: operator.lt,
+    BinaryOperator.LE: operator.le,
+    BinaryOperator.GT: operator.gt,
+    BinaryOperator.GE: operator.ge,
+    BinaryOperator.IN: _member,
+    BinaryOperator.NOT_IN: lambda a, b: not _member(a, b),
+}
+DIVISIONS = frozenset({BinaryOperator.DIV, BinaryOperator.FLOORDIV, BinaryOperator.MOD})  # may divide by zero
+# `and` and `or` evaluate their right side only when needed: closures over the compiled sides.
+SHORT_CIRCUIT: dict[BinaryOperator, Callable[[Fn, Fn], Fn]] = {
+    BinaryOperator.AND: lambda left, right: lambda slots, ctx: left(slots, ctx) and right(slots, ctx),
+    BinaryOperator.OR: lambda left, right: lambda slots, ctx: left(slots, ctx) or right(slots, ctx),
+}
+ASSIGNMENTS: dict[AssignOperator, Callable[[Any, Any], Any]] = {  # the new value from the old and the assigned one
+    AssignOperator.SET: lambda old, new: new,
+    AssignOperator.ADD: operator.add,
+    AssignOperator.SUB: operator.sub,
 }

@@ -4,9 +4,10 @@ A compiled folder is data that may come from elsewhere, so nothing in it is trus
 
 - `manifest.json` is validated (pydantic) and every file it lists must be there with the
   sha256 it records, which catches corruption, truncation and casual edits;
-- `ir.json` must have the shape of the IR's own dataclasses (the schema is derived from their
-  type hints, so it cannot drift from `ir.py`), name only declared types, state, functions and
-  built-ins, and use only the operators the runtime knows;
+- `ir.json` must have the shape of the IR's own dataclasses (the schema is their JSON form,
+  `ir.FORMS`, read from their annotations, so it cannot drift from the IR), name only declared
+  types, state, functions and built-ins, and use only the operators and modes the IR's enums
+  name;
 - `tools.json` must be a list of function-calling schemas;
 - `db.json` / `user_db.json` must fit the state's types. A hash can be recomputed by whoever
   edits a file, so the IR and data checks are what make a hostile folder harmless.
@@ -19,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import types
 import typing
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -27,9 +27,11 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .. import ir
+from ..ir import json_form
+from ..ir.json_form import Form
 from ..builtins import BUILTINS
 from ..types import (
-    AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeKinds, UnionType, parse_type,
+    AnyElem, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeFold, UnionType, named_types, parse_type,
 )
 from ..compilation import validate_state
 from ..syntax.diagnostics import DiagnosticSink
@@ -138,7 +140,7 @@ def check_tools(folder: Path, name: str, data: bytes) -> None:
         raise FolderError(f"{folder}/{name} is not a list of tool schemas: {first_error(e)}") from None
 
 
-# ---------------------------------------------------------------- the IR's shape, from ir.py's dataclasses
+# ---------------------------------------------------------------- the IR's shape, from its JSON form
 
 
 class Bad(Exception):
@@ -174,37 +176,11 @@ class Names:
     checked_types: set[str] = dataclasses.field(default_factory=set)  # type texts already found good
 
 
-# Closed sets of the IR's string-valued fields that select behaviour.
-CHOICES = {
-    ("UnaryOp", "op"): {"not", "neg"},
-    ("BinaryOp", "op"): {"and", "or", "+", "-", "*", "/", "//", "%", "==", "!=", "<", "<=", ">", ">=", "in", "not in"},
-    ("Assign", "op"): {"=", "+=", "-="},
-    ("Mutate", "method"): {"append", "extend", "insert", "remove", "remove_at", "delete", "clear"},
-    ("Quantified", "kind"): {"any", "all", "count", "find", "sum"},
-    ("For", "mode"): {"list", "keys", "items"},
-    ("OrFail", "mode"): {"lookup", "optional", "check"},
-    ("Step", "kind"): {"field", "index", "key"},
-    ("Place", "root"): {"local", "state"},
-    ("Function", "effect"): {"pure", "reads", "writes"},
-    ("Function", "actor"): {"agent", "user"},
-    ("StateField", "side"): {"agent", "user"},
-    ("StateRoot", "side"): {"agent", "user"},
-    ("CallSpec", "actor"): {"agent", "user"},
-    ("CallSpec", "kind"): {"tool", "setup", "assertion"},
-}
-
-
-CHOICES_OF: dict[str, list[tuple[str, set[str]]]] = {}
-for (_c, _f), _allowed in CHOICES.items():
-    CHOICES_OF.setdefault(_c, []).append((_f, _allowed))
 REFERRING = {"CallBuiltin", "CallFn", "StateRoot", "Place", "Fact", "Construct", "Local", "Let", "For", "Comprehension", "Quantified"}
 
 
 def references(cls_name: str, obj: dict, path: tuple, names: Names) -> None:
-    """Names a node uses must be declared (or built in); selectors must be ones the runtime knows."""
-    for f, allowed in CHOICES_OF.get(cls_name, ()):
-        if obj.get(f) not in allowed:
-            raise Bad((path, f), f"unknown {f} {obj.get(f)!r}")
+    """Names a node uses must be declared (or built in)."""
     if cls_name not in REFERRING:
         return
     if cls_name == "CallBuiltin" and obj["name"] not in BUILTINS:
@@ -228,18 +204,6 @@ def references(cls_name: str, obj: dict, path: tuple, names: Names) -> None:
         raise Bad((path, "slot"), "negative slot")
 
 
-def type_names(t: Type):
-    if isinstance(t, (EnumType, RecordType, UnionType)):
-        yield t
-    elif isinstance(t, ListType):
-        yield from type_names(t.elem)
-    elif isinstance(t, MapType):
-        yield from type_names(t.key)
-        yield from type_names(t.value)
-    elif isinstance(t, OptionalType):
-        yield from type_names(t.inner)
-
-
 def check_type(value: Any, path: tuple, names: Names) -> None:
     if not isinstance(value, dict) or set(value) != {"@t"} or not isinstance(value["@t"], str):
         raise Bad(path, 'expected a type {"@t": "..."}')
@@ -247,12 +211,12 @@ def check_type(value: Any, path: tuple, names: Names) -> None:
     if text in names.checked_types:
         return
     try:
-        t = parse_type(text)
+        t = parse_type(text, names.kinds)
     except (IndexError, ValueError):
         raise Bad(path, f"unreadable type {text!r}") from None
     if str(t) != text and "<empty>" not in text:
         raise Bad(path, f"unreadable type {text!r}")
-    for named in type_names(t):
+    for named in named_types(t):
         kind = {EnumType: "enum", RecordType: "record", UnionType: "union"}[type(named)]
         if names.kinds.get(named.name) != kind:
             raise Bad(path, f"unknown type {named.name!r}")
@@ -270,92 +234,85 @@ def check_json_value(value: Any, path: tuple, names: Names) -> None:
     """A raw JSON payload (data, arguments, texts): anything JSON can say."""
 
 
-def scalar(kind: type) -> Check:
-    def check(value, path, names):
-        if type(value) is not kind:
-            raise Bad(path, f"expected {'an integer' if kind is int else 'a ' + {str: 'string', bool: 'boolean'}[kind]}")
-
-    return check
+_CHECK_CACHE: dict[Form, Check] = {}
 
 
-def node_or_text(value: Any, path: tuple, names: Names) -> None:
-    if not isinstance(value, str):
-        CHECKS[ir.Expr](value, path, names)
-
-
-_CHECK_CACHE: dict[Any, Check] = {}
-
-
-def checker(hint: Any, owner: type | None = None, field: str | None = None) -> Check:
-    """The check for one annotated field of an IR dataclass (built once per distinct hint)."""
-    if owner is not None and owner in ir._RAW_FIELDS.get(field, ()):
-        return check_json_value
-    if field == "span" and hint is Span:
-        return check_span
-    if hint is Any:
-        return node_or_text
-    key = hint
+def checker(form: Form, field: str) -> Check:
+    """The check for one field of an IR node, from its JSON form (built once per form)."""
+    key = (form, field)
     if key in _CHECK_CACHE:
         return _CHECK_CACHE[key]
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if hint is str or hint is int or hint is bool:
-        result = scalar(hint)
-    elif hint is Type:
-        result = check_type
-    elif hint is dict:
-        result = check_json_value
-    elif hint is tuple:  # TaskDef.setup: calls and assignment steps
-        def result(value, path, names):
-            if not isinstance(value, list):
-                raise Bad(path, "expected a list")
-            for i, x in enumerate(value):
-                CHECKS[ir.CallSpec if isinstance(x, dict) and x.get("@") == "CallSpec" else ir.Function](x, (path, i), names)
-    elif origin in (types.UnionType, typing.Union):
-        inner = [a for a in args if a is not type(None)]
-        (only,) = inner
-        sub = checker(only)
+    match form:
+        case json_form.Scalar(kind=kind):
+            what = {int: "an integer", str: "a string", bool: "a boolean"}[kind]
 
-        def result(value, path, names):
-            if value is not None:
-                sub(value, path, names)
-    elif origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        item = checker(args[0])
+            def result(value, path, names):
+                if type(value) is not kind:
+                    raise Bad(path, f"expected {what}")
+        case json_form.TypeText():
+            result = check_type
+        case json_form.SpanList():
+            result = check_span
+        case json_form.Payload():
+            result = check_json_value
+        case json_form.Member(enum=enum):
+            known = frozenset(enum)
 
-        def result(value, path, names):
-            if not isinstance(value, list):
-                raise Bad(path, "expected a list")
-            for i, x in enumerate(value):
-                item(x, (path, i), names)
-    elif origin is tuple:
-        items = [checker(a) for a in args]
+            def result(value, path, names):  # a selector the runtime does not know
+                if not isinstance(value, str) or value not in known:
+                    raise Bad(path, f"unknown {field} {value!r}")
+        case json_form.Own(cls=cls):
+            def result(value, path, names):
+                try:
+                    cls.from_json(value)
+                except ValueError as e:
+                    raise Bad(path, str(e)) from None
+        case json_form.Node(bases=bases):
+            result = node_checker(bases)
+        case json_form.Maybe(inner=inner):
+            sub = checker(inner, field)
 
-        def result(value, path, names):
-            if not isinstance(value, list) or len(value) != len(items):
-                raise Bad(path, f"expected a list of {len(items)}")
-            for i, (x, c) in enumerate(zip(value, items)):
-                c(x, (path, i), names)
-    elif isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        def result(value, path, names, base=hint):
-            return CHECKS[base](value, path, names)
-    else:
-        raise TypeError(f"no IR check for {hint!r}")
+            def result(value, path, names):
+                if value is not None:
+                    sub(value, path, names)
+        case json_form.TextOrNode(node=node):
+            sub = checker(node, field)
+
+            def result(value, path, names):
+                if not isinstance(value, str):
+                    sub(value, path, names)
+        case json_form.Sequence(item=item):
+            sub = checker(item, field)
+
+            def result(value, path, names):
+                if not isinstance(value, list):
+                    raise Bad(path, "expected a list")
+                for i, x in enumerate(value):
+                    sub(x, (path, i), names)
+        case json_form.Fixed(items=items):
+            subs = [checker(a, field) for a in items]
+
+            def result(value, path, names):
+                if not isinstance(value, list) or len(value) != len(subs):
+                    raise Bad(path, f"expected a list of {len(subs)}")
+                for i, (x, c) in enumerate(zip(value, subs)):
+                    c(x, (path, i), names)
     _CHECK_CACHE[key] = result
     return result
 
 
-def node_checker(base: type) -> Check:
-    """A node of class `base` or one of its subclasses, as `{"@": Class, field: ...}`."""
-    allowed = {name: cls for name, cls in ir._CLASSES.items() if issubclass(cls, base)}
+def node_checker(bases: tuple[type, ...]) -> Check:
+    """A node of one of `bases` or of a subclass, as `{"@": Class, field: ...}`."""
+    allowed = {name for name, cls in ir.CLASSES.items() if issubclass(cls, bases)}
+    expected = " or ".join(b.__name__ for b in bases)
 
     def check(value, path, names):
         if not isinstance(value, dict):
-            raise Bad(path, f"expected {base.__name__}")
+            raise Bad(path, f"expected {expected}")
         name = value.get("@")
-        spec = FIELDS.get(name) if name in allowed else None
-        if spec is None:
-            raise Bad(path, f"expected {base.__name__}, got {name!r}")
-        required, fields = spec
+        if name not in allowed:
+            raise Bad(path, f"expected {expected}, got {name!r}")
+        required, fields = FIELDS[name]
         for key in value:
             if key not in fields and key != "@":
                 raise Bad((path, key), f"unknown field of {name}")
@@ -370,17 +327,11 @@ def node_checker(base: type) -> Check:
     return check
 
 
-FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Check]]] = {}
-CHECKS: dict[type, Check] = {}
-for _cls in {c for cls in ir._CLASSES.values() for c in cls.__mro__ if dataclasses.is_dataclass(c)}:
-    CHECKS[_cls] = node_checker(_cls)
-for _name, _cls in ir._CLASSES.items():
-    _hints = typing.get_type_hints(_cls, vars(ir))
-    _fields = dataclasses.fields(_cls)
-    FIELDS[_name] = (
-        tuple(f.name for f in _fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING),
-        {f.name: checker(_hints[f.name], _cls, f.name) for f in _fields},
-    )
+FIELDS: dict[str, tuple[tuple[str, ...], dict[str, Check]]] = {
+    name: (tuple(f.name for f in forms if f.required), {f.name: checker(f.form, f.name) for f in forms})
+    for name, forms in ir.FORMS.items()
+}
+CHECK_DOMAIN = node_checker((ir.Domain,))
 
 
 def declared_names(data: Any) -> Names:
@@ -413,9 +364,8 @@ def check_ir(folder: Path, data: bytes) -> ir.Domain:
     raw = parse_json(folder, "ir.json", data)
     try:
         names = declared_names(raw)
-        with TypeKinds(names.kinds):
-            CHECKS[ir.Domain](raw, (), names)
-            return ir.domain_from_json(raw)
+        CHECK_DOMAIN(raw, (), names)
+        return ir.domain_from_json(raw)
     except Bad as e:
         raise FolderError(f"{folder}/ir.json is not a valid compiled domain at {where(e.path)}: {e.message}; recompile it") from None
     except RecursionError:
@@ -432,22 +382,31 @@ def conforms(domain: ir.Domain) -> Callable[[Type, Any], bool]:
 
     No paths, no copies: a compiled db is checked in one pass. When it says no, the full
     validator runs to find and name the problem (or to normalise data that is valid)."""
-    enums = {e.name: frozenset(e.values) for e in domain.enums}
-    records = {r.name: r for r in domain.records}
-    unions = {u.name: u for u in domain.unions}
-    cache: dict[Type, Callable[[Any], bool]] = {}
+    tests = _NormalForm(domain)
+    return lambda t, v: tests.get(t)(v)
 
-    def get(t: Type) -> Callable[[Any], bool]:
-        fn = cache.get(t)
+
+class _NormalForm(TypeFold[Callable[[Any], bool]]):
+    """One test per type, built by cases over the type and cached."""
+
+    def __init__(self, domain: ir.Domain):
+        self.enums = {e.name: frozenset(e.values) for e in domain.enums}
+        self.records = {r.name: r for r in domain.records}
+        self.unions = {u.name: u for u in domain.unions}
+        self.cache: dict[Type, Callable[[Any], bool]] = {}
+
+    def get(self, t: Type) -> Callable[[Any], bool]:
+        fn = self.cache.get(t)
         if fn is None:
-            cache[t] = lambda v: cache[t](v)
-            fn = cache[t] = build(t)
+            cache = self.cache
+            cache[t] = lambda v: cache[t](v)  # recursive types resolve lazily
+            fn = cache[t] = self.fold(t)
         return fn
 
-    def fields_test(fields, tag):
+    def fields_test(self, fields, tag):
         # Plain str/int/bool fields are one type test each; the rest go through their own test.
         simple = tuple((f.name, SIMPLE[f.type.name]) for f in fields if isinstance(f.type, Prim) and f.type.name in SIMPLE)
-        other = tuple((f.name, get(f.type)) for f in fields if not (isinstance(f.type, Prim) and f.type.name in SIMPLE))
+        other = tuple((f.name, self.get(f.type)) for f in fields if not (isinstance(f.type, Prim) and f.type.name in SIMPLE))
         n = len(fields) + (tag is not None)
 
         def test(v):
@@ -465,39 +424,44 @@ def conforms(domain: ir.Domain) -> Callable[[Type, Any], bool]:
 
         return test
 
-    def build(t: Type) -> Callable[[Any], bool]:
-        if isinstance(t, Prim):
-            return PRIM_TESTS[t.name]
-        if isinstance(t, OptionalType):
-            inner = get(t.inner)
-            return lambda v: v is None or inner(v)
-        if isinstance(t, EnumType):
-            allowed = enums[t.name]
-            return lambda v: type(v) is str and v in allowed
-        if isinstance(t, ListType):
-            if isinstance(t.elem, AnyElem):
-                return lambda v: v == []
-            elem = get(t.elem)
-            return lambda v: type(v) is list and all(map(elem, v))
-        if isinstance(t, MapType):
-            key, val = get(t.key), get(t.value)
-            return lambda v: type(v) is dict and all(map(key, v)) and all(map(val, v.values()))
-        if isinstance(t, RecordType):
-            return fields_test(records[t.name].fields, None)
-        if isinstance(t, UnionType):
-            u = unions[t.name]
-            by_tag = {v.tag: fields_test(v.fields, (u.tag_field, v.tag))
-                      for v in u.variants if t.variants is None or v.name in t.variants}
-            tag_field = u.tag_field
+    def on_prim(self, t: Prim):
+        return PRIM_TESTS[t.name]
 
-            def test_union(v):
-                fn = by_tag.get(v.get(tag_field)) if type(v) is dict else None
-                return fn is not None and fn(v)
+    def on_optional(self, t: OptionalType):
+        inner = self.get(t.inner)
+        return lambda v: v is None or inner(v)
 
-            return test_union
+    def on_enum(self, t: EnumType):
+        allowed = self.enums[t.name]
+        return lambda v: type(v) is str and v in allowed
+
+    def on_list(self, t: ListType):
+        elem = self.get(t.elem)
+        return lambda v: type(v) is list and all(map(elem, v))
+
+    def on_empty(self, t: AnyElem):  # the element of a list or map that is always empty
         return lambda v: False
 
-    return lambda t, v: get(t)(v)
+    on_error = on_empty
+
+    def on_map(self, t: MapType):
+        key, val = self.get(t.key), self.get(t.value)
+        return lambda v: type(v) is dict and all(map(key, v)) and all(map(val, v.values()))
+
+    def on_record(self, t: RecordType):
+        return self.fields_test(self.records[t.name].fields, None)
+
+    def on_union(self, t: UnionType):
+        u = self.unions[t.name]
+        by_tag = {v.tag: self.fields_test(v.fields, (u.tag_field, v.tag))
+                  for v in u.variants if t.variants is None or v.name in t.variants}
+        tag_field = u.tag_field
+
+        def test_union(v):
+            fn = by_tag.get(v.get(tag_field)) if type(v) is dict else None
+            return fn is not None and fn(v)
+
+        return test_union
 
 
 def _is_datetime(v) -> bool:

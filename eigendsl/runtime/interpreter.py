@@ -11,16 +11,22 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import ir
+from ..ir import AssignOperator, Iteration, Quantifier, UnaryOperator, Unwrap
 from ..builtins import BUILTINS, format_value
 from ..errors import EigRuntimeError, ToolFailure
 from ..types import FLOAT, ListType, MapType, UnionType
-from .evaluation import _BINARY, Context, Fn, _describe_key, _reads, _Return, _set_path, _source_name
+from .evaluation import (
+    ASSIGNMENTS, BINARY, DIVISIONS, SHORT_CIRCUIT, Context, Fn, _describe_key, _reads, _Return, _set_path, _source_name,
+)
 from .mutations import MutationCompiler
 from .store import MISSING, TableView
 
 
 class Program(MutationCompiler):
     """All functions of a domain compiled to closures."""
+
+    STATEMENTS: dict[type, str]  # IR class -> its compiler's name (filled, and checked complete, below the class)
+    EXPRESSIONS: dict[type, str]
 
     def __init__(self, domain: ir.Domain):
         self.domain = domain
@@ -81,7 +87,7 @@ class Program(MutationCompiler):
 
     # ------------------------------------------------------------ statements
     def stmt(self, s: ir.Stmt) -> Callable:
-        return getattr(self, "s_" + type(s).__name__)(s)
+        return getattr(self, self.STATEMENTS[type(s)])(s)
 
     def s_Let(self, s: ir.Let):
         value, slot = self.expr(s.value), s.slot
@@ -93,17 +99,7 @@ class Program(MutationCompiler):
 
     def s_Assign(self, s: ir.Assign):
         value = self.expr(s.value)
-        op = s.op
-        if op == "=":
-            def update(old, new):
-                return new
-        elif op == "+=":
-            def update(old, new):
-                return old + new
-        else:
-            def update(old, new):
-                return old - new
-        return self.place_update(s.target, lambda slots, ctx: value(slots, ctx), update, op == "=")
+        return self.place_update(s.target, lambda slots, ctx: value(slots, ctx), ASSIGNMENTS[s.op], s.op == AssignOperator.SET)
 
 
     def s_If(self, s: ir.If):
@@ -121,7 +117,7 @@ class Program(MutationCompiler):
 
     def s_For(self, s: ir.For):
         it, body, slot, slot2 = self.expr(s.iter), self.block(s.body), s.slot, s.slot2
-        if s.mode == "items":
+        if s.mode == Iteration.ITEMS:
             def run_items(slots, ctx):
                 for k, v in list(it(slots, ctx).items()):
                     slots[slot] = k
@@ -167,7 +163,7 @@ class Program(MutationCompiler):
 
     # ------------------------------------------------------------ expressions
     def expr(self, e: ir.Expr) -> Fn:
-        return getattr(self, "e_" + type(e).__name__)(e)
+        return getattr(self, self.EXPRESSIONS[type(e)])(e)
 
     def e_Const(self, e: ir.Const):
         v = e.value
@@ -331,27 +327,25 @@ class Program(MutationCompiler):
 
     def e_UnaryOp(self, e: ir.UnaryOp):
         x = self.expr(e.operand)
-        if e.op == "not":
+        if e.op == UnaryOperator.NOT:
             return lambda slots, ctx: not x(slots, ctx)
         return lambda slots, ctx: -x(slots, ctx)
 
     def e_BinaryOp(self, e: ir.BinaryOp):
         op = e.op
         left, right = self.expr(e.left), self.expr(e.right)
-        if op == "and":
-            return lambda slots, ctx: left(slots, ctx) and right(slots, ctx)
-        if op == "or":
-            return lambda slots, ctx: left(slots, ctx) or right(slots, ctx)
-        if op in ("/", "//", "%"):
+        if op in SHORT_CIRCUIT:
+            return SHORT_CIRCUIT[op](left, right)
+        fn = BINARY[op]
+        if op in DIVISIONS:
             def run_div(slots, ctx):
                 a, b = left(slots, ctx), right(slots, ctx)
                 try:
-                    return a / b if op == "/" else a // b if op == "//" else a % b
+                    return fn(a, b)
                 except ZeroDivisionError:
                     raise EigRuntimeError("division by zero") from None
 
             return run_div
-        fn = _BINARY[op]
         if isinstance(e.right, ir.Const):  # `x == "Active"`: no call for the constant
             c = e.right.value
             return lambda slots, ctx: fn(left(slots, ctx), c)
@@ -370,9 +364,9 @@ class Program(MutationCompiler):
         cond, then, else_ = self.expr(e.cond), self.expr(e.then), self.expr(e.else_)
         return lambda slots, ctx: then(slots, ctx) if cond(slots, ctx) else else_(slots, ctx)
 
-    def lookup_or(self, e: ir.Expr, mode: str) -> Fn:
-        """Evaluate `e`, giving MISSING for a missing map key ("lookup") or none ("optional")."""
-        if mode == "lookup" and isinstance(e, ir.GetIndex):
+    def lookup_or(self, e: ir.Expr, mode: Unwrap) -> Fn:
+        """Evaluate `e`, giving MISSING for a missing map key (LOOKUP) or none (OPTIONAL)."""
+        if mode == Unwrap.LOOKUP and isinstance(e, ir.GetIndex):
             key = self.expr(e.key)
             if isinstance(e.obj, ir.StateRoot) and self.state_kinds[e.obj.name] != "row":
                 name = e.obj.name
@@ -388,7 +382,7 @@ class Program(MutationCompiler):
         return run
 
     def e_Coalesce(self, e: ir.Coalesce):
-        mode = "lookup" if isinstance(e.left, ir.GetIndex) and isinstance(e.left.obj.type, MapType) else "optional"
+        mode = Unwrap.LOOKUP if isinstance(e.left, ir.GetIndex) and isinstance(e.left.obj.type, MapType) else Unwrap.OPTIONAL
         left, right = self.lookup_or(e.left, mode), self.expr(e.right)
 
         def run(slots, ctx):
@@ -399,7 +393,7 @@ class Program(MutationCompiler):
 
     def e_OrFail(self, e: ir.OrFail):
         message = self.expr(e.message)
-        if e.mode == "check":
+        if e.mode == Unwrap.CHECK:
             cond = self.expr(e.expr)
 
             def run_check(slots, ctx):
@@ -433,43 +427,9 @@ class Program(MutationCompiler):
         return run
 
     def e_Quantified(self, e: ir.Quantified):
-        it, body, slot, kind = self.expr(e.iter), self.expr(e.body), e.slot, e.kind
+        it, body, slot = self.expr(e.iter), self.expr(e.body), e.slot
         zero = 0.0 if e.type == FLOAT else 0  # a float sum of nothing is 0.0, as the type says
-
-        def run(slots, ctx):
-            xs = list(it(slots, ctx))
-            if kind == "any":
-                for x in xs:
-                    slots[slot] = x
-                    if body(slots, ctx):
-                        return True
-                return False
-            if kind == "all":
-                for x in xs:
-                    slots[slot] = x
-                    if not body(slots, ctx):
-                        return False
-                return True
-            if kind == "find":
-                for x in xs:
-                    slots[slot] = x
-                    if body(slots, ctx):
-                        return x
-                return None
-            if kind == "count":
-                n = 0
-                for x in xs:
-                    slots[slot] = x
-                    if body(slots, ctx):
-                        n += 1
-                return n
-            total = zero
-            for x in xs:
-                slots[slot] = x
-                total = total + body(slots, ctx)
-            return total
-
-        return run
+        return QUANTIFIERS[e.kind](it, body, slot, zero)
 
     def e_ToFloat(self, e: ir.ToFloat):
         x = self.expr(e.operand)
@@ -487,3 +447,67 @@ class Program(MutationCompiler):
             return "".join(p if isinstance(p, str) else format_value(p(slots, ctx)) for p in parts)
 
         return run
+
+
+def _any(it, body, slot, zero):
+    def run(slots, ctx):
+        for x in list(it(slots, ctx)):
+            slots[slot] = x
+            if body(slots, ctx):
+                return True
+        return False
+
+    return run
+
+
+def _all(it, body, slot, zero):
+    def run(slots, ctx):
+        for x in list(it(slots, ctx)):
+            slots[slot] = x
+            if not body(slots, ctx):
+                return False
+        return True
+
+    return run
+
+
+def _find(it, body, slot, zero):
+    def run(slots, ctx):
+        for x in list(it(slots, ctx)):
+            slots[slot] = x
+            if body(slots, ctx):
+                return x
+        return None
+
+    return run
+
+
+def _count(it, body, slot, zero):
+    def run(slots, ctx):
+        n = 0
+        for x in list(it(slots, ctx)):
+            slots[slot] = x
+            if body(slots, ctx):
+                n += 1
+        return n
+
+    return run
+
+
+def _sum(it, body, slot, zero):
+    def run(slots, ctx):
+        total = zero
+        for x in list(it(slots, ctx)):
+            slots[slot] = x
+            total = total + body(slots, ctx)
+        return total
+
+    return run
+
+
+# Each quantifier's loop, chosen when the expression is compiled (nothing is dispatched per run).
+QUANTIFIERS: dict[Quantifier, Callable] = {
+    Quantifier.ANY: _any, Quantifier.ALL: _all, Quantifier.FIND: _find, Quantifier.COUNT: _count, Quantifier.SUM: _sum,
+}
+Program.STATEMENTS = ir.handlers(Program, "s_", ir.Stmt)
+Program.EXPRESSIONS = ir.handlers(Program, "e_", ir.Expr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import ir
+from ..ir import MutateMethod, PlaceRoot
 from ..builtins import format_value
 from ..errors import EigRuntimeError
 from ..types import MapType
@@ -19,7 +20,7 @@ class MutationCompiler:
         args = [self.expr(a) for a in s.args]
         method = s.method
         t = s.target.type
-        if s.target.root == "state" and not s.target.steps:
+        if s.target.root == PlaceRoot.STATE and not s.target.steps:
             return self.table_mutation(s.target, method, args)
 
         def compute(slots, ctx):
@@ -28,7 +29,7 @@ class MutationCompiler:
         if isinstance(t, MapType):
             def update(old, vals):
                 new = dict(old)
-                if method == "clear":
+                if method == MutateMethod.CLEAR:
                     return {}
                 key = vals[0]
                 if key not in new:
@@ -37,21 +38,21 @@ class MutationCompiler:
                 return new
         else:
             def update(old, vals):
-                if method == "append":
+                if method == MutateMethod.APPEND:
                     return old + [vals[0]]
-                if method == "extend":
+                if method == MutateMethod.EXTEND:
                     return old + list(vals[0])
-                if method == "clear":
+                if method == MutateMethod.CLEAR:
                     return []
                 new = list(old)
-                if method == "insert":
+                if method == MutateMethod.INSERT:
                     new.insert(vals[0], vals[1])
-                elif method == "remove":
+                elif method == MutateMethod.REMOVE:
                     try:
                         new.remove(vals[0])
                     except ValueError:
                         raise EigRuntimeError(f"{format_value(vals[0])} is not in the list") from None
-                elif method == "remove_at":
+                elif method == MutateMethod.REMOVE_AT:
                     try:
                         new.pop(vals[0])
                     except IndexError:
@@ -59,7 +60,7 @@ class MutationCompiler:
                 return new
         return self.place_update(s.target, compute, update, False)
 
-    def table_mutation(self, place: ir.Place, method: str, args: list[Callable]):
+    def table_mutation(self, place: ir.Place, method: MutateMethod, args: list[Callable]):
         name = place.name
         kind = self.state_kinds[name]
 
@@ -67,7 +68,7 @@ class MutationCompiler:
             state = ctx.state
             vals = [a(slots, ctx) for a in args]
             if kind == "map":
-                if method == "remove":
+                if method == MutateMethod.REMOVE:
                     if state.row(name, vals[0]) is MISSING:
                         raise EigRuntimeError(f"{_describe_key(vals[0])} is not a key of {name}")
                     state.delete_row(name, vals[0])
@@ -75,25 +76,25 @@ class MutationCompiler:
                     for key in list(state.keys(name)):
                         state.delete_row(name, key)
                 return None
-            if method == "append":
+            if method == MutateMethod.APPEND:
                 state.append_row(name, vals[0])
                 return None
             rows = state.materialize(name)
-            if method == "extend":
+            if method == MutateMethod.EXTEND:
                 for v in vals[0]:
                     state.append_row(name, v)
                 return None
-            if method == "insert":
+            if method == MutateMethod.INSERT:
                 rows.insert(vals[0], vals[1])
-            elif method == "remove":
+            elif method == MutateMethod.REMOVE:
                 if vals[0] not in rows:
                     raise EigRuntimeError(f"{format_value(vals[0])} is not in {name}")
                 rows.remove(vals[0])
-            elif method == "remove_at":
+            elif method == MutateMethod.REMOVE_AT:
                 if not -len(rows) <= vals[0] < len(rows):
                     raise EigRuntimeError(f"index {vals[0]} is out of range for {name}")
                 rows.pop(vals[0])
-            elif method == "clear":
+            elif method == MutateMethod.CLEAR:
                 rows = []
             state.replace_list(name, rows)
             return None
@@ -110,7 +111,7 @@ class MutationCompiler:
             keys = [e(slots, ctx) if e is not None else None for _, _, e in steps]
             return keys, lambda old: update(old, value)
 
-        if place.root == "local":
+        if place.root == PlaceRoot.LOCAL:
             slot = place.slot
             walker = _PathWalker(steps, where, may_create)
 

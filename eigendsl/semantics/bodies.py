@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 from .. import ir
+from ..ir import Effect, FunctionKind, Side
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import Body, Context, first_cycle, suggest
@@ -15,20 +16,21 @@ class BodiesPass(Context):
     """Produces one `ir.Function` per body; checks that results are returned on every path and
     that function calls form no cycle."""
 
-    def new_body(self, kind, name, effect, actor, ret, params) -> Body:
-        body = Body(kind, name, effect, actor, ret)
+    def new_body(self, kind: FunctionKind, name, effect: str, actor: str, ret, params) -> Body:
+        """A body to check; `effect` and `actor` may still be the source's words."""
+        body = Body(kind, name, Effect(effect), Side(actor), ret)
         for p in params:
             body.declare(p.name, p.type, p.span)
         return body
 
     def finish(self, body: Body, stmts: tuple, span: Span, params, doc=None) -> ir.Function:
-        if body.ret is not None and body.kind in ("fn", "tool", "setup") and not always_exits(stmts):
+        if body.ret is not None and body.kind in (FunctionKind.FN, FunctionKind.TOOL, FunctionKind.SETUP) and not always_exits(stmts):
             self.sink.error(f"{body.kind} '{body.name}' must end with `return` or `fail` on every path (it returns {body.ret})", span, code="E045")
         return ir.Function(body.kind, body.name, params, body.ret, body.effect, stmts, body.nslots, body.actor, doc, span)
 
     def check_fn(self, d: ast.FnDecl) -> ir.Function:
         params, ret, effect = self.fn_sigs[d.name]
-        body = self.new_body("fn", d.name, effect, "agent", ret, params)
+        body = self.new_body(FunctionKind.FN, d.name, effect, Side.AGENT, ret, params)
         stmts = self.block(d.body, body)
         for callee in body.calls:
             self.call_graph.add_edge(d.name, callee)
@@ -37,9 +39,9 @@ class BodiesPass(Context):
     def check_tool(self, d: ast.ToolDecl) -> ir.Function:
         params = self.tool_params[(d.actor, d.name)]
         ret = self.resolve_type(d.ret) if d.ret else None
-        body = self.new_body("tool", d.name, d.effect, d.actor, ret, params)
+        body = self.new_body(FunctionKind.TOOL, d.name, d.effect, d.actor, ret, params)
         stmts = self.block(d.body, body)
-        if d.effect == "writes" and not body.writes and not body.calls:
+        if body.effect == Effect.WRITES and not body.writes and not body.calls:
             self.sink.warning(f"tool '{d.name}' is declared `writes` but never writes state", d.span, code="W001")
         return self.finish(body, stmts, d.span, params, d.doc)
 
@@ -48,20 +50,20 @@ class BodiesPass(Context):
         for d in self.each_once(decls, ast.SetupDecl, lambda d: (d.actor, d.name), "setup", "E046"):
             params = self.params(d.params, f"setup {d.name}")
             ret = self.resolve_type(d.ret) if d.ret else None
-            body = self.new_body("setup", d.name, "writes", d.actor, ret, params)
+            body = self.new_body(FunctionKind.SETUP, d.name, Effect.WRITES, d.actor, ret, params)
             stmts = self.block(d.body, body)
             out.append(self.finish(body, stmts, d.span, params))
         return out
 
     def expr_block_function(self, kind, name, actor, params, block: ast.ExprBlock, span) -> ir.Function:
-        body = self.new_body(kind, name, "reads", actor, BOOL, params)
+        body = self.new_body(kind, name, Effect.READS, actor, BOOL, params)
         stmts = [self.let(s, body) for s in block.lets]
         result = self.coerce(self.expr(block.result, body, BOOL), BOOL, block.result.span)
         stmts.append(ir.Return(block.result.span, result))
-        return ir.Function(kind, name, params, BOOL, "reads", tuple(stmts), body.nslots, actor, None, span)
+        return ir.Function(kind, name, params, BOOL, Effect.READS, tuple(stmts), body.nslots, body.actor, None, span)
 
     def check_assertions(self, decls) -> list[ir.Function]:
-        return [self.expr_block_function("assertion", d.name, d.actor, self.params(d.params, f"assertion {d.name}"), d.body, d.span)
+        return [self.expr_block_function(FunctionKind.ASSERTION, d.name, d.actor, self.params(d.params, f"assertion {d.name}"), d.body, d.span)
                 for d in self.each_once(decls, ast.AssertionDecl, lambda d: (d.actor, d.name), "assertion", "E047")]
 
     def check_policy(self, d: ast.PolicyDecl) -> ir.PolicyDef:
@@ -74,7 +76,7 @@ class BodiesPass(Context):
                 continue
             key = ("agent", g.tool) if ("agent", g.tool) in self.tool_decls else candidates[0]
             params = self.tool_params[key]
-            fn = self.expr_block_function("guard", f"{d.name}:{g.tool}", key[0], params, g.body, g.span)
+            fn = self.expr_block_function(FunctionKind.GUARD, f"{d.name}:{g.tool}", key[0], params, g.body, g.span)
             guards.append(ir.GuardDef(d.name, g.tool, g.enforce, fn, g.span))
         return ir.PolicyDef(d.name, d.text, tuple(guards), d.span)
 
@@ -112,9 +114,10 @@ class BodiesPass(Context):
                 self.sink.error("this field is already derived", d.span, ("derived here", self.derived_paths[key]), code="E052")
                 continue
             self.derived_paths[key] = d.span
-            body = Body("derive", ".".join((node.id, *path)), "reads", "agent", t)
+            body = Body(FunctionKind.DERIVE, ".".join((node.id, *path)), Effect.READS, Side.AGENT, t)
             value = self.coerce(self.expr(d.value, body, t), t, d.value.span)
-            fn = ir.Function("derive", body.name, (), t, "reads", (ir.Return(d.value.span, value),), body.nslots, span=d.span)
+            fn = ir.Function(FunctionKind.DERIVE, body.name, (), t, Effect.READS, (ir.Return(d.value.span, value),), body.nslots,
+                             span=d.span)
             out.append(ir.DeriveDef(root.side, node.id, tuple(path), fn, d.span))
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
+from ..ir import Effect, FunctionKind
 from ..builtins import BUILTINS, BuiltinTypeError
 from ..syntax import ast
 from ..syntax.spans import Span
@@ -119,16 +120,16 @@ class CallsPass(Context):
         return tuple(out)
 
     def call_fn(self, e: ast.Call, name: str, body: Body) -> ir.Expr:
-        if body.kind == "const":
+        if body.kind == FunctionKind.CONST:
             # Consts and defaults are checked before signatures, and are literals anyway.
-            self.require_effect(body, "reads", f"call fn '{name}'", e.span)
+            self.require_effect(body, Effect.READS, f"call fn '{name}'", e.span)
             return ir.Const(ERROR, e.span, None)
         params, ret, effect = self.fn_sigs[name]
         args = self.bind_args(e, params, body, f"fn {name}")
-        if effect != "pure":
+        if effect != Effect.PURE:
             self.require_effect(body, effect, f"call {effect} fn '{name}'", e.span)
         body.calls.add(name)
-        if body.kind == "fn":
+        if body.kind == FunctionKind.FN:
             self.call_graph.add_edge(body.name, name)
         return ir.CallFn(ret if ret is not None else NONE, e.span, name, args)
 

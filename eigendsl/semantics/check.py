@@ -90,7 +90,7 @@ class Checker(NamesPass, DeclarationsPass, BodiesPass, TasksPass, StatementsPass
             state=tuple(self.state.values()),
             facts=tuple(self.facts.values()),
             consts=tuple(
-                ir.ConstDef(name, c.type, ir.Function("const", name, (), c.type, "pure", (ir.Return(c.span, c),), 0, span=c.span), c.span)
+                ir.ConstDef(name, c.type, ir.Function(ir.FunctionKind.CONST, name, (), c.type, ir.Effect.PURE, (ir.Return(c.span, c),), 0, span=c.span), c.span)
                 for name, c in self.consts.items()
             ),
             functions=tuple(functions),

@@ -42,10 +42,10 @@ class Var:
 class Body:
     """What the checker knows while checking one function-like body."""
 
-    kind: str  # fn | tool | setup | assertion | guard | derive
+    kind: ir.FunctionKind
     name: str
-    effect: str  # pure | reads | writes
-    actor: str
+    effect: ir.Effect
+    actor: ir.Side
     ret: Type | None
     scopes: list[dict[str, Var]] = field(default_factory=lambda: [{}])
     nslots: int = 0

@@ -7,11 +7,12 @@ from typing import Iterable
 import networkx as nx
 
 from .. import ir
+from ..ir import Effect, FunctionKind, Side
 from ..syntax import ast
 from .context import Body, Context, NOT_CONST, RESERVED_NAMES, RESERVED_PARAM_NAMES, first_cycle, suggest
 from ..types import (
     ERROR, PRIMITIVES, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type,
-    UnionType, is_error, optional,
+    UnionType, is_error, named_types, optional,
 )
 
 
@@ -112,15 +113,8 @@ class DeclarationsPass(Context):
     def check_type_cycles(self) -> None:
         graph = nx.DiGraph()
 
-        def refs(t: Type) -> Iterable[str]:
-            if isinstance(t, (RecordType, UnionType)):
-                yield t.name
-            elif isinstance(t, ListType):
-                yield from refs(t.elem)
-            elif isinstance(t, MapType):
-                yield from refs(t.value)
-            elif isinstance(t, OptionalType):
-                yield from refs(t.inner)
+        def refs(t: Type) -> Iterable[str]:  # the records and unions a value of t contains (map keys are never one)
+            return (n.name for n in named_types(t) if isinstance(n, (RecordType, UnionType)))
 
         for r in self.records.values():
             graph.add_node(r.name)
@@ -141,7 +135,7 @@ class DeclarationsPass(Context):
 
     def constant(self, e: ast.Expr, t: Type):
         """A literal default or const value as JSON, checked against t."""
-        body = Body("const", "const", "pure", "agent", None)
+        body = Body(FunctionKind.CONST, "const", Effect.PURE, Side.AGENT, None)
         x = self.coerce(self.expr(e, body, t), t, e.span)
         value = self.fold(x)
         if value is NOT_CONST:
@@ -164,7 +158,7 @@ class DeclarationsPass(Context):
                     t = self.resolve_type(f.type)
                     if isinstance(t, OptionalType) or (isinstance(t, Prim) and not is_error(t)):
                         self.sink.error("a state field is a table (map or list) or a record", f.type.span, code="E036")
-                    self.state[f.name] = ir.StateField(d.actor, f.name, t, f.doc, f.span)
+                    self.state[f.name] = ir.StateField(Side(d.actor), f.name, t, f.doc, f.span)
             elif isinstance(d, ast.FactsDecl):
                 for fd in self.field_defs(d.fields, "facts"):
                     if fd.name in self.facts:
@@ -179,7 +173,7 @@ class DeclarationsPass(Context):
                 self.sink.error(f"'{d.name}' is already defined", d.span, code="E038")
                 continue
             t = self.resolve_type(d.type) if d.type else None
-            body = Body("const", d.name, "pure", "agent", None)
+            body = Body(FunctionKind.CONST, d.name, Effect.PURE, Side.AGENT, None)
             x = self.expr(d.value, body, t)
             if t is not None:
                 x = self.coerce(x, t, d.value.span)
@@ -206,7 +200,7 @@ class DeclarationsPass(Context):
     def check_signatures(self, decls: list[ast.Decl]) -> None:
         for name, d in self.fn_decls.items():
             ret = self.resolve_type(d.ret) if d.ret else None
-            self.fn_sigs[name] = (self.params(d.params, f"fn {name}"), ret, d.effect)
+            self.fn_sigs[name] = (self.params(d.params, f"fn {name}"), ret, Effect(d.effect))
             self.call_graph.add_node(name)
         for key, d in self.tool_decls.items():
             self.tool_params[key] = self.params(d.params, f"tool {d.name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
+from ..ir import BinaryOperator, Effect, FunctionKind, Quantifier, UnaryOperator, Unwrap
 from ..builtins import BUILTINS
 from ..syntax import ast
 from ..syntax.spans import Span
@@ -52,10 +53,10 @@ class ExpressionsPass(Context):
             return ir.Const(c.type, e.span, c.value)
         if e.id in self.state:
             sf = self.state[e.id]
-            if body.kind == "const":
+            if body.kind == FunctionKind.CONST:
                 self.sink.error("a constant cannot read state", e.span, code="E100")
-            elif body.effect == "pure":
-                self.require_effect(body, "reads", f"read state '{e.id}'", e.span)
+            elif body.effect == Effect.PURE:
+                self.require_effect(body, Effect.READS, f"read state '{e.id}'", e.span)
             return ir.StateRoot(sf.type, e.span, sf.side, e.id)
         if e.id == "now":
             return ir.Const(DATETIME, e.span, self.now)
@@ -140,17 +141,17 @@ class ExpressionsPass(Context):
     def e_Unary(self, e: ast.Unary, body, expected):
         if e.op == "not":
             x = self.condition(e.operand, body)
-            return ir.UnaryOp(BOOL, e.span, "not", x)
+            return ir.UnaryOp(BOOL, e.span, UnaryOperator.NOT, x)
         x = self.expr(e.operand, body, expected)
         if not (is_numeric(x.type) or is_error(x.type)):
             self.sink.error(f"cannot negate {x.type}", e.span, code="E113")
-            return ir.UnaryOp(ERROR, e.span, "neg", x)
+            return ir.UnaryOp(ERROR, e.span, UnaryOperator.NEG, x)
         if isinstance(x, ir.Const):
             return ir.Const(x.type, e.span, -x.value)
-        return ir.UnaryOp(x.type, e.span, "neg", x)
+        return ir.UnaryOp(x.type, e.span, UnaryOperator.NEG, x)
 
     def e_Binary(self, e: ast.Binary, body, expected):
-        op = e.op
+        op = BinaryOperator(e.op)
         if op in ("and", "or"):
             left = self.condition(e.left, body)
             pos, neg = self.facts_of(left)
@@ -166,7 +167,7 @@ class ExpressionsPass(Context):
             left = self.expr(e.left, body, right.type)
         lt, rt = left.type, right.type
         if is_error(lt) or is_error(rt):
-            return ir.BinaryOp(BOOL if op in ("==", "!=", "<", "<=", ">", ">=") else ERROR, e.span, op, left, right)
+            return ir.BinaryOp(BOOL if op in ir.COMPARISONS else ERROR, e.span, op, left, right)
         if op in ("==", "!="):
             if not comparable(lt, rt):
                 self.sink.error(f"cannot compare {lt} with {rt}", e.span, code="E114")
@@ -201,7 +202,7 @@ class ExpressionsPass(Context):
             elem = strip_optional(left.type)
             # The literal's items are coerced to the element type, so a mismatch is reported there.
             right = self.expr(e.right, body, ListType(elem) if not is_error(elem) else None)
-            return ir.BinaryOp(BOOL, e.span, e.op, left, right)
+            return ir.BinaryOp(BOOL, e.span, BinaryOperator(e.op), left, right)
         right = self.expr(e.right, body)
         rt = right.type
         if isinstance(rt, ListType):
@@ -220,7 +221,7 @@ class ExpressionsPass(Context):
             left = self.expr(e.left, body)
             if not is_error(rt):
                 self.sink.error(f"`{e.op}` needs a list, map or string on the right, got {rt}", e.right.span, code="E121")
-        return ir.BinaryOp(BOOL, e.span, e.op, left, right)
+        return ir.BinaryOp(BOOL, e.span, BinaryOperator(e.op), left, right)
 
     def e_Is(self, e: ast.Is, body, expected):
         obj = self.expr(e.obj, body)
@@ -250,9 +251,9 @@ class ExpressionsPass(Context):
 
     def unwrappable(self, x: ir.Expr) -> tuple[str, Type] | None:
         if isinstance(x, ir.GetIndex) and isinstance(x.obj.type, MapType):
-            return "lookup", x.type
+            return Unwrap.LOOKUP, x.type
         if isinstance(x.type, OptionalType):
-            return "optional", x.type.inner
+            return Unwrap.OPTIONAL, x.type.inner
         return None
 
     def e_Coalesce(self, e: ast.Coalesce, body, expected):
@@ -274,10 +275,10 @@ class ExpressionsPass(Context):
             mode, t = how
             return ir.OrFail(t, e.span, x, msg, mode)
         if x.type == BOOL:
-            return ir.OrFail(BOOL, e.span, x, msg, "check")
+            return ir.OrFail(BOOL, e.span, x, msg, Unwrap.CHECK)
         if not is_error(x.type):
             self.sink.error(f"`or fail` needs a map lookup, an optional value or a condition; this is {x.type}", e.expr.span, code="E125")
-        return ir.OrFail(ERROR, e.span, x, msg, "check")
+        return ir.OrFail(ERROR, e.span, x, msg, Unwrap.CHECK)
 
     def e_ListLit(self, e: ast.ListLit, body, expected):
         want = expected.elem if isinstance(expected, ListType) else None
@@ -356,7 +357,7 @@ class ExpressionsPass(Context):
             x = self.condition(e.body, body)
             t = {"any": BOOL, "all": BOOL, "count": INT, "find": optional(var.current)}[e.kind]
         body.scopes.pop()
-        return ir.Quantified(t, e.span, e.kind, var.slot, it, x)
+        return ir.Quantified(t, e.span, Quantifier(e.kind), var.slot, it, x)
 
 
 # One handler per expression class; tests/test_dispatch.py checks that none is missing.

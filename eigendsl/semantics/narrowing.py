@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
+from ..ir import BinaryOperator, UnaryOperator
 from ..syntax import ast
 from .context import Body, Context
 from ..types import BOOL, OptionalType, Type, UnionType, is_error
@@ -28,19 +29,19 @@ class NarrowingPass(Context):
             yes = {c.obj.name: UnionType(t.name, tuple(chosen))}
             no = {c.obj.name: UnionType(t.name, tuple(rest))}
             return (no, yes) if c.negated else (yes, no)
-        if isinstance(c, ir.BinaryOp) and c.op in ("==", "!=") and isinstance(c.left, ir.Local) and isinstance(c.right, ir.Const) and c.right.value is None:
+        if isinstance(c, ir.BinaryOp) and c.op in (BinaryOperator.EQ, BinaryOperator.NE) and isinstance(c.left, ir.Local) and isinstance(c.right, ir.Const) and c.right.value is None:
             t = c.left.type
             if isinstance(t, OptionalType):
                 some, none = {c.left.name: t.inner}, {}
-                return (none, some) if c.op == "==" else (some, none)
-        if isinstance(c, ir.UnaryOp) and c.op == "not":
+                return (none, some) if c.op == BinaryOperator.EQ else (some, none)
+        if isinstance(c, ir.UnaryOp) and c.op == UnaryOperator.NOT:
             pos, neg = self.facts_of(c.operand)
             return neg, pos
-        if isinstance(c, ir.BinaryOp) and c.op == "and":
+        if isinstance(c, ir.BinaryOp) and c.op == BinaryOperator.AND:
             lp, _ = self.facts_of(c.left)
             rp, _ = self.facts_of(c.right)
             return {**lp, **rp}, {}
-        if isinstance(c, ir.BinaryOp) and c.op == "or":
+        if isinstance(c, ir.BinaryOp) and c.op == BinaryOperator.OR:
             _, ln = self.facts_of(c.left)
             _, rn = self.facts_of(c.right)
             lp, _ = self.facts_of(c.left)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
+from ..ir import Effect, FunctionKind, PlaceRoot, StepKind
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import Body, Context, suggest
@@ -31,21 +32,21 @@ class PlacesPass(Context):
         if not isinstance(node, ast.Name):
             if not quiet:
                 self.sink.error("only variables, state, and their fields and elements can be assigned", e.span, code="E080")
-            return None if quiet else ir.Place("local", 0, None, "?", (), ERROR, e.span)
+            return None if quiet else ir.Place(PlaceRoot.LOCAL, 0, None, "?", (), ERROR, e.span)
         var = None if qualified else body.lookup(node.id)
         if var is not None:
-            root, slot, side, t = "local", var.slot, None, var.current
+            root, slot, side, t = PlaceRoot.LOCAL, var.slot, None, var.current
         elif node.id in self.state:
             sf = self.state[node.id]
-            root, slot, side, t = "state", None, sf.side, sf.type
+            root, slot, side, t = PlaceRoot.STATE, None, sf.side, sf.type
             if not quiet:
-                self.require_effect(body, "writes", f"write state '{node.id}'", e.span)
+                self.require_effect(body, Effect.WRITES, f"write state '{node.id}'", e.span)
                 if not chain and isinstance(t, (MapType, ListType)) and not whole_table:
                     self.sink.error(f"assign rows of table '{node.id}' (e.g. `{node.id}[key] = row`), not the whole table", e.span, code="E081")
         else:
             if not quiet:
                 self.sink.error(f"cannot assign to '{node.id}': not a variable or state{suggest(node.id, self.visible_names(body))}", node.span, code="E082")
-            return None if quiet else ir.Place("local", 0, None, node.id, (), ERROR, e.span)
+            return None if quiet else ir.Place(PlaceRoot.LOCAL, 0, None, node.id, (), ERROR, e.span)
         steps = []
         path = []
         for link in chain:
@@ -55,23 +56,23 @@ class PlacesPass(Context):
                 ft = self.field_type(t, link.name, link.name_span, quiet, for_write=True)
                 if ft is None:
                     return None if quiet else ir.Place(root, slot, side, node.id, tuple(steps), ERROR, e.span)
-                steps.append(ir.Step("field", link.name))
+                steps.append(ir.Step(StepKind.FIELD, link.name))
                 path.append(link.name)
                 t = ft
             else:
                 if isinstance(t, ListType):
                     key = self.coerce(self.expr(link.key, body, INT), INT, link.key.span) if not quiet else None
-                    steps.append(ir.Step("index", None, key))
+                    steps.append(ir.Step(StepKind.INDEX, None, key))
                     t = t.elem
                 elif isinstance(t, MapType):
                     key = self.coerce(self.expr(link.key, body, t.key), t.key, link.key.span) if not quiet else None
-                    steps.append(ir.Step("key", None, key))
+                    steps.append(ir.Step(StepKind.KEY, None, key))
                     t = t.value
                 else:
                     if not quiet:
                         self.sink.error(f"cannot index into {t}", link.span, code="E111")
                     return None if quiet else ir.Place(root, slot, side, node.id, tuple(steps), ERROR, e.span)
-        if root == "state" and not quiet:
+        if root == PlaceRoot.STATE and not quiet:
             for i in range(1, len(path) + 1):
                 if (node.id, tuple(path[:i])) in self.derived_paths:
                     self.sink.error(f"'{node.id}.{'.'.join(path[:i])}' is derived from other state and cannot be written", e.span, code="E084")
@@ -117,15 +118,15 @@ class PlacesPass(Context):
             self.sink.error(f"{t} has no field '{name}'", span, code="E090")
         return None
 
-    def require_effect(self, body: Body, need: str, what: str, span: Span) -> None:
-        order = {"pure": 0, "reads": 1, "writes": 2}
-        if body.kind == "const":
+    def require_effect(self, body: Body, need: Effect, what: str, span: Span) -> None:
+        if body.kind == FunctionKind.CONST:
             self.sink.error(f"a constant cannot {what}", span, code="E091")
             return
-        if order[body.effect] < order[need]:
-            fixed = {"guard": "a guard", "assertion": "an assertion", "derive": "a derived value", "task": "a value in a task"}
+        if body.effect.rank < need.rank:
+            fixed = {FunctionKind.GUARD: "a guard", FunctionKind.ASSERTION: "an assertion", FunctionKind.DERIVE: "a derived value",
+                     FunctionKind.TASK: "a value in a task"}
             kind = fixed.get(body.kind, f"{body.kind} '{body.name}' ({body.effect})")
             hint = "" if body.kind in fixed else f"; declare it `{need}`"
             self.sink.error(f"{kind} cannot {what}{hint}", span, code="E092")
-        if need == "writes":
+        if need == Effect.WRITES:
             body.writes = True

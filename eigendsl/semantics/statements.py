@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
+from ..ir import AssignOperator, Iteration, MutateMethod, PlaceRoot, Unwrap
 from ..syntax import ast
 from ..syntax.spans import Span
 from .context import MUTATORS, RESERVED_NAMES, Body, Context, Var
@@ -61,27 +62,28 @@ class StatementsPass(Context):
     def assign(self, s: ast.Assign, body: Body) -> ir.Assign:
         place = self.place(s.target, body)
         value = self.expr(s.value, body, place.type)
-        if s.op == "=":
+        op = AssignOperator(s.op)
+        if op == AssignOperator.SET:
             value = self.coerce(value, place.type, s.value.span)
         else:
             pt = place.type
             if is_numeric(pt) or is_error(pt):
                 if not (is_numeric(value.type) or is_error(value.type)):
-                    self.sink.error(f"`{s.op}` needs a number, got {value.type}", s.value.span, code="E064")
+                    self.sink.error(f"`{op}` needs a number, got {value.type}", s.value.span, code="E064")
                 elif pt == INT and value.type == FLOAT:
                     self.sink.error("adding a float to an int place would change its type; convert with int() or round()", s.value.span, code="E065")
                 elif pt == FLOAT:
                     value = self.coerce(value, FLOAT, s.value.span)
-            elif pt == STR and s.op == "+=":
+            elif pt == STR and op == AssignOperator.ADD:
                 value = self.coerce(value, STR, s.value.span)
             else:
-                self.sink.error(f"`{s.op}` works on numbers (and `+=` on strings), not {pt}", s.target.span, code="E066")
-        if place.root == "local":
+                self.sink.error(f"`{op}` works on numbers (and `+=` on strings), not {pt}", s.target.span, code="E066")
+        if place.root == PlaceRoot.LOCAL:
             var = body.lookup(place.name)
             if var is not None and not place.steps:
                 # The variable now holds the assigned value: narrowings of the old value end here.
                 body.scopes[-1][place.name] = Var(var.slot, var.declared, var.declared, var.span)
-        return ir.Assign(s.span, place, s.op, value)
+        return ir.Assign(s.span, place, op, value)
 
     def if_stmt(self, s: ast.If, body: Body) -> ir.If:
         cond = self.condition(s.cond, body)
@@ -111,15 +113,15 @@ class StatementsPass(Context):
         if isinstance(t, ListType):
             if s.var2 is not None:
                 self.sink.error("`for a, b in xs` iterates a map; a list gives one value per step", s.span, code="E067")
-            mode, types = "list", [t.elem]
+            mode, types = Iteration.LIST, [t.elem]
         elif isinstance(t, MapType):
             if s.var2 is None:
                 self.sink.error("iterate a map with `for key, value in m`, or use keys(m) / values(m)", s.iter.span, code="E068")
-            mode, types = "items", [t.key, t.value]
+            mode, types = Iteration.ITEMS, [t.key, t.value]
         else:
             if not is_error(t):
                 self.sink.error(f"cannot iterate over {t}; `for` takes a list or a map", s.iter.span, code="E069")
-            mode, types = "list", [ERROR, ERROR]
+            mode, types = Iteration.LIST, [ERROR, ERROR]
         names = [s.var] + ([s.var2] if s.var2 else [])
         slots = []
         for name, vt in zip(names, types + [ERROR]):
@@ -127,7 +129,7 @@ class StatementsPass(Context):
             slots.append(body.declare(name, vt, s.span).slot)
         stmts = self.block(s.body, body)
         body.scopes.pop()
-        return ir.For(s.span, slots[0], slots[1] if len(slots) > 1 and mode == "items" else None, it, stmts, mode)
+        return ir.For(s.span, slots[0], slots[1] if len(slots) > 1 and mode == Iteration.ITEMS else None, it, stmts, mode)
 
     def return_stmt(self, s: ast.Return, body: Body) -> ir.Return:
         if body.ret is None:
@@ -152,7 +154,7 @@ class StatementsPass(Context):
                 return mutate
         x = self.expr(e, body)
         if isinstance(x, ir.OrFail):
-            if x.mode == "check":
+            if x.mode == Unwrap.CHECK:
                 pos, _ = self.facts_of(x.expr)
                 body.narrow(pos)
             return ir.Eval(s.span, x)
@@ -177,7 +179,7 @@ class StatementsPass(Context):
             if method in MUTATORS["list"] or method in MUTATORS["map"]:
                 what = kind or str(t)
                 self.sink.error(f"'{method}' is not an update of {what}", e.func.name_span, code="E073")
-                return ir.Mutate(e.span, place, method, ())
+                return ir.Mutate(e.span, place, MutateMethod(method), ())
             return None
         place = self.place(e.func.obj, body, whole_table=True)  # now report problems with the place itself
         if any(a.name for a in e.args):
@@ -185,7 +187,7 @@ class StatementsPass(Context):
         want = MUTATORS[kind][method]
         if len(e.args) != want:
             self.sink.error(f"'{method}' takes {want} argument(s), got {len(e.args)}", e.span, code="E075")
-            return ir.Mutate(e.span, place, method, ())
+            return ir.Mutate(e.span, place, MutateMethod(method), ())
         args = []
         if kind == "list":
             elem = t.elem
@@ -194,7 +196,7 @@ class StatementsPass(Context):
             shapes = {"remove": [t.key], "clear": []}[method]
         for a, want_t in zip(e.args, shapes):
             args.append(self.coerce(self.expr(a.value, body, want_t), want_t, a.value.span))
-        return ir.Mutate(e.span, place, method, tuple(args))
+        return ir.Mutate(e.span, place, MutateMethod(method), tuple(args))
 
 
 def always_exits(stmts) -> bool:

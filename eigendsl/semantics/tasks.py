@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import ir
+from ..ir import CallKind, Effect, FunctionKind, Side
 from ..syntax import ast
 from .context import NOT_CONST, Body, Context, suggest
 from ..types import BOOL, Type
 
 TASK_TEXTS = ("purpose", "notes", "ticket", "policies")
 USER_TEXTS = ("persona", "reason", "known", "unknown", "instructions", "wants")
-REWARDS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
+REWARDS = tuple(ir.RewardComponent)
 CONTRADICTS = "the user's scenario contradicts itself"
 
 
@@ -30,20 +31,20 @@ class TasksPass(Context):
             elif key in texts:
                 self.sink.error(f"'{key}' is given twice", span, code="E182")
             texts[key] = text
-        user = {"texts": {}, "knows": {}, "facts": {}}
+        user = ir.UserScenario()
         if d.user is not None:
             for key, text in d.user.texts:
                 if key not in USER_TEXTS:
                     self.sink.error(f"unknown user text '{key}' (known: {', '.join(USER_TEXTS)})", d.user.span, code="E183")
-                user["texts"][key] = text
+                user.texts[key] = text
             for key, e in d.user.knows:
-                self.state_once(user["knows"], "known value", key, self.literal_value(e, None), e.span)
+                self.state_once(user.knows, "known value", key, self.literal_value(e, None), e.span)
             for key, e in d.user.facts:
                 f = self.facts.get(key)
                 if f is None:
                     self.sink.error(f"unknown fact '{key}'{suggest(key, list(self.facts))} (declare it in `facts {{ ... }}`)", e.span, code="E107")
                     continue
-                self.state_once(user["facts"], "fact", key, self.literal_value(e, f.type), e.span)
+                self.state_once(user.facts, "fact", key, self.literal_value(e, f.type), e.span)
         setup = []
         for item in d.setup or ():
             if isinstance(item, ast.GoldCall):
@@ -51,17 +52,19 @@ class TasksPass(Context):
                 if spec is not None:
                     setup.append(spec)
             else:
-                body = Body("setup", f"task {d.name}", "writes", "agent", None)
+                body = Body(FunctionKind.SETUP, f"task {d.name}", Effect.WRITES, Side.AGENT, None)
                 stmt = self.assign(item, body)
-                setup.append(ir.Function("setup", f"task:{d.name}", (), None, "writes", (stmt,), body.nslots, span=item.span))
+                setup.append(ir.Function(FunctionKind.SETUP, f"task:{d.name}", (), None, Effect.WRITES, (stmt,), body.nslots,
+                                         span=item.span))
         gold = None
         if d.gold is not None:
             gold = tuple(spec for spec in (self.call_spec(g, ("tool",)) for g in d.gold) if spec is not None)
         goals = []
         for e in d.goals:
-            body = Body("goal", f"task {d.name}", "reads", "agent", BOOL)
+            body = Body(FunctionKind.GOAL, f"task {d.name}", Effect.READS, Side.AGENT, BOOL)
             x = self.condition(e, body)
-            goals.append(ir.Function("goal", f"task:{d.name}", (), BOOL, "reads", (ir.Return(e.span, x),), body.nslots, span=e.span))
+            goals.append(ir.Function(FunctionKind.GOAL, f"task:{d.name}", (), BOOL, Effect.READS, (ir.Return(e.span, x),),
+                                     body.nslots, span=e.span))
         assertions = []
         for a in d.assertions:
             spec = self.call_spec(a.call, ("assertion",))
@@ -78,11 +81,12 @@ class TasksPass(Context):
                 if not needs.get(name, True):
                     what = {"DB": "gold actions", "ACTION": "gold actions", "GOAL": "goals", "ENV_ASSERTION": "env assertions"}[name]
                     self.sink.error(f"reward component {name} needs {what}, and this task has none", span, code="E186")
-                reward.append(name)
+                reward.append(ir.RewardComponent(name))
         else:
+            R = ir.RewardComponent
             reward = [name for name, present in (
-                ("DB", gold is not None), ("GOAL", bool(goals)), ("ENV_ASSERTION", bool(assertions)),
-                ("COMMUNICATE", bool(d.communicate)), ("POLICY", True)) if present]
+                (R.DB, gold is not None), (R.GOAL, bool(goals)), (R.ENV_ASSERTION, bool(assertions)),
+                (R.COMMUNICATE, bool(d.communicate)), (R.POLICY, True)) if present]
         return ir.TaskDef(
             d.name, texts, user, tuple(setup), gold, tuple(goals), tuple(d.communicate), tuple(assertions),
             tuple(d.judge), tuple(reward), d.span,
@@ -113,7 +117,7 @@ class TasksPass(Context):
             what = " or ".join(kinds)
             self.sink.error(f"unknown {g.actor} {what} '{g.name}'{suggest(g.name, names)}", g.name_span, code="E187")
             return None
-        body = Body("task", g.name, "pure", g.actor, None)
+        body = Body(FunctionKind.TASK, g.name, Effect.PURE, Side(g.actor), None)
         args = self.bind_args(g, target, body, f"{kind} {g.name}")
         values = {}
         positional = sum(1 for a in g.args if a.name is None)
@@ -132,10 +136,10 @@ class TasksPass(Context):
                 if c not in names:
                     self.sink.error(f"compare names '{c}', which is not a parameter of {g.name}", g.span, code="E189")
             compare = tuple(g.compare)
-        return ir.CallSpec(g.actor, kind, g.name, values, compare, True, None, g.span)
+        return ir.CallSpec(Side(g.actor), CallKind(kind), g.name, values, compare, True, None, g.span)
 
     def literal_value(self, e: ast.Expr, t: Type | None):
-        body = Body("task", "literal", "pure", "agent", None)
+        body = Body(FunctionKind.TASK, "literal", Effect.PURE, Side.AGENT, None)
         x = self.expr(e, body, t)
         if t is not None:
             x = self.coerce(x, t, e.span)

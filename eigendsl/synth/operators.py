@@ -90,7 +90,7 @@ class Writer:
         if main is None:  # a refusal seed: its request is not in the gold; use it only through its entities
             return None
         found = []
-        for v in strings(gold[main].args, []) + strings(dict(task.user.get("knows") or {}), []) + strings([c.args for c in gold], []):
+        for v in strings(gold[main].args, []) + strings(task.user.knows, []) + strings([c.args for c in gold], []):
             e = self.world.entity(v)
             if e is not None and e not in found:
                 found.append(e)
@@ -200,7 +200,7 @@ class Writer:
     def retargeted(self, seed: Seed, rng: random.Random, new=None):
         """(subst, knows) moving the seed onto another entity of its anchor's table, or a reason."""
         if seed.anchor is None:
-            return {}, dict(seed.task.user.get("knows") or {})
+            return {}, dict(seed.task.user.knows)
         table, old = seed.anchor
         new = rng.choice(self.world.keys(table)) if new is None else new
         self.last_anchor = (table, new)
@@ -210,7 +210,7 @@ class Writer:
             where.setdefault(v, p)
         subst = {}
         values = strings([c.args for c in seed.gold] + [c.args for c in seed.setup] + [a.args for a in seed.assertions]
-                         + [dict(seed.task.user.get("knows") or {}), dict(seed.task.user.get("facts") or {})], [])
+                         + [dict(seed.task.user.knows), dict(seed.task.user.facts)], [])
         for v in values:
             if v in subst or v not in where:
                 continue
@@ -220,7 +220,7 @@ class Writer:
                     return f"retarget: no counterpart of {v}", None
                 continue
             subst[v] = nv
-        return subst, substitute(dict(seed.task.user.get("knows") or {}), subst)
+        return subst, substitute(dict(seed.task.user.knows), subst)
 
     def base(self, seed: Seed, rng: random.Random, retarget: bool = True, anchor=None):
         self.last_anchor = seed.anchor
@@ -229,11 +229,11 @@ class Writer:
             if isinstance(subst, str):
                 return subst
         else:
-            subst, knows = {}, dict(seed.task.user.get("knows") or {})
+            subst, knows = {}, dict(seed.task.user.knows)
         gold = [replace(c, args=substitute(c.args, subst)) for c in seed.gold]
         setup = [replace(c, args=substitute(c.args, subst)) for c in seed.setup]
         asserts = [replace(a, args=substitute(dict(a.args), subst)) for a in seed.assertions]
-        facts = substitute(dict(seed.task.user.get("facts") or {}), subst)
+        facts = substitute(dict(seed.task.user.facts), subst)
         return gold, setup, asserts, facts, knows
 
     def write_plan(self, plan, rng: random.Random, tries: int = 8) -> Draft | str:

@@ -183,10 +183,10 @@ class Verifier:
         """Every value in a gold argument is known to the user, returned by an earlier gold
         call, or computable from those; every fact a guard of a gold call reads is stated."""
         user = task.user
-        texts = " ".join(str(v) for v in (user.get("texts") or {}).values())
+        texts = " ".join(str(v) for v in user.texts.values())
         policy = self.domain.policy_text
         lowered = texts.lower()
-        facts = user.get("facts") or {}
+        facts = user.facts
         for call in task.gold or ():
             for f in sorted(self.tool_facts.get(call.name, ())):
                 if f not in facts:
@@ -194,8 +194,8 @@ class Verifier:
                 shown = str(facts[f])
                 if shown.lower() not in lowered and shown.replace("_", " ").lower() not in lowered:
                     return f"fact {f} = {shown!r} is not in the user's scenario text"
-        known_strings = set(strings(dict(user.get("knows") or {}), [])) | {str(v) for v in facts.values()}
-        numbers = set(range(0, 6)) | set(numeric(dict(user.get("knows") or {}), []))
+        known_strings = set(strings(user.knows, [])) | {str(v) for v in facts.values()}
+        numbers = set(range(0, 6)) | set(numeric(user.knows, []))
         env = checker.start()
         results_text = []
         for call in task.gold or ():

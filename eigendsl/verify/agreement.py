@@ -340,7 +340,7 @@ def task_evaluations(domain: CompiledDomain, task: ir.TaskDef) -> Iterator[tuple
             assertions.append((f"assertion {spec.name}", fn, args))
     functions = []
     for fn in copy.ir.functions:
-        if fn.effect == "writes":
+        if fn.effect == ir.Effect.WRITES:
             continue
         uses = list(recorder.calls.get(fn.name, {}).values()) if fn.params else [[]]
         functions += [(f"fn {fn.name}", fn, args) for args in uses]

@@ -169,7 +169,7 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
     # ---- gold compliance and failing gold calls
     if gold is not None:
         guard_facts = facts_read_by_policies(domain.ir) if guard_facts is None else guard_facts
-        given = set(task.user.get("facts", {}))
+        given = set(task.user.facts)
         for call, entry in zip(task.gold, gold.trace):
             if not entry.ok:
                 findings.append(Finding("gold_call_fails", "info", f"gold action {call.name} fails: {entry.error}", call.span, tid))
@@ -254,7 +254,7 @@ def facts_that_allow(domain: CompiledDomain, checker: TaskChecker, index: int, p
 def goal_satisfiable(domain: CompiledDomain, task: ir.TaskDef, goal: ir.Function, budget: SolverBudget,
                      list_bound: int = LIST_BOUND):
     reset_names()
-    enc = Encoder(domain.ir, lambda e: SymbolicWorld(e, task.user.get("facts") or {}), list_bound=list_bound)
+    enc = Encoder(domain.ir, lambda e: SymbolicWorld(e, task.user.facts), list_bound=list_bound)
     enc.approximate = True  # only unsatisfiability is reported here
     formula = formula_of(enc, goal, [])
     s = budget.solver()

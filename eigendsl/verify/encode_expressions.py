@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import z3
 
+import operator
+from typing import Callable
+
 from .. import ir
+from ..ir import BinaryOperator as Op, Quantifier
 from ..builtins import BUILTINS, format_value
 from ..errors import ToolFailure
 from ..types import BOOL, DATE, DATETIME, FLOAT, INT, STR, MapType, Type
@@ -18,14 +22,22 @@ from .symvalues import (
 )
 
 
+# The operators that mean the same on concrete values and on z3 terms; the encoding of the
+# others (and, or, in, not in, equality of structures, division) is spelled out in e_BinaryOp.
+BINARY: dict[Op, Callable] = {
+    Op.ADD: operator.add, Op.SUB: operator.sub, Op.MUL: operator.mul, Op.DIV: operator.truediv,
+    Op.FLOORDIV: operator.floordiv, Op.MOD: operator.mod, Op.EQ: operator.eq, Op.NE: operator.ne,
+    Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge,
+}
+
+
 class ExpressionEncoding:
     """The expression half of the Encoder (verify/symbolic.py): reads `self`'s domain tables, world and failures."""
 
+    EXPRESSIONS: dict[type, str]  # IR class -> its encoding's name (filled, and checked complete, in symbolic.py)
+
     def expr(self, e: ir.Expr, slots: list):
-        method = getattr(self, "e_" + type(e).__name__, None)
-        if method is None:
-            raise Unsupported(f"the expression {type(e).__name__}", e.span)
-        return method(e, slots)
+        return getattr(self, self.EXPRESSIONS[type(e)])(e, slots)
 
     def e_Const(self, e, slots):
         return e.value
@@ -213,7 +225,7 @@ class ExpressionEncoding:
 
     def e_UnaryOp(self, e, slots):
         x = self.expr(e.operand, slots)
-        if e.op == "not":
+        if e.op == ir.UnaryOperator.NOT:
             return (not x) if not is_sym(x) else z3.Not(to_bool(x))
         return -x if not is_sym(x) else -to_z3(x)
 
@@ -236,57 +248,55 @@ class ExpressionEncoding:
 
     def e_BinaryOp(self, e, slots):
         op = e.op
-        if op in ("and", "or"):
+        if op in (Op.AND, Op.OR):
             left = self.expr(e.left, slots)
             if not is_sym(left):
-                if (op == "and" and not left) or (op == "or" and left):
+                if (op == Op.AND and not left) or (op == Op.OR and left):
                     return left
                 return self.expr(e.right, slots)
             left = to_bool(left)
-            with self.under(left if op == "and" else z3.Not(left)):
+            with self.under(left if op == Op.AND else z3.Not(left)):
                 right = self.expr(e.right, slots)
             right = right if is_sym(right) else bool(right)
-            return z3.And(left, to_bool(right)) if op == "and" else z3.Or(left, to_bool(right))
+            return z3.And(left, to_bool(right)) if op == Op.AND else z3.Or(left, to_bool(right))
         a, b = self.expr(e.left, slots), self.expr(e.right, slots)
-        if op in ("in", "not in"):
+        if op in (Op.IN, Op.NOT_IN):
             result = self.member(a, b)
-            if op == "not in":
+            if op == Op.NOT_IN:
                 return (not result) if not is_sym(result) else z3.Not(result)
             return result
         if not has_sym(a) and not has_sym(b) and not isinstance(a, (TableView, OverriddenTable)):
-            if op in ("/", "//", "%") and b == 0:
+            if op in (Op.DIV, Op.FLOORDIV, Op.MOD) and b == 0:
                 self.fail_if(True)
                 return self.failed(e.type)
-            return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b,
-                    "//": lambda: a // b, "%": lambda: a % b, "==": lambda: a == b, "!=": lambda: a != b,
-                    "<": lambda: a < b, "<=": lambda: a <= b, ">": lambda: a > b, ">=": lambda: a >= b}[op]()
-        if op == "==":
+            return BINARY[op](a, b)
+        if op == Op.EQ:
             return equal(a, b)
-        if op == "!=":
+        if op == Op.NE:
             return z3.Not(to_bool(equal(a, b)))
-        if op == "+" and (isinstance(to_z3(a), z3.SeqRef)):
+        if op == Op.ADD and (isinstance(to_z3(a), z3.SeqRef)):
             return z3.Concat(to_z3(a), to_z3(b))
-        x, y = numeric_pair(a, b) if op not in ("<", "<=", ">", ">=") or not isinstance(to_z3(a), z3.SeqRef) else (to_z3(a), to_z3(b))
-        if op in ("/", "//", "%"):
+        x, y = numeric_pair(a, b) if op not in (Op.LT, Op.LE, Op.GT, Op.GE) or not isinstance(to_z3(a), z3.SeqRef) else (to_z3(a), to_z3(b))
+        if op in (Op.DIV, Op.FLOORDIV, Op.MOD):
             self.fail_if(y == 0)
-        if op == "/":
+        if op == Op.DIV:
             x, y = (z3.ToReal(x) if z3.is_int(x) else x), (z3.ToReal(y) if z3.is_int(y) else y)
             return self.rounded(x / y, e.span)
-        if op in ("//", "%"):
+        if op in (Op.FLOORDIV, Op.MOD):
             if not z3.is_int(x) or not z3.is_int(y):
                 raise Unsupported(f"{op} on unknown floats", e.span)
             # Python floors the quotient; Z3's integer division is Euclidean (the remainder is
             # never negative). They agree for a positive divisor; for a negative one, negate both.
             q = z3.If(y > 0, x / y, (-x) / (-y))
-            return q if op == "//" else x - y * q
-        if op in ("+", "-", "*"):
+            return q if op == Op.FLOORDIV else x - y * q
+        if op in (Op.ADD, Op.SUB, Op.MUL):
             return self.arith(op, x, y, e.span)
-        return {"<": lambda: x < y, "<=": lambda: x <= y, ">": lambda: x > y, ">=": lambda: x >= y}[op]()
+        return BINARY[op](x, y)  # an order on numbers or strings: z3's operators
 
-    def arith(self, op: str, x, y, span=None):
-        """x op y for numbers, at least one unknown: exact for ints, rounded for floats."""
+    def arith(self, op: Op, x, y, span=None):
+        """x op y (+, - or *) for numbers, at least one unknown: exact for ints, rounded for floats."""
         x, y = numeric_pair(x, y)
-        exact = x + y if op == "+" else x - y if op == "-" else x * y
+        exact = BINARY[op](x, y)
         return self.rounded(exact, span) if z3.is_real(exact) else exact
 
     def rounded(self, exact, span=None):
@@ -341,7 +351,7 @@ class ExpressionEncoding:
         return merge(to_bool(present), value, right)
 
     def e_OrFail(self, e, slots):
-        if e.mode == "check":
+        if e.mode == ir.Unwrap.CHECK:
             c = self.expr(e.expr, slots)
             if not is_sym(c):
                 if not c:
@@ -349,7 +359,7 @@ class ExpressionEncoding:
                 return True
             self.fail_if(z3.Not(to_bool(c)))
             return True
-        if e.mode == "lookup" and isinstance(e.expr, ir.GetIndex):
+        if e.mode == ir.Unwrap.LOOKUP and isinstance(e.expr, ir.GetIndex):
             present, value = self.lookup(self.expr(e.expr.obj, slots), self.expr(e.expr.key, slots), True)
         else:
             present, value = presence(self.expr(e.expr, slots))
@@ -370,28 +380,28 @@ class ExpressionEncoding:
                 results.append((present, self.expr(e.body, local), value))
         if not any(is_sym(p) or is_sym(r) for p, r, _ in results):
             live = [(r, v) for p, r, v in results if p]
-            if e.kind == "any":
+            if e.kind == Quantifier.ANY:
                 return any(r for r, _ in live)
-            if e.kind == "all":
+            if e.kind == Quantifier.ALL:
                 return all(r for r, _ in live)
-            if e.kind == "count":
+            if e.kind == Quantifier.COUNT:
                 return sum(1 for r, _ in live if r)
-            if e.kind == "sum":  # in order from zero, as the runtime adds
+            if e.kind == Quantifier.SUM:  # in order from zero, as the runtime adds
                 total = 0.0 if e.type == FLOAT else 0
                 for r, _ in live:
                     total = total + r
                 return total
             return next((v for r, v in live if r), None)
-        if e.kind == "any":
+        if e.kind == Quantifier.ANY:
             return z3.Or([z3.And(to_bool(p), to_bool(r)) for p, r, _ in results]) if results else False
-        if e.kind == "all":
+        if e.kind == Quantifier.ALL:
             return z3.And([z3.Implies(to_bool(p), to_bool(r)) for p, r, _ in results]) if results else True
-        if e.kind == "count":
+        if e.kind == Quantifier.COUNT:
             return z3.Sum([z3.If(z3.And(to_bool(p), to_bool(r)), 1, 0) for p, r, _ in results]) if results else 0
-        if e.kind == "sum":
+        if e.kind == Quantifier.SUM:
             total = 0.0 if e.type == FLOAT else 0
             for p, r, _ in results:
-                total = merge(to_bool(p), total + r if not has_sym(total) and not has_sym(r) else self.arith("+", total, r, e.span), total)
+                total = merge(to_bool(p), total + r if not has_sym(total) and not has_sym(r) else self.arith(Op.ADD, total, r, e.span), total)
             return total
         value = None
         found = z3.BoolVal(False)

@@ -11,13 +11,13 @@ reports its own value (false) or the error that stopped it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from .. import ir
 from ..errors import ToolFailure
 from ..runtime.environment import INTERNAL_ERRORS
 
-COMPARISONS = {"==", "!=", "<", "<=", ">", ">=", "in", "not in"}
+COMPARISONS = ir.COMPARISONS | {ir.BinaryOperator.IN, ir.BinaryOperator.NOT_IN}
 SHORT = 200
 
 
@@ -45,61 +45,73 @@ def slot_names(node: Any) -> dict[int, str]:
 def expr_text(e: ir.Expr, names: dict[int, str] | None = None) -> str:
     """The expression in eig syntax (fully parenthesised where operators nest)."""
     names = names if names is not None else slot_names(e)
+    return TEXT[type(e)](e, _Writer(names))
 
-    def sub(x: ir.Expr) -> str:
-        text = expr_text(x, names)
+
+class _Writer:
+    """What the TEXT entries need: the local variables' names, and sub-expressions as text."""
+
+    def __init__(self, names: dict[int, str]):
+        self.names = names
+
+    def __call__(self, x: ir.Expr) -> str:
+        return expr_text(x, self.names)
+
+    def sub(self, x: ir.Expr) -> str:
+        """An operand: parenthesised when it is itself an operator expression."""
+        text = self(x)
         return f"({text})" if isinstance(x, (ir.BinaryOp, ir.IfExpr, ir.Coalesce, ir.OrFail, ir.IsVariant)) else text
 
-    if isinstance(e, ir.Const):
-        if type(e.type).__name__ == "EnumType" and isinstance(e.value, str):
-            return e.value
-        return eig_value(e.value, 10_000)
-    if isinstance(e, ir.Local):
-        return e.name
-    if isinstance(e, ir.StateRoot):
-        return e.name
-    if isinstance(e, ir.Fact):
-        return f"fact.{e.name}"
-    if isinstance(e, ir.GetField):
-        return f"{sub(e.obj)}.{e.name}"
-    if isinstance(e, ir.GetIndex):
-        return f"{sub(e.obj)}[{expr_text(e.key, names)}]"
-    if isinstance(e, ir.GetSlice):
-        lo = expr_text(e.lo, names) if e.lo is not None else ""
-        hi = expr_text(e.hi, names) if e.hi is not None else ""
-        return f"{sub(e.obj)}[{lo}:{hi}]"
-    if isinstance(e, (ir.CallBuiltin, ir.CallFn)):
-        return f"{e.name}({', '.join(expr_text(a, names) for a in e.args)})"
-    if isinstance(e, ir.Construct):
-        head = e.variant or e.record
-        return f"{head}{{{', '.join(f'{k}: {expr_text(v, names)}' for k, v in e.fields)}}}"
-    if isinstance(e, ir.ListExpr):
-        return f"[{', '.join(expr_text(x, names) for x in e.items)}]"
-    if isinstance(e, ir.MapExpr):
-        return "{" + ", ".join(f"{expr_text(k, names)}: {expr_text(v, names)}" for k, v in e.entries) + "}"
-    if isinstance(e, ir.UnaryOp):
-        return f"not {sub(e.operand)}" if e.op == "not" else f"-{sub(e.operand)}"
-    if isinstance(e, ir.BinaryOp):
-        return f"{sub(e.left)} {e.op} {sub(e.right)}"
-    if isinstance(e, ir.IsVariant):
-        return f"{sub(e.obj)} is {'not ' if e.negated else ''}{' | '.join(e.tags)}"
-    if isinstance(e, ir.IfExpr):
-        return f"if {expr_text(e.cond, names)} then {expr_text(e.then, names)} else {expr_text(e.else_, names)}"
-    if isinstance(e, ir.Coalesce):
-        return f"{sub(e.left)} ?? {sub(e.right)}"
-    if isinstance(e, ir.OrFail):
-        return f"{sub(e.expr)} or fail {expr_text(e.message, names)}"
-    if isinstance(e, ir.Comprehension):
-        var = names.get(e.slot, "x")
-        cond = f" if {expr_text(e.cond, names)}" if e.cond is not None else ""
-        return f"[{expr_text(e.elem, names)} for {var} in {expr_text(e.iter, names)}{cond}]"
-    if isinstance(e, ir.Quantified):
-        return f"{e.kind}({names.get(e.slot, 'x')} in {expr_text(e.iter, names)}: {expr_text(e.body, names)})"
-    if isinstance(e, ir.ToFloat):
-        return expr_text(e.operand, names)
-    if isinstance(e, ir.Format):
-        return json.dumps("".join(p if isinstance(p, str) else "{" + expr_text(p, names) + "}" for p in e.parts))
-    return f"<{type(e).__name__}>"
+    def var(self, slot: int) -> str:
+        return self.names.get(slot, "x")
+
+
+def _const_text(e: ir.Const, w: _Writer) -> str:
+    if type(e.type).__name__ == "EnumType" and isinstance(e.value, str):
+        return e.value
+    return eig_value(e.value, 10_000)
+
+
+def _slice_text(e: ir.GetSlice, w: _Writer) -> str:
+    lo = w(e.lo) if e.lo is not None else ""
+    hi = w(e.hi) if e.hi is not None else ""
+    return f"{w.sub(e.obj)}[{lo}:{hi}]"
+
+
+def _comprehension_text(e: ir.Comprehension, w: _Writer) -> str:
+    cond = f" if {w(e.cond)}" if e.cond is not None else ""
+    return f"[{w(e.elem)} for {w.var(e.slot)} in {w(e.iter)}{cond}]"
+
+
+def _call_text(e: ir.CallBuiltin | ir.CallFn, w: _Writer) -> str:
+    return f"{e.name}({', '.join(w(a) for a in e.args)})"
+
+
+# One entry per IR expression class (tests/test_dispatch.py checks that none is missing).
+TEXT: dict[type, Callable[[Any, _Writer], str]] = {
+    ir.Const: _const_text,
+    ir.Local: lambda e, w: e.name,
+    ir.StateRoot: lambda e, w: e.name,
+    ir.Fact: lambda e, w: f"fact.{e.name}",
+    ir.GetField: lambda e, w: f"{w.sub(e.obj)}.{e.name}",
+    ir.GetIndex: lambda e, w: f"{w.sub(e.obj)}[{w(e.key)}]",
+    ir.GetSlice: _slice_text,
+    ir.CallBuiltin: _call_text,
+    ir.CallFn: _call_text,
+    ir.Construct: lambda e, w: f"{e.variant or e.record}{{{', '.join(f'{k}: {w(v)}' for k, v in e.fields)}}}",
+    ir.ListExpr: lambda e, w: f"[{', '.join(w(x) for x in e.items)}]",
+    ir.MapExpr: lambda e, w: "{" + ", ".join(f"{w(k)}: {w(v)}" for k, v in e.entries) + "}",
+    ir.UnaryOp: lambda e, w: f"not {w.sub(e.operand)}" if e.op == ir.UnaryOperator.NOT else f"-{w.sub(e.operand)}",
+    ir.BinaryOp: lambda e, w: f"{w.sub(e.left)} {e.op} {w.sub(e.right)}",
+    ir.IsVariant: lambda e, w: f"{w.sub(e.obj)} is {'not ' if e.negated else ''}{' | '.join(e.tags)}",
+    ir.IfExpr: lambda e, w: f"if {w(e.cond)} then {w(e.then)} else {w(e.else_)}",
+    ir.Coalesce: lambda e, w: f"{w.sub(e.left)} ?? {w.sub(e.right)}",
+    ir.OrFail: lambda e, w: f"{w.sub(e.expr)} or fail {w(e.message)}",
+    ir.Comprehension: _comprehension_text,
+    ir.Quantified: lambda e, w: f"{e.kind}({w.var(e.slot)} in {w(e.iter)}: {w(e.body)})",
+    ir.ToFloat: lambda e, w: w(e.operand),
+    ir.Format: lambda e, w: json.dumps("".join(p if isinstance(p, str) else "{" + w(p) + "}" for p in e.parts)),
+}
 
 
 def goal_text(goal: ir.Function) -> str:
@@ -122,13 +134,13 @@ def explain_goal(program, env, goal: ir.Function, error: str | None = None) -> d
         return out
     last = goal.body[-1] if goal.body else None
     value = last.value if isinstance(last, ir.Return) else None
-    if isinstance(value, ir.UnaryOp) and value.op == "not":
+    if isinstance(value, ir.UnaryOp) and value.op == ir.UnaryOperator.NOT:
         value = value.operand
     if isinstance(value, ir.BinaryOp) and value.op in COMPARISONS:
         out["saw"] = side_value(program, env, goal, value.left)
         out["expected"] = side_value(program, env, goal, value.right) if not isinstance(value.right, ir.Const) \
             else expr_text(value.right)
-        if value.op != "==":
+        if value.op != ir.BinaryOperator.EQ:
             out["expected"] = f"{value.op} {out['expected']}"
     else:
         out["saw"] = "false"
@@ -136,7 +148,7 @@ def explain_goal(program, env, goal: ir.Function, error: str | None = None) -> d
 
 
 def side_value(program, env, goal: ir.Function, expr: ir.Expr) -> str:
-    part = ir.Function("fn", f"{goal.name}_part", goal.params, None, "reads",
+    part = ir.Function(ir.FunctionKind.FN, f"{goal.name}_part", goal.params, None, ir.Effect.READS,
                        goal.body[:-1] + (ir.Return(expr.span, expr),), goal.nslots, goal.actor, None, goal.span)
     try:
         return eig_value(env.evaluate(program.function(part)))

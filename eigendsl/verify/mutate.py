@@ -127,7 +127,7 @@ def strip(t):
 
 def is_write(domain: CompiledDomain, call: ir.CallSpec) -> bool:
     tool = domain.ir.tool(call.name, call.actor)
-    return tool is not None and tool.effect == "writes"
+    return tool is not None and tool.effect == ir.Effect.WRITES
 
 
 def kind_of(label: str, domain: CompiledDomain, checker: TaskChecker) -> str:

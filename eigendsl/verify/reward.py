@@ -33,9 +33,6 @@ from ..runtime.environment import INTERNAL_ERRORS, CompiledDomain, Environment, 
 from . import rules
 from .explain import eig_value, explain_goal
 
-COMPONENTS = ("DB", "GOAL", "ENV_ASSERTION", "COMMUNICATE", "ACTION", "POLICY", "NL_ASSERTION")
-
-
 class TaskSetupError(Exception):
     """A task whose setup step fails: the task itself is broken. Carries the failing step's span."""
 
@@ -75,6 +72,8 @@ def action_matches(gold: ir.CallSpec, entry) -> bool:
 class TaskChecker:
     """Everything needed to start and score episodes of one task; create once, reuse."""
 
+    SCORERS: dict[ir.RewardComponent, str]  # each component's scorer method, checked below the class
+
     def __init__(self, domain: CompiledDomain, task: ir.TaskDef, judge=None):
         self.domain = domain
         self.task = task
@@ -92,7 +91,7 @@ class TaskChecker:
         which is what makes scoring thousands of trajectories cheap."""
         initial = self._initial
         if initial is None:
-            env = self.domain.environment(self.task.user.get("facts") or {})
+            env = self.domain.environment(self.task.user.facts)
             failure = None
             for index, (step, source) in enumerate(zip(self.setup_steps, self.task.setup)):
                 if isinstance(step, ir.CallSpec):
@@ -107,7 +106,7 @@ class TaskChecker:
         overlay, failure, derived = initial
         if failure is not None and strict:
             raise failure
-        env = self.domain.environment(self.task.user.get("facts") or {})
+        env = self.domain.environment(self.task.user.facts)
         env.state.overlay = overlay.copy()
         env.state.derived = dict(derived)  # the same state: its derived fields, computed once per task
         return env
@@ -139,10 +138,7 @@ class TaskChecker:
         components: dict[str, float | None] = {}
         details: dict[str, Any] = {}
         for name in self.task.reward:
-            if name == "NL_ASSERTION":
-                value, detail = self.c_nl_assertion(env, messages, conversation)
-            else:
-                value, detail = getattr(self, "c_" + name.lower())(env, messages)
+            value, detail = getattr(self, self.SCORERS[name])(env, messages, conversation)
             components[name] = value
             if detail:
                 details[name] = detail
@@ -152,7 +148,7 @@ class TaskChecker:
             reward *= v
         return RewardBreakdown(reward, components, self.task.reward, details)
 
-    def c_db(self, env: Environment, messages):
+    def c_db(self, env: Environment, messages, conversation=None):
         if self.task.gold is None:
             return None, "no gold actions"
         gold = self.gold_env
@@ -169,7 +165,7 @@ class TaskChecker:
                         differing.append(table)
         return (0.0, {"differs": differing[:20]}) if differing else (1.0, None)
 
-    def c_goal(self, env: Environment, messages):
+    def c_goal(self, env: Environment, messages, conversation=None):
 
         failed = []
         for goal, fn in zip(self.task.goals, self.goals):
@@ -182,7 +178,7 @@ class TaskChecker:
                 failed.append(explain_goal(self.domain.program, env, goal))
         return (0.0, {"failed": failed}) if failed else (1.0, None)
 
-    def c_env_assertion(self, env: Environment, messages):
+    def c_env_assertion(self, env: Environment, messages, conversation=None):
         failed = []
         for a in self.task.assertions:
             result: ToolResult = env.run_assertion(a.name, a.args, a.actor, record=False)
@@ -191,15 +187,15 @@ class TaskChecker:
                                "expected": a.expected, **({"message": a.message} if a.message else {})})
         return (0.0, {"failed": failed}) if failed else (1.0, None)
 
-    def c_communicate(self, env: Environment, messages):
+    def c_communicate(self, env: Environment, messages, conversation=None):
         missing = [info for info in self.task.communicate if not communicated(info, messages)]
         return (0.0, {"missing": missing}) if missing else (1.0, None)
 
-    def c_action(self, env: Environment, messages):
+    def c_action(self, env: Environment, messages, conversation=None):
         missing = [g.name for g in self.task.gold or () if not any(action_matches(g, e) for e in env.trace)]
         return (0.0, {"missing": missing}) if missing else (1.0, None)
 
-    def c_policy(self, env: Environment, messages):
+    def c_policy(self, env: Environment, messages, conversation=None):
 
         violated = [{"policy": g.policy, "call": f"{e.name}({eig_value(e.arguments)[1:-1]})", "mode": "enforce" if g.enforce else "monitor"}
                     for e in env.trace for g in e.guards if g.verdict == "violated"]
@@ -216,3 +212,9 @@ class TaskChecker:
         failed = [{"assertion": a, "reason": why} for a, (met, why) in zip(self.task.judge, verdicts) if not met]
         return (0.0, {"failed": failed}) if failed else (1.0, None)
 
+
+# Each reward component's scorer, `c_` + its name: (value or None, detail) from the final
+# environment, the agent's messages and the conversation (which only the judge reads).
+TaskChecker.SCORERS = {c: "c_" + c.lower() for c in ir.RewardComponent}
+if not all(hasattr(TaskChecker, name) for name in TaskChecker.SCORERS.values()):
+    raise TypeError(f"TaskChecker has no scorer for {[c for c, n in TaskChecker.SCORERS.items() if not hasattr(TaskChecker, n)]}")

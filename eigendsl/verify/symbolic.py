@@ -20,11 +20,10 @@ from typing import Any, Callable
 import z3
 
 from .. import ir
-from ..types import (
-    BOOL, DATE, DATETIME, FLOAT, INT, STR, EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, UnionType,
-)
+from ..ir import AssignOperator, BinaryOperator as Op, Effect, Iteration, MutateMethod, PlaceRoot
+from ..types import EnumType, ListType, MapType, OptionalType, Prim, RecordType, Type, TypeFold, UnionType
 from ..runtime.environment import TableView
-from .encode_expressions import ExpressionEncoding
+from .encode_expressions import BINARY, ExpressionEncoding
 from .symvalues import (
     LIST_BOUND, OverriddenTable, SymList, SymMap, SymOpt, SymRecord, SymUnion, Unsupported, fresh_name, has_sym,
     is_sym, list_items, merge, to_bool, to_z3,
@@ -59,46 +58,13 @@ class Encoder(ExpressionEncoding):
         self.approximate = False
         self.list_bound = list_bound
         self.used_lists = False  # whether an unsat answer may depend on the bound
+        self.fresh_values = _FreshValue(self)
         self.world: World = world_factory(self) if world_factory else SymbolicWorld(self)
 
     # ------------------------------------------------------------ fresh values of a type
     def fresh(self, t: Type, hint: str, table: bool = False):
-        if isinstance(t, Prim):
-            if t == INT:
-                return z3.Int(fresh_name(hint))
-            if t == FLOAT:
-                return z3.Real(fresh_name(hint))
-            if t == BOOL:
-                return z3.Bool(fresh_name(hint))
-            if t in (STR, DATE, DATETIME):
-                return z3.String(fresh_name(hint))
-            return None
-        if isinstance(t, EnumType):
-            v = z3.String(fresh_name(hint))
-            self.axioms.append(z3.Or([v == z3.StringVal(x) for x in self.enums[t.name].values]))
-            return v
-        if isinstance(t, OptionalType):
-            return SymOpt(z3.Bool(fresh_name(hint + "?")), self.fresh(t.inner, hint))
-        if isinstance(t, RecordType):
-            return SymRecord(self, {f.name: f.type for f in self.records[t.name].fields}, hint)
-        if isinstance(t, UnionType):
-            return SymUnion(self, self.unions[t.name], t.variants, hint)
-        if isinstance(t, ListType):
-            self.used_lists = True
-            items: list = []
-
-            def grow(i: int):
-                p = z3.Bool(fresh_name(f"{hint}[{i}]?"))
-                if items:
-                    self.axioms.append(z3.Implies(p, to_bool(items[-1][0])))
-                return p, self.fresh(t.elem, f"{hint}[{i}]")
-
-            lst = SymList(items, grow)
-            lst.ensure(self.list_bound)
-            return lst
-        if isinstance(t, MapType):
-            return SymMap(self, t.key, t.value, hint)
-        raise Unsupported(f"unknown values of type {t}")
+        """An unknown value of type `t`, named after `hint` (None for a type with one value, none)."""
+        return self.fresh_values.fold(t, hint)
 
     # ------------------------------------------------------------ failure tracking
     def fail_if(self, cond) -> None:
@@ -129,7 +95,7 @@ class Encoder(ExpressionEncoding):
     # ------------------------------------------------------------ functions
     def call(self, fn: ir.Function, args: list) -> Any:
         """Symbolic execution of a read-only function body; the merged return value."""
-        if fn.effect == "writes":
+        if fn.effect == Effect.WRITES:
             raise Unsupported(f"the writes function {fn.name}", fn.span)
         self.depth += 1
         if self.depth > 40:
@@ -181,100 +147,118 @@ class Encoder(ExpressionEncoding):
             pc = z3.Or(pc, other_pc)
         return done + [(pc, None, None, slots)]
 
+    STATEMENTS: dict[type, str]  # IR class -> its encoding's name (filled, and checked complete, below the class)
+
     def stmt(self, s, slots, pc):
+        """The paths after statement `s`: [(path condition, "return" | "fail" | None, value, slots)]."""
         with self.under(pc):
-            if isinstance(s, ir.Let):
-                slots = list(slots)
-                slots[s.slot] = self.expr(s.value, slots)
-                return [(pc, None, None, slots)]
-            if isinstance(s, ir.Return):
-                return [(pc, "return", None if s.value is None else self.expr(s.value, slots), slots)]
-            if isinstance(s, ir.Fail):
-                return [(pc, "fail", None, slots)]
-            if isinstance(s, ir.Eval):
-                self.expr(s.expr, slots)
-                return [(pc, None, None, slots)]
-            if isinstance(s, ir.If):
-                c = self.expr(s.cond, slots)
-                if not is_sym(c):
-                    out = self.block(s.then if c else s.else_, slots, pc)
-                    return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
-                c = to_bool(c)
-                out = self.block(s.then, list(slots), z3.And(pc, c))
-                out += self.block(s.else_, list(slots), z3.And(pc, z3.Not(c)))
-                return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
-            if isinstance(s, ir.For):
-                container = self.expr(s.iter, slots)
-                if s.mode == "items":
-                    if not isinstance(container, (dict, TableView, OverriddenTable)):
-                        raise Unsupported("a loop over the entries of an unknown map", s.span)
-                    items = [(True, pair) for pair in list(container.items())]
+            return getattr(self, self.STATEMENTS[type(s)])(s, slots, pc)
+
+    def s_Let(self, s: ir.Let, slots, pc):
+        slots = list(slots)
+        slots[s.slot] = self.expr(s.value, slots)
+        return [(pc, None, None, slots)]
+
+    def s_Return(self, s: ir.Return, slots, pc):
+        return [(pc, "return", None if s.value is None else self.expr(s.value, slots), slots)]
+
+    def s_Fail(self, s: ir.Fail, slots, pc):
+        return [(pc, "fail", None, slots)]
+
+    def s_Eval(self, s: ir.Eval, slots, pc):
+        self.expr(s.expr, slots)
+        return [(pc, None, None, slots)]
+
+    def s_If(self, s: ir.If, slots, pc):
+        c = self.expr(s.cond, slots)
+        if not is_sym(c):
+            out = self.block(s.then if c else s.else_, slots, pc)
+            return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
+        c = to_bool(c)
+        out = self.block(s.then, list(slots), z3.And(pc, c))
+        out += self.block(s.else_, list(slots), z3.And(pc, z3.Not(c)))
+        return [(p, None if k == "fall" else k, v, sl) for p, k, v, sl in out]
+
+    def s_For(self, s: ir.For, slots, pc):
+        container = self.expr(s.iter, slots)
+        pairs = s.mode == Iteration.ITEMS
+        if pairs:
+            if not isinstance(container, (dict, TableView, OverriddenTable)):
+                raise Unsupported("a loop over the entries of an unknown map", s.span)
+            items = [(True, pair) for pair in list(container.items())]
+        else:
+            items = list_items(container)
+        paths = [(pc, None, None, slots)]
+        for present, item in items:
+            new = []
+            for p, kind, value, sl in paths:
+                if kind is not None:
+                    new.append((p, kind, value, sl))
+                    continue
+                inner = list(sl)
+                if pairs:
+                    inner[s.slot], inner[s.slot2] = item
                 else:
-                    items = list_items(container)
-                paths = [(pc, None, None, slots)]
-                for present, item in items:
-                    new = []
-                    for p, kind, value, sl in paths:
-                        if kind is not None:
-                            new.append((p, kind, value, sl))
-                            continue
-                        inner = list(sl)
-                        if s.mode == "items":
-                            inner[s.slot], inner[s.slot2] = item
-                        else:
-                            inner[s.slot] = item
-                        here = p if present is True else z3.And(p, to_bool(present))
-                        new.extend((q, None if k == "fall" else k, v, x) for q, k, v, x in self.block(s.body, inner, here))
-                        if present is not True:  # the list ended before this element
-                            new.append((z3.And(p, z3.Not(to_bool(present))), None, None, sl))
-                    paths = self.join(new)
-                return paths
-            if isinstance(s, ir.Assign) and s.target.root == "local" and not s.target.steps:
-                slots = list(slots)
-                value = self.expr(s.value, slots)
-                old = slots[s.target.slot]
-                if s.op in ("+=", "-=") and not is_sym(old) and not is_sym(value):
-                    value = old + value if s.op == "+=" else old - value
-                elif s.op == "+=" and isinstance(to_z3(old), z3.SeqRef):
-                    value = z3.Concat(to_z3(old), to_z3(value))
-                elif s.op in ("+=", "-="):
-                    value = self.arith(s.op[0], old, value, s.span)
-                slots[s.target.slot] = value
-                return [(pc, None, None, slots)]
-            if isinstance(s, ir.Mutate) and s.target.root == "local" and not s.target.steps:
-                slots = list(slots)
-                slots[s.target.slot] = self.mutated(s, slots[s.target.slot], [self.expr(a, slots) for a in s.args])
-                return [(pc, None, None, slots)]
-            raise Unsupported(f"the statement {type(s).__name__}", s.span)
+                    inner[s.slot] = item
+                here = p if present is True else z3.And(p, to_bool(present))
+                new.extend((q, None if k == "fall" else k, v, x) for q, k, v, x in self.block(s.body, inner, here))
+                if present is not True:  # the list ended before this element
+                    new.append((z3.And(p, z3.Not(to_bool(present))), None, None, sl))
+            paths = self.join(new)
+        return paths
+
+    def s_Assign(self, s: ir.Assign, slots, pc):
+        if s.target.root != PlaceRoot.LOCAL or s.target.steps:
+            raise Unsupported("a write to state or into a value", s.span)
+        slots = list(slots)
+        value = self.expr(s.value, slots)
+        old = slots[s.target.slot]
+        if s.op != AssignOperator.SET:
+            op = {AssignOperator.ADD: Op.ADD, AssignOperator.SUB: Op.SUB}[s.op]
+            if not is_sym(old) and not is_sym(value):
+                value = BINARY[op](old, value)
+            elif op == Op.ADD and isinstance(to_z3(old), z3.SeqRef):
+                value = z3.Concat(to_z3(old), to_z3(value))
+            else:
+                value = self.arith(op, old, value, s.span)
+        slots[s.target.slot] = value
+        return [(pc, None, None, slots)]
+
+    def s_Mutate(self, s: ir.Mutate, slots, pc):
+        if s.target.root != PlaceRoot.LOCAL or s.target.steps:
+            raise Unsupported("an update of state or of a value's part", s.span)
+        slots = list(slots)
+        slots[s.target.slot] = self.mutated(s, slots[s.target.slot], [self.expr(a, slots) for a in s.args])
+        return [(pc, None, None, slots)]
 
     def mutated(self, s: ir.Mutate, old, args):
         """A local list or map after append, extend, insert, remove_at, remove or clear."""
-        if s.method == "clear":
+        if s.method == MutateMethod.CLEAR:
             return [] if isinstance(old, list) else {}
-        if isinstance(old, list) and s.method in ("append", "extend"):
-            if s.method == "append":
+        if isinstance(old, list) and s.method in (MutateMethod.APPEND, MutateMethod.EXTEND):
+            if s.method == MutateMethod.APPEND:
                 return old + [args[0]]
             items = list_items(args[0])
             if all(p is True for p, _ in items):
                 return old + [x for _, x in items]
-        elif isinstance(old, list) and not has_sym(args[0]) and s.method in ("insert", "remove_at", "remove"):
+        elif isinstance(old, list) and not has_sym(args[0]) and s.method in (MutateMethod.INSERT, MutateMethod.REMOVE_AT, MutateMethod.REMOVE):
             new = list(old)
-            if s.method == "insert":
+            if s.method == MutateMethod.INSERT:
                 new.insert(args[0], args[1])
                 return new
-            if s.method == "remove_at" and -len(new) <= args[0] < len(new):
+            if s.method == MutateMethod.REMOVE_AT and -len(new) <= args[0] < len(new):
                 new.pop(args[0])
                 return new
-            if s.method == "remove" and not has_sym(old):
+            if s.method == MutateMethod.REMOVE and not has_sym(old):
                 if args[0] in new:
                     new.remove(args[0])
                 else:
                     self.fail_if(True)
                 return new
-            if s.method == "remove_at":
+            if s.method == MutateMethod.REMOVE_AT:
                 self.fail_if(True)
                 return new
-        elif isinstance(old, dict) and s.method == "remove" and not is_sym(args[0]):
+        elif isinstance(old, dict) and s.method == MutateMethod.REMOVE and not is_sym(args[0]):
             if args[0] not in old:
                 self.fail_if(True)
                 return old
@@ -292,3 +276,59 @@ def formula_of(enc: Encoder, fn: ir.Function, args: list) -> z3.BoolRef:
     if value is None:
         return z3.BoolVal(False)
     return z3.And(ok, to_bool(value)) if is_sym(value) or failures else (ok if value else z3.BoolVal(False))
+
+
+Encoder.EXPRESSIONS = ir.handlers(Encoder, "e_", ir.Expr)
+Encoder.STATEMENTS = ir.handlers(Encoder, "s_", ir.Stmt)
+
+
+class _FreshValue(TypeFold[Any]):
+    """Unknown values by cases over the type: z3 constants for scalars, lazy structures otherwise."""
+
+    def __init__(self, enc: Encoder):
+        self.enc = enc
+
+    def on_prim(self, t: Prim, hint: str):
+        make = _PRIM_CONSTANTS.get(t.name)
+        return make(fresh_name(hint)) if make is not None else None
+
+    def on_enum(self, t: EnumType, hint: str):
+        v = z3.String(fresh_name(hint))
+        self.enc.axioms.append(z3.Or([v == z3.StringVal(x) for x in self.enc.enums[t.name].values]))
+        return v
+
+    def on_optional(self, t: OptionalType, hint: str):
+        return SymOpt(z3.Bool(fresh_name(hint + "?")), self.fold(t.inner, hint))
+
+    def on_record(self, t: RecordType, hint: str):
+        return SymRecord(self.enc, {f.name: f.type for f in self.enc.records[t.name].fields}, hint)
+
+    def on_union(self, t: UnionType, hint: str):
+        return SymUnion(self.enc, self.enc.unions[t.name], t.variants, hint)
+
+    def on_list(self, t: ListType, hint: str):
+        enc = self.enc
+        enc.used_lists = True
+        items: list = []
+
+        def grow(i: int):
+            p = z3.Bool(fresh_name(f"{hint}[{i}]?"))
+            if items:
+                enc.axioms.append(z3.Implies(p, to_bool(items[-1][0])))
+            return p, self.fold(t.elem, f"{hint}[{i}]")
+
+        lst = SymList(items, grow)
+        lst.ensure(enc.list_bound)
+        return lst
+
+    def on_map(self, t: MapType, hint: str):
+        return SymMap(self.enc, t.key, t.value, hint)
+
+    def on_empty(self, t: Type, hint: str):
+        raise Unsupported(f"unknown values of type {t}")
+
+    on_error = on_empty
+
+
+_PRIM_CONSTANTS = {"int": z3.Int, "float": z3.Real, "bool": z3.Bool, "str": z3.String, "date": z3.String,
+                   "datetime": z3.String}  # none has one value: None

@@ -1,18 +1,26 @@
-"""The typed IR: the single source of truth that every backend and the runtime read.
+"""The IR's node classes: expressions, statements, places and declarations, all frozen dataclasses.
 
 Every expression node carries its resolved type; names are resolved to local slots, state
-roots, facts, functions or builtins. The IR round-trips through JSON (`ir.json` in a compiled
-folder) with `to_json` / `from_json`, so the runtime never needs the source.
+roots, facts, functions or builtins. Each field's annotation is also its JSON form (see
+`json_form.py`): `Type`, `Span`, the enums of `kinds.py`, nodes, tuples, optionals, and
+`Json` for payloads (data, arguments, texts) that are kept as they are.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from .types import Type, TypeKinds, parse_type
-from .syntax.spans import NOWHERE, Span
+from ..types import Type
+from ..syntax.spans import NOWHERE, Span
+from .kinds import (
+    AssignOperator, BinaryOperator, CallKind, Effect, FunctionKind, Iteration, MutateMethod, PlaceRoot, Quantifier,
+    RewardComponent, Side, StepKind, UnaryOperator, Unwrap,
+)
+
+JSON_PAYLOAD = "json payload"
+Json = Annotated[Any, JSON_PAYLOAD]  # a JSON value kept as is: data, arguments, texts
 
 # ---------------------------------------------------------------- expressions
 
@@ -25,7 +33,7 @@ class Expr:
 
 @dataclass(frozen=True)
 class Const(Expr):
-    value: Any  # a JSON value
+    value: Json
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class Local(Expr):
 class StateRoot(Expr):
     """A top-level state field: a table (map/list) or a singleton record."""
 
-    side: str  # agent | user
+    side: Side
     name: str
 
 
@@ -101,7 +109,7 @@ class MapExpr(Expr):
 
 @dataclass(frozen=True)
 class UnaryOp(Expr):
-    op: str
+    op: UnaryOperator
     operand: Expr
 
 
@@ -109,7 +117,7 @@ class UnaryOp(Expr):
 class BinaryOp(Expr):
     """Arithmetic, comparison, and/or (short-circuit), in / not in."""
 
-    op: str
+    op: BinaryOperator
     left: Expr
     right: Expr
 
@@ -140,7 +148,7 @@ class OrFail(Expr):
 
     expr: Expr
     message: Expr
-    mode: str
+    mode: Unwrap
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,7 @@ class Comprehension(Expr):
 
 @dataclass(frozen=True)
 class Quantified(Expr):
-    kind: str  # any | all | count | find | sum
+    kind: Quantifier
     slot: int
     iter: Expr
     body: Expr
@@ -170,7 +178,7 @@ class ToFloat(Expr):
 class Format(Expr):
     """String interpolation."""
 
-    parts: tuple[Any, ...]  # str or Expr
+    parts: tuple[str | Expr, ...]
 
 
 # ---------------------------------------------------------------- statements
@@ -180,7 +188,7 @@ class Format(Expr):
 class Step:
     """One step of a place path: a record field, a list index or a map key."""
 
-    kind: str  # field | index | key
+    kind: StepKind
     name: str | None = None
     expr: Expr | None = None
 
@@ -189,9 +197,9 @@ class Step:
 class Place:
     """Where a write lands: a local variable or a state root, then a path into it."""
 
-    root: str  # local | state
+    root: PlaceRoot
     slot: int | None
-    side: str | None
+    side: Side | None
     name: str
     steps: tuple[Step, ...]
     type: Type
@@ -213,16 +221,16 @@ class Let(Stmt):
 @dataclass(frozen=True)
 class Assign(Stmt):
     target: Place
-    op: str  # = | += | -=
+    op: AssignOperator
     value: Expr
 
 
 @dataclass(frozen=True)
 class Mutate(Stmt):
-    """In-place collection update: append, extend, insert, remove, remove_at, delete, clear."""
+    """In-place collection update (a `MutateMethod`)."""
 
     target: Place
-    method: str
+    method: MutateMethod
     args: tuple[Expr, ...]
 
 
@@ -239,7 +247,7 @@ class For(Stmt):
     slot2: int | None  # value slot when iterating a map's items
     iter: Expr
     body: tuple[Stmt, ...]
-    mode: str  # list | keys | items
+    mode: Iteration
 
 
 @dataclass(frozen=True)
@@ -261,13 +269,20 @@ class Eval(Stmt):
 
 
 @dataclass(frozen=True)
-class FieldDef:
+class Typed:
+    """A typed name with an optional default: the shape fields and parameters share."""
+
     name: str
     type: Type
-    default: Any = None  # JSON value; meaningful when has_default
+    default: Json = None  # meaningful when has_default
     has_default: bool = False
     doc: str | None = None
     span: Span = NOWHERE
+
+
+@dataclass(frozen=True)
+class FieldDef(Typed):
+    """A field of a record or union variant, or a task fact."""
 
 
 @dataclass(frozen=True)
@@ -322,7 +337,7 @@ class UnionDef:
 
 @dataclass(frozen=True)
 class StateField:
-    side: str
+    side: Side
     name: str
     type: Type
     doc: str | None = None
@@ -330,27 +345,22 @@ class StateField:
 
 
 @dataclass(frozen=True)
-class ParamDef:
-    name: str
-    type: Type
-    default: Any = None
-    has_default: bool = False
-    doc: str | None = None
-    span: Span = NOWHERE
+class ParamDef(Typed):
+    """A parameter of a function, tool, setup or assertion."""
 
 
 @dataclass(frozen=True)
 class Function:
     """Shared shape of fns, tools, setups, assertions and guards: params and a body."""
 
-    kind: str  # fn | tool | setup | assertion | guard | derive | const
+    kind: FunctionKind
     name: str
     params: tuple[ParamDef, ...]
     ret: Type | None
-    effect: str  # pure | reads | writes
+    effect: Effect
     body: tuple[Stmt, ...]
     nslots: int
-    actor: str = "agent"
+    actor: Side = Side.AGENT
     doc: str | None = None
     span: Span = NOWHERE
 
@@ -374,7 +384,7 @@ class PolicyDef:
 
 @dataclass(frozen=True)
 class DeriveDef:
-    side: str
+    side: Side
     root: str
     path: tuple[str, ...]
     function: Function
@@ -393,28 +403,52 @@ class ConstDef:
 class CallSpec:
     """A call with literal arguments: a task's gold action, setup step or env assertion."""
 
-    actor: str
-    kind: str  # tool | setup | assertion
+    actor: Side
+    kind: CallKind
     name: str
-    args: dict  # JSON object, parameter name -> value, in parameter order
+    args: Json  # an object, parameter name -> value, in parameter order
     compare: tuple[str, ...] | None = None  # arguments a checker compares (None: all given)
-    expected: Any = True  # what an assertion must return
+    expected: Json = True  # what an assertion must return
     message: str | None = None  # what a failed assertion means
     span: Span = NOWHERE
 
 
 @dataclass(frozen=True)
+class UserScenario:
+    """What a task tells the simulated user: texts (persona, reason, ...), the values it knows, the task's facts.
+
+    Its JSON form is a plain object `{"texts": ..., "knows": ..., "facts": ...}`, without a class tag."""
+
+    texts: dict[str, str] = dataclasses.field(default_factory=dict)
+    knows: dict[str, Any] = dataclasses.field(default_factory=dict)  # JSON values by name
+    facts: dict[str, Any] = dataclasses.field(default_factory=dict)  # JSON values by fact name
+
+    def to_json(self) -> dict:
+        return {"texts": self.texts, "knows": self.knows, "facts": self.facts}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "UserScenario":
+        if not isinstance(data, dict) or set(data) != {"texts", "knows", "facts"}:
+            raise ValueError('a user scenario is an object with "texts", "knows" and "facts"')
+        if not all(isinstance(data[k], dict) for k in data):
+            raise ValueError("a user scenario's texts, knows and facts are objects")
+        if not all(isinstance(t, str) for t in data["texts"].values()):
+            raise ValueError("a user scenario's texts are strings")
+        return cls(dict(data["texts"]), dict(data["knows"]), dict(data["facts"]))
+
+
+@dataclass(frozen=True)
 class TaskDef:
     id: str
-    texts: dict  # purpose, notes, ticket, policies
-    user: dict  # {"texts": {...}, "knows": {...}, "facts": {...}}
-    setup: tuple  # CallSpec | Function (state assignments), in order
+    texts: Json  # purpose, notes, ticket, policies
+    user: UserScenario
+    setup: tuple[CallSpec | Function, ...]  # calls and state assignments, in order
     gold: tuple[CallSpec, ...] | None
     goals: tuple[Function, ...]
     communicate: tuple[str, ...]
     assertions: tuple[CallSpec, ...]
     judge: tuple[str, ...]
-    reward: tuple[str, ...]
+    reward: tuple[RewardComponent, ...]
     span: Span = NOWHERE
 
 
@@ -422,7 +456,7 @@ class TaskDef:
 class Domain:
     name: str
     title: str
-    settings: dict
+    settings: Json
     source: str
     enums: tuple[EnumDef, ...]
     records: tuple[RecordDef, ...]
@@ -438,7 +472,7 @@ class Domain:
     derives: tuple[DeriveDef, ...]
     tasks: tuple[TaskDef, ...] = ()
 
-    def tool(self, name: str, actor: str | None = None) -> Function | None:
+    def tool(self, name: str, actor: Side | None = None) -> Function | None:
         for t in self.tools:
             if t.name == name and (actor is None or t.actor == actor):
                 return t
@@ -469,7 +503,7 @@ def constant_value(x: Expr, unions: dict[str, "UnionDef"]) -> Any:
     if isinstance(x, ToFloat):
         v = constant_value(x.operand, unions)
         return v if v is NOT_CONSTANT else float(v)
-    if isinstance(x, UnaryOp) and x.op == "neg":
+    if isinstance(x, UnaryOp) and x.op == UnaryOperator.NEG:
         v = constant_value(x.operand, unions)
         return v if v is NOT_CONSTANT else -v
     if isinstance(x, ListExpr):
@@ -492,86 +526,6 @@ def constant_value(x: Expr, unions: dict[str, "UnionDef"]) -> Any:
             out[name] = value
         return out
     return NOT_CONSTANT
-
-
-# ---------------------------------------------------------------- JSON form
-
-_CLASSES = {
-    cls.__name__: cls
-    for cls in [
-        Const, Local, StateRoot, Fact, GetField, GetIndex, GetSlice, CallBuiltin, CallFn,
-        Construct, ListExpr, MapExpr, UnaryOp, BinaryOp, IsVariant, IfExpr, Coalesce, OrFail,
-        Comprehension, Quantified, ToFloat, Format, Step, Place, Let, Assign, Mutate, If, For,
-        Return, Fail, Eval, FieldDef, EnumDef, RecordDef, VariantDef, UnionDef, StateField,
-        ParamDef, Function, GuardDef, PolicyDef, DeriveDef, ConstDef, CallSpec, TaskDef, Domain,
-    ]
-}
-
-
-def to_json(obj: Any) -> Any:
-    """IR to plain JSON: nodes become {"@": ClassName, field: ...}; spans become [l, c, l2, c2]."""
-    if isinstance(obj, Type):
-        return {"@t": str(obj)}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, Span):
-        out: dict[str, Any] = {"@": type(obj).__name__}
-        for f in dataclasses.fields(obj):
-            out[f.name] = to_json(getattr(obj, f.name))
-        return out
-    if isinstance(obj, Span):
-        return obj.to_json()
-    if isinstance(obj, tuple | list):
-        return [to_json(x) for x in obj]
-    if isinstance(obj, dict):
-        return {k: to_json(v) for k, v in obj.items()}
-    return obj
-
-
-def domain_from_json(data: dict) -> Domain:
-    """Rebuild a Domain from its JSON form (the inverse of to_json)."""
-    kinds = {}
-    for d in data["enums"]:
-        kinds[d["name"]] = "enum"
-    for d in data["unions"]:
-        kinds[d["name"]] = "union"
-    for d in data["records"]:
-        kinds[d["name"]] = "record"
-    source = data["source"]
-    with TypeKinds(kinds):
-        return _from_json(data, source)
-
-
-_SPAN_FIELDS = {"span"}
-# Fields whose value is a JSON payload (data, arguments, texts), never IR to rebuild.
-_RAW_FIELDS = {"value": (Const, FieldDef, ParamDef), "default": (FieldDef, ParamDef), "settings": (Domain,),
-               "args": (CallSpec,), "expected": (CallSpec,), "texts": (TaskDef,), "user": (TaskDef,)}
-
-
-def _from_json(obj: Any, source: str, field_name: str | None = None) -> Any:
-    if isinstance(obj, dict):
-        if "@t" in obj:
-            return parse_type(obj["@t"])
-        if "@" in obj:
-            cls = _CLASSES[obj["@"]]
-            kwargs = {}
-            for f in dataclasses.fields(cls):
-                if f.name not in obj:
-                    continue
-                value = obj[f.name]
-                if f.name in _SPAN_FIELDS and isinstance(value, list):
-                    kwargs[f.name] = Span.from_json(source, value)
-                elif cls in _RAW_FIELDS.get(f.name, ()):
-                    kwargs[f.name] = value
-                else:
-                    kwargs[f.name] = _from_json(value, source, f.name)
-            return cls(**kwargs)
-        return {k: _from_json(v, source) for k, v in obj.items()}
-    if isinstance(obj, list):
-        if field_name in ("members",):
-            return tuple(tuple(x) for x in obj)
-        if field_name in ("fields", "entries") and obj and isinstance(obj[0], list):
-            return tuple(tuple(_from_json(x, source) for x in pair) for pair in obj)
-        return tuple(_from_json(x, source) for x in obj)
-    return obj
 
 
 def walk_exprs(node: Any):
