@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "tau2"
 sys.path.insert(0, str(ROOT))
 
-from eigendsl import compiler  # noqa: E402
+from eigendsl.compilation import forget_cached_data  # noqa: E402
 from eigendsl.compiler import compile_file  # noqa: E402
 from eigendsl.interop.tau2 import ACTOR, load_tasks  # noqa: E402
 from eigendsl.runtime.environment import CompiledDomain  # noqa: E402
@@ -46,12 +46,6 @@ def episode(domain: CompiledDomain, task) -> dict:
         env.call(action.name, action.arguments, ACTOR[action.requestor])
     env.diff()
     return env
-
-
-def forget_cached_data() -> None:
-    """Drop the compiler's per-process memo of parsed and validated data files: time the real work."""
-    compiler._JSON_CACHE.clear()
-    compiler._VALID_CACHE.clear()
 
 
 def bench(name: str) -> dict:

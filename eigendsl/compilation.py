@@ -141,3 +141,9 @@ def _validate_state(domain: ir.Domain, fields, data, span: Span, sink: Diagnosti
         sink.error(f"{name}: '{extra[0]}' is not declared in state", span, code="E210")
         ok = False
     return out if ok else None
+
+
+def forget_cached_data() -> None:
+    """Drop the per-process memo of parsed and validated data files (benchmarks time the real work)."""
+    _JSON_CACHE.clear()
+    _VALID_CACHE.clear()
