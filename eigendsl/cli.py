@@ -332,8 +332,10 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         if broken:
             print_diagnostics([f.diagnostic() for f in broken], {})
             raise UsageProblem(f"{len(broken)} task(s) cannot start; fix them or leave them out with --task-ids")
-        run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user),
-                         public_config(s, domain.name, [t.id for t in tasks]), Path(out_path), s.trials, s.concurrency,
+        config = public_config(s, domain.name, [t.id for t in tasks])
+        if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
+            config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
+        run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user), config, Path(out_path), s.trials, s.concurrency,
                          {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url))
         try:
             todo = run.prepare(overwrite)

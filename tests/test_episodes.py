@@ -300,6 +300,10 @@ def test_eval_command_with_openai_agent(tmp_path):
     assert rerun.exit_code == 0 and "3 episode(s) done, 0 to run" in rerun.output
     other = run_cli("eval", tmp_path / "airline.eig", "--agent", "random", "--task-ids", "add-bag", "--trials", "3", "--out", out, "--no-progress")
     assert other.exit_code == 1 and "different configuration" in other.output
+    judged = run_cli("eval", tmp_path / "airline.eig", "--agent", "openai:test-model", "--agent-base-url", server.base_url,
+                     "--task-ids", "add-bag", "--trials", "3", "--out", out, "--no-progress", "--judge", "openai:judge-model",
+                     "--judge-base-url", "http://127.0.0.1:9/v1")
+    assert judged.exit_code == 1 and "different configuration" in judged.output  # a judge grades differently
 
 
 def test_interrupted_eval_resumes_without_repeating(tmp_path):
