@@ -215,13 +215,19 @@ class Engine:
         stats = self.round_stats(r)
         plans = self.plans()
         rounds = [s["plans"] for s in self.state["rounds"][:r]]
-        weights, retired, updates, op_weights = reflect(rounds, self.state["weights"], self.state["retired"], {p.id: p.operator for p in plans})
+        before, draws, last = (self.state["weights"], self.state["retired"]), None, r == self.config.rounds
+        # first each plan's yield on its next draft, then averaged over the drafts the shares
+        # and weights that gives are expected to draw from it next round
+        for _ in range(1 if last else 2):
+            weights, retired, updates, op_weights = reflect(rounds, *before, {p.id: p.operator for p in plans}, draws)
+            self.state["weights"], self.state["retired"], self.state["op_weights"] = weights, retired, op_weights
+            if not last:
+                shares, shares_update, draws = self.steer(rounds, plans)
+        if not last:
+            self.state["shares"] = shares
+            updates.append(shares_update)
         if self.models is not None:
             updates += self.models.reflect_round(self, r, stats)
-        self.state["weights"], self.state["retired"], self.state["op_weights"] = weights, retired, op_weights
-        if r < self.config.rounds:
-            self.state["shares"], update = self.steer(rounds, plans)
-            updates.append(update)
         stats["reflection"] = updates
         self.state["round"] = r + 1
         self.state["batch"] = 0
@@ -235,19 +241,23 @@ class Engine:
     def weight(self, plan: Plan) -> float:
         return self.state["weights"].get(plan.id, self.state["op_weights"].get(plan.operator, 1.0))
 
-    def steer(self, rounds: list[dict], plans: list[Plan]) -> tuple[dict[str, float], dict]:
-        """The next round's draft shares per group, from the weights reflection just set."""
-        group = {p.id: p.group() for p in plans}
+    def steer(self, rounds: list[dict], plans: list[Plan]) -> tuple[dict[str, float], dict, dict[str, float]]:
+        """The next round's draft shares per group, from the weights reflection just set, and
+        the drafts each plan can expect from them."""
         active = [p for p in plans if p.id not in set(self.state["retired"])]
-        yields = {}
+        yields, weight = {}, {}
         for g in GROUPS:
-            w = [min(1.0, self.weight(p)) for p in active if p.group() == g]
-            if sum(w) > 0:  # draws within a group follow the weights, so its yield is their weighted mean
-                yields[g] = sum(x * x for x in w) / sum(w)
+            weight[g] = sum(self.weight(p) for p in active if p.group() == g)
+            if weight[g] > 0:  # draws within a group follow the weights, so its yield is their weighted mean
+                yields[g] = sum(self.weight(p) * min(1.0, self.weight(p)) for p in active if p.group() == g) / weight[g]
         so_far = {"multi_write": sum(s.get("multi_write", 0) for s in self.state["rounds"]),
                   "refusal": sum(s.get("kinds", {}).get(k, 0) for s in self.state["rounds"] for k in ("refusal", "transfer"))}
         target = math.ceil(max(0, self.config.tasks - self.state["kept"]) / (self.config.rounds - len(rounds)))
-        return steer_shares(self.configured_shares(), yields, group_rates(history(rounds), group), so_far, self.state["kept"], target)
+        shares, update = steer_shares(self.configured_shares(), yields, group_rates(history(rounds), {p.id: p.group() for p in plans}),
+                                      so_far, self.state["kept"], target)
+        attempts = target / max(0.05, sum(shares[g] * yields[g] for g in shares))
+        draws = {p.id: attempts * shares.get(p.group(), 0.0) * self.weight(p) / weight[p.group()] for p in active if p.group() in shares}
+        return shares, update, draws
 
     def choose(self, rng: random.Random, n: int) -> list[Plan]:
         """n plans, by weight, with the round's shares of multi-intent and refusal plans."""

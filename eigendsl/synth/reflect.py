@@ -69,23 +69,29 @@ def history(rounds: list[dict[str, dict]]) -> dict[str, dict]:
     return out
 
 
-def expected_yield(h: dict) -> tuple[float, dict]:
-    """A plan's yield on its next draft, with the rates it is made of."""
+def expected_yield(h: dict, draws: float = 0.0) -> tuple[float, float, dict]:
+    """A plan's yield on its next draft, and averaged over its next `draws` drafts (its pool
+    shrinks as they find new tasks), with the rates they are made of."""
     a, k = h["attempted"], h["kept"]
     written = a - h["writer"]
     distinct = written - h["duplicate"]
     pool = pool_size(written, distinct)
     novel = 1.0 if math.isinf(pool) else max(0.0, 1.0 - distinct / pool)
+    ahead = novel if math.isinf(pool) or draws <= 0 or pool <= 0 else novel * -math.expm1(-draws / pool) / (draws / pool)
     rates = {"writes": round(smoothed(written, a), 3), "new": round(novel, 3), "verifies": round(smoothed(k, distinct), 3)}
     if not math.isinf(pool):
         rates["pool"] = round(pool, 1)
-    return smoothed(written, a) * novel * smoothed(k, distinct), rates
+    if draws > 0:
+        rates.update({"draws_ahead": round(draws, 1), "new_over_them": round(ahead, 3)})
+    rate = smoothed(written, a) * smoothed(k, distinct)
+    return rate * novel, rate * ahead, rates
 
 
 def reflect(rounds: list[dict[str, dict]], weights: dict[str, float], retired: list[str],
-            plan_ops: dict[str, str]) -> tuple[dict, list, list[dict], dict]:
+            plan_ops: dict[str, str], draws: dict[str, float] | None = None) -> tuple[dict, list, list[dict], dict]:
     """rounds: per round so far, plan id -> {attempted, kept, rejections, passed, rolled}, the
-    last being the round just finished; returns (weights, retired, updates, operator weights)."""
+    last being the round just finished; draws: the drafts each plan is expected to get next
+    round, where known. Returns (weights, retired, updates, operator weights)."""
     weights, retired, updates = dict(weights), list(retired), []
     last = rounds[-1] if rounds else {}
     totals = history(rounds)
@@ -99,7 +105,7 @@ def reflect(rounds: list[dict[str, dict]], weights: dict[str, float], retired: l
         agg[0] += k
         agg[1] += a
         h = totals[pid]
-        new, rates = expected_yield(h)
+        now, new, rates = expected_yield(h, (draws or {}).get(pid, 0.0))
         top = sorted(h["rejections"].items(), key=lambda kv: -kv[1])[:3]
         evidence = {"attempted": a, "kept": k, "yield": round(k / a, 3), "so_far": {"attempted": h["attempted"], "kept": h["kept"]},
                     **rates, "rejections": dict(top)}
@@ -107,10 +113,10 @@ def reflect(rounds: list[dict[str, dict]], weights: dict[str, float], retired: l
         pass_rate = s.get("passed", 0) / rolled if rolled else None
         if pass_rate is not None:
             evidence["pass_rate"] = round(pass_rate, 3)
-        if h["attempted"] >= MIN_ATTEMPTS and new < FLOOR and pid not in retired:
+        if h["attempted"] >= MIN_ATTEMPTS and now < FLOOR and pid not in retired:
             retired.append(pid)
             why = "its pool of tasks is spent" if rates["new"] < FLOOR <= rates["writes"] * rates["verifies"] else "it fails to write or verify"
-            updates.append({"plan": pid, "action": "retire", "because": f"expected yield {new:.3f} below the floor {FLOOR}: {why}",
+            updates.append({"plan": pid, "action": "retire", "because": f"expected yield {now:.3f} below the floor {FLOOR}: {why}",
                             "evidence": evidence})
             continue
         if pass_rate is not None and BAND[0] <= pass_rate <= BAND[1]:
