@@ -166,14 +166,17 @@ def steer_shares(configured: dict[str, float], yields: dict[str, float], makes: 
 
     lo, hi = 0.0, 1.0
     if holds(0.0):
-        hi = 0.0
+        hi, because = 0.0, "draft shares follow the groups' expected yields"
+    elif not holds(1.0):
+        because = "draft shares stay as configured: even so the projected kept set falls short of its floors"
     else:
         for _ in range(30):
             lo, hi = (lo, (lo + hi) / 2) if holds((lo + hi) / 2) else ((lo + hi) / 2, hi)
+        because = (f"draft shares follow the groups' expected yields, held back {hi:.2f} of the way to the configured"
+                   " shares so the kept set keeps its floors")
     shares = mix(hi)
     update = {"action": "shares", "from": {g: round(base[g], 4) for g in groups}, "to": {g: round(shares[g], 4) for g in groups},
-              "because": "draft shares follow the groups' expected yields" + (f", held back {hi:.2f} of the way to the configured shares"
-                                                                              " so the kept set keeps its floors" if hi > 0 else ""),
+              "because": because,
               "evidence": {"expected_yield": {g: round(yields[g], 3) for g in groups},
                            "projected": {k: round(v, 3) for k, v in projected(shares).items()}, "floors": FLOORS,
                            "kept": kept, "so_far": so_far, "next_target": target}}
