@@ -31,7 +31,7 @@ from . import graph as tool_graph
 from .operators import Writer
 from .plans import Plan, enumerate_plans
 from .portable import NotPortable, copy_domain, task_files
-from .reflect import reflect
+from .reflect import GROUPS, group_rates, history, reflect, steer_shares
 from .render import Call, Draft, task_text
 from .rollout import rollout, sft_record, user_sft_record
 from .verify import Verifier
@@ -213,36 +213,68 @@ class Engine:
 
     def finish_round(self, r: int) -> None:
         stats = self.round_stats(r)
-        plan_ops = {p.id: p.operator for p in self.plans()}
-        weights, retired, updates, op_weights = reflect(stats["plans"], self.state["weights"], self.state["retired"], plan_ops)
+        plans = self.plans()
+        rounds = [s["plans"] for s in self.state["rounds"][:r]]
+        before, draws, last = (self.state["weights"], self.state["retired"]), None, r == self.config.rounds
+        # first each plan's yield on its next draft, then averaged over the drafts the shares
+        # and weights that gives are expected to draw from it next round
+        for _ in range(1 if last else 2):
+            weights, retired, updates, op_weights = reflect(rounds, *before, {p.id: p.operator for p in plans}, draws)
+            self.state["weights"], self.state["retired"], self.state["op_weights"] = weights, retired, op_weights
+            if not last:
+                shares, shares_update, draws = self.steer(rounds, plans)
+        if not last:
+            self.state["shares"] = shares
+            updates.append(shares_update)
         if self.models is not None:
             updates += self.models.reflect_round(self, r, stats)
-        self.state["weights"], self.state["retired"], self.state["op_weights"] = weights, retired, op_weights
         stats["reflection"] = updates
         self.state["round"] = r + 1
         self.state["batch"] = 0
         self.save()
 
+    def configured_shares(self) -> dict[str, float]:
+        shares = {"multi": self.config.multi_share, "refusal": self.config.refusal_share}
+        shares["single"] = max(0.0, 1.0 - shares["multi"] - shares["refusal"])
+        return shares
+
+    def weight(self, plan: Plan) -> float:
+        return self.state["weights"].get(plan.id, self.state["op_weights"].get(plan.operator, 1.0))
+
+    def steer(self, rounds: list[dict], plans: list[Plan]) -> tuple[dict[str, float], dict, dict[str, float]]:
+        """The next round's draft shares per group, from the weights reflection just set, and
+        the drafts each plan can expect from them."""
+        active = [p for p in plans if p.id not in set(self.state["retired"])]
+        yields, weight = {}, {}
+        for g in GROUPS:
+            weight[g] = sum(self.weight(p) for p in active if p.group() == g)
+            if weight[g] > 0:  # draws within a group follow the weights, so its yield is their weighted mean
+                yields[g] = sum(self.weight(p) * min(1.0, self.weight(p)) for p in active if p.group() == g) / weight[g]
+        so_far = {"multi_write": sum(s.get("multi_write", 0) for s in self.state["rounds"]),
+                  "refusal": sum(s.get("kinds", {}).get(k, 0) for s in self.state["rounds"] for k in ("refusal", "transfer"))}
+        target = math.ceil(max(0, self.config.tasks - self.state["kept"]) / (self.config.rounds - len(rounds)))
+        shares, update = steer_shares(self.configured_shares(), yields, group_rates(history(rounds), {p.id: p.group() for p in plans}),
+                                      so_far, self.state["kept"], target)
+        attempts = target / max(0.05, sum(shares[g] * yields[g] for g in shares))
+        draws = {p.id: attempts * shares.get(p.group(), 0.0) * self.weight(p) / weight[p.group()] for p in active if p.group() in shares}
+        return shares, update, draws
+
     def choose(self, rng: random.Random, n: int) -> list[Plan]:
-        """n plans, by weight, with the configured shares of multi-intent and refusal plans."""
+        """n plans, by weight, with the round's shares of multi-intent and refusal plans."""
         stats = self.round_stats(self.state["round"])["plans"]
         spent = {pid for pid, s in stats.items() if s["attempted"] >= 20 and s["kept"] < 0.1 * s["attempted"]}
         active = [p for p in self.plans() if p.id not in set(self.state["retired"]) and p.id not in spent]
         if not active:
             return []
-        groups = {"multi": [p for p in active if p.intents == "multi"],
-                  "refusal": [p for p in active if p.intents == "single" and p.branch != "allow"],
-                  "single": [p for p in active if p.intents == "single" and p.branch == "allow"]}
-        shares = {"multi": self.config.multi_share, "refusal": self.config.refusal_share}
-        shares["single"] = max(0.0, 1.0 - shares["multi"] - shares["refusal"])
-        names = [g for g in groups if groups[g] and shares[g] > 0] or [g for g in groups if groups[g]]
-        total = sum(shares[g] for g in names) or 1.0
+        groups = {g: [p for p in active if p.group() == g] for g in GROUPS}
+        shares = self.state.get("shares") or self.configured_shares()
+        names = [g for g in groups if groups[g] and shares.get(g, 0.0) > 0] or [g for g in groups if groups[g]]
+        total = sum(shares.get(g, 0.0) for g in names) or 1.0
         out = []
         for _ in range(n):
-            g = rng.choices(names, [shares[x] / total or 1.0 for x in names])[0]
+            g = rng.choices(names, [shares.get(x, 0.0) / total or 1.0 for x in names])[0]
             pool = groups[g]
-            w = [self.state["weights"].get(p.id, self.state["op_weights"].get(p.operator, 1.0)) for p in pool]
-            out.append(rng.choices(pool, w)[0])
+            out.append(rng.choices(pool, [self.weight(p) for p in pool])[0])
         return out
 
     def batch_size(self, r: int) -> int:
@@ -350,6 +382,9 @@ class Engine:
             stats["kinds"][kind] += 1
             if v.draft.writes >= 2:
                 stats["multi_write"] = stats.get("multi_write", 0) + 1
+                self.count(stats, plan.id, "multi_write")
+            if v.draft.branch != "allow":
+                self.count(stats, plan.id, "refusal")
             for tool in {c_.name for c_ in v.draft.gold if self.writer.is_write(c_)}:
                 stats.setdefault("write_tools", {}).setdefault(tool, 0)
                 stats["write_tools"][tool] += 1

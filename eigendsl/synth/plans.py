@@ -39,6 +39,10 @@ class Plan(BaseModel):
     def key(self) -> tuple:
         return (self.seed, self.partner, self.operator, self.branch, self.intents)
 
+    def group(self) -> str:
+        """The share of a round's drafts it is drawn in: multi-intent, refusal (or transfer), single."""
+        return "multi" if self.intents == "multi" else ("refusal" if self.branch != "allow" else "single")
+
 
 class PlanSet(BaseModel):
     """What a model planner answers: a list of plans."""
