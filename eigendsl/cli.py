@@ -512,7 +512,8 @@ def report(run_file: str, out_path: str | None) -> None:
 @click.argument("target", type=click.Path())
 @click.option("--model", required=True, help="A local model folder, or tiny: (tiny:hidden=64,layers=2) for a tiny random model.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Checkpoints, metrics.jsonl and final/.")
-@click.option("--stage", type=click.Choice(["sft", "user-sft", "grpo"]), default="sft", show_default=True)
+@click.option("--stage", type=click.Choice(["sft", "user-sft", "grpo"]), default="sft", show_default=True,
+              help="sft: the agent on dialogues; user-sft: the simulated user; grpo: the agent on episodes' rewards.")
 @click.option("--data", type=click.Path(dir_okay=False), help="SFT dialogues (sft.jsonl, user_sft.jsonl; default: oracle dialogues).")
 @click.option("--tasks", "tasks_file", type=click.Path(), help="Tasks: an .eig task file, a synth output folder or tau2 JSON.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")

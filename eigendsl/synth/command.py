@@ -26,7 +26,10 @@ def load_config(path: str | None, target: str, options: dict):
             raise click.ClickException(f"cannot read {path}: {e.strerror}")
         except (ValueError, tomllib.TOMLDecodeError) as e:
             raise click.ClickException(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {e}")
-        data = data.get("synth", data)
+        data = data.get("synth", data) if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            raise click.ClickException(f"{path}: the synth settings must be a table of keys (a JSON object), "
+                                       f"not {type(data).__name__}")
     data.update({k: v for k, v in options.items() if v is not None})
     data["target"] = target
     try:

@@ -41,5 +41,8 @@ def export(tasks_path: Path, out_path: Path) -> int:
         criteria = record["evaluation_criteria"]
         criteria["reward_basis"] = [b for b in criteria["reward_basis"] if b in TAU2_BASIS] or ["DB"]
         out.append(record)
-    write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
+    try:
+        write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
+    except OSError as e:
+        raise ExportProblem(f"cannot write {out_path}: {e.strerror or e}") from None
     return len(out)
