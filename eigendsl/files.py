@@ -1,4 +1,5 @@
-"""Writing files so that a crash or Ctrl-C never leaves a half-written one behind."""
+"""Writing files so that a crash or Ctrl-C never leaves a half-written one behind; reading input files
+with errors that say which file and what is wrong."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import errno
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 
 def _umask() -> int:
@@ -39,3 +40,20 @@ def write_atomic(path: str | Path, chunks: Iterable[str]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_text(path: Path, problem: type[Exception], what: str = "") -> str:
+    """PATH as UTF-8 text; PROBLEM (a one-line message naming the file) when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise problem(f"cannot read {what + ' ' if what else ''}{path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise problem(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+    """The lines of a JSON-lines text that hold something, with their 1-based numbers."""
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            yield n, line

@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from ..files import write_atomic
+from ..files import numbered_lines, read_text, write_atomic
 from .portable import NotPortable, copy_domain, task_files
 
 IMPORT = re.compile(r'^import "([^"\n]+)"', re.M)
@@ -24,21 +24,11 @@ class MergeProblem(Exception):
     """A shard that cannot be merged; the message says which and why."""
 
 
-def read_text(path: Path) -> str:
-    """A shard's file as text; a MergeProblem names it when it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise MergeProblem(f"cannot read {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError as e:
-        raise MergeProblem(f"{path}: not UTF-8 text (byte {e.start})") from None
-
-
 def tasks_of(shard: Path) -> dict[str, str]:
     """Task id -> its text with provenance comments, across the shard's task files."""
     out = {}
     for path in task_files(shard / "tasks"):
-        for m in TASK.finditer(read_text(path)):
+        for m in TASK.finditer(read_text(path, MergeProblem)):
             out[m.group(2)] = m.group(0)
     return out
 
@@ -46,9 +36,7 @@ def tasks_of(shard: Path) -> dict[str, str]:
 def rl_rows(path: Path) -> list[dict]:
     """The shard's rl.jsonl entries; a MergeProblem names the first line that is not one."""
     rows = []
-    for n, line in enumerate(read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, line in numbered_lines(read_text(path, MergeProblem)):
         try:
             row = json.loads(line)
         except ValueError as e:
@@ -74,11 +62,11 @@ def merge(out: Path, shards: list[Path]) -> dict:
         texts_by_id = tasks_of(shard)
         first = next(iter(task_files(shard / "tasks")), None)
         if first is not None and header is None:
-            header = IMPORT.search(read_text(first))
+            header = IMPORT.search(read_text(first, MergeProblem))
             home = shard
         rows = rl_rows(shard / "rl.jsonl")
-        s_lines = read_text(shard / "sft.jsonl").splitlines() if (shard / "sft.jsonl").exists() else []
-        u_lines = read_text(shard / "user_sft.jsonl").splitlines() if (shard / "user_sft.jsonl").exists() else []
+        s_lines = read_text(shard / "sft.jsonl", MergeProblem).splitlines() if (shard / "sft.jsonl").exists() else []
+        u_lines = read_text(shard / "user_sft.jsonl", MergeProblem).splitlines() if (shard / "user_sft.jsonl").exists() else []
         at = 0
         for row in rows:
             n = row.get("sft", 0)

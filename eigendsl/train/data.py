@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .. import ir
+from ..files import numbered_lines, read_text
 from ..episode.agents import OracleAgent
 from ..episode.episode import OUT_OF_SCOPE, STOP, TRANSFER, Episode
 from ..episode.users import USER_GUIDE, ScriptedUser, scenario_prompt
@@ -33,16 +34,8 @@ class Dialogue(BaseModel):
 def read_dialogues(path: str | Path) -> list[dict]:
     """Dialogues from a JSON-lines file; a clear error names the first bad line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise TrainError(f"cannot read dialogues {path}: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise TrainError(f"{path}: not UTF-8 text (byte {e.start})") from None
     out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, line in numbered_lines(read_text(path, TrainError, "dialogues")):
         try:
             d = Dialogue.model_validate_json(line)
         except ValidationError as e:
