@@ -269,6 +269,16 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     return CompiledDomain.from_compilation(c), list(c.domain.tasks)
 
 
+def refuse_unstartable(domain, tasks: list, hint: str) -> None:
+    """Stop, with each failing setup step shown, when a task's setup fails on the domain's data."""
+    from .verify.analyses import setup_failures
+
+    broken = setup_failures(domain, tasks)
+    if broken:
+        print_diagnostics([f.diagnostic() for f in broken], {})
+        raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
+
+
 @main.command("eval")
 @click.argument("target", type=click.Path())
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="Tasks to run: an .eig task file or a tau2 tasks JSON (default: TARGET's own).")
@@ -310,7 +320,6 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
     from .eval.config import ConfigProblem, agent_factory, public_config, settings, user_factory
     from .eval.runner import EvalError, Evaluation
     from .runtime.environment import DomainLoadError
-    from .verify.analyses import setup_failures
 
     try:
         s = settings(config_file, agent, user, {
@@ -328,10 +337,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             tasks = [t for t in tasks if t.id in set(s.task_ids)]
         if not tasks:
             raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
-        broken = setup_failures(domain, tasks)
-        if broken:
-            print_diagnostics([f.diagnostic() for f in broken], {})
-            raise UsageProblem(f"{len(broken)} task(s) cannot start; fix them or leave them out with --task-ids")
+        refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids")
         config = public_config(s, domain.name, [t.id for t in tasks])
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
@@ -525,6 +531,7 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
 
     try:
         domain, task_list = load_eval_tasks(target, task_file(tasks_file), None, None)
+        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file")
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})

@@ -258,3 +258,29 @@ def test_a_simulations_file_that_holds_none_is_one_line(tmp_path, text, said):
     (tmp_path / "sims.json").write_text(text)
     assert said in one_error("score", ROOT / "domains" / "airline.eig", "--simulations", tmp_path / "sims.json",
                              "--out", tmp_path / "scored.jsonl")
+
+
+UNSTARTABLE = """import "tinyshop.eig"
+
+task "no-such-order" {
+  user { reason "I want to cancel order #999." knows { order_id: "999" } }
+  setup { open_session(order_id: "999") }
+  gold { cancel_order() }
+  reward { DB }
+}
+"""
+
+
+def test_a_task_that_cannot_start_is_named_by_train_and_score(tmp_path):
+    for name in ("tinyshop.eig", "tinyshop.data.json"):
+        shutil.copy(ROOT / "tests" / "data" / name, tmp_path / name)
+    (tmp_path / "tasks.eig").write_text(UNSTARTABLE)
+    said = one_error("train", tmp_path / "tinyshop.eig", "--tasks", tmp_path / "tasks.eig", "--model", "tiny:",
+                     "--out", tmp_path / "run", "--stage", "grpo")
+    assert said == "error: 1 task(s) cannot start; fix them or leave them out of the task file"
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "sims.jsonl").write_text('{"task_id": "no-such-order", "messages": []}\n')
+    result = CliRunner().invoke(main, ["score", str(tmp_path / "tinyshop.eig"), "--tasks", str(tmp_path / "tasks.eig"),
+                                       "--simulations", str(tmp_path / "sims.jsonl"), "--out", str(tmp_path / "scored.jsonl")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "skipped record 1: task no-such-order: setup step 1 (open_session) failed: Order not found" in result.output

@@ -35,7 +35,7 @@ from ..runtime.environment import CompiledDomain, TraceEntry
 from ..compiler import load_domain
 from ..verify import rules
 from ..episode.judge import JudgeError
-from ..verify.reward import TaskChecker
+from ..verify.reward import TaskChecker, TaskSetupError
 from .tau2 import content_json
 
 ROLES = {"assistant": "agent", "user": "user"}
@@ -285,7 +285,7 @@ class Scorer:
         for n, record in enumerate(records, 1):
             try:
                 yield self.score(record)
-            except RecordError as e:
+            except (RecordError, TaskSetupError) as e:  # a task that cannot start is its records' problem
                 ident = record.get("id") if isinstance(record, dict) else None
                 yield RecordError(f"record {n}" + (f" (id {ident})" if ident is not None else "") + f": {e}")
 
