@@ -443,6 +443,11 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     from .runtime.environment import DomainLoadError
     from .episode.judge import ChatJudge, JudgeError
 
+    from .files import same_file
+
+    for option, given in (("--simulations", simulations), ("--tasks", tasks_file)):
+        if given and same_file(out_path, given):
+            raise UsageProblem(f"--out {out_path} is the {option} file, which scoring would overwrite; write elsewhere")
     started = time.perf_counter()
     try:
         judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
@@ -498,14 +503,15 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str, root: str | No
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), help="The HTML file to write (default: RUN with .html).")
 def report(run_file: str, out_path: str | None) -> None:
     """Render an eval results file (.json or .jsonl), a synth report.json or a train metrics.jsonl as one static HTML page."""
+    from .files import same_file, write_atomic
     from .report.load import ReportError, load, render
 
+    target = Path(out_path) if out_path else Path(run_file).with_suffix(".html")
+    if same_file(target, run_file):
+        raise UsageProblem(f"the page would overwrite {run_file}; name another file with -o")
     try:
         run = load(run_file)
-        target = Path(out_path) if out_path else Path(run_file).with_suffix(".html")
         text = render(run)
-        from .files import write_atomic
-
         write_atomic(target, [text])
     except ReportError as e:
         raise UsageProblem(str(e))

@@ -26,6 +26,14 @@ def make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file (through links and relative parts), so that writing one would lose the other."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).resolve() == Path(b).resolve()
+
+
 def write_atomic(path: str | Path, chunks: Iterable[str]) -> None:
     """Write text to a temporary file beside `path`, then move it into place."""
     path = Path(path)

@@ -284,3 +284,21 @@ def test_a_task_that_cannot_start_is_named_by_train_and_score(tmp_path):
                                        "--simulations", str(tmp_path / "sims.jsonl"), "--out", str(tmp_path / "scored.jsonl")])
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "skipped record 1: task no-such-order: setup step 1 (open_session) failed: Order not found" in result.output
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(synth_run, tmp_path):
+    sims = tmp_path / "sims.jsonl"
+    sims.write_text('{"task_id": "cancel-within-a-day", "messages": []}\n')
+    report = tmp_path / "report.json"
+    shutil.copy(synth_run / "report.json", report)
+    shutil.copy(synth_run / "tasks" / "round_1.eig", synth_run / "tasks" / "copy.eig")
+    before = {p: p.read_bytes() for p in (sims, report, synth_run / "tasks" / "copy.eig")}
+    try:
+        assert "is the --simulations file, which scoring would overwrite" in one_error(
+            "score", ROOT / "domains" / "airline.eig", "--simulations", sims, "--out", tmp_path / "." / "sims.jsonl")
+        assert "the page would overwrite" in one_error("report", report, "-o", report)
+        assert "is the task file itself" in one_error("export-tau2", synth_run / "tasks" / "copy.eig",
+                                                      "-o", synth_run / "tasks" / "copy.eig")
+        assert all(p.read_bytes() == text for p, text in before.items())
+    finally:
+        (synth_run / "tasks" / "copy.eig").unlink()
