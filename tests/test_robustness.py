@@ -302,3 +302,16 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(synth_run, tm
         assert all(p.read_bytes() == text for p, text in before.items())
     finally:
         (synth_run / "tasks" / "copy.eig").unlink()
+
+
+def test_fresh_clears_only_what_a_run_wrote(synth_run, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(synth_run, folder)
+    (folder / "tasks" / "notes.eig").write_text("# mine\n")
+    (folder / "tasks" / "drafts").mkdir()
+    result = CliRunner().invoke(main, ["synth", str(ROOT / "domains" / "airline.eig"), "--out", str(folder), *SYNTH,
+                                       "--seed", "4", "--fresh"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert (folder / "tasks" / "notes.eig").read_text() == "# mine\n" and (folder / "tasks" / "drafts").is_dir()
+    again = CliRunner().invoke(main, ["synth", str(ROOT / "domains" / "airline.eig"), "--out", str(folder), *SYNTH, "--seed", "4"])
+    assert again.exit_code == 0 and (folder / "tasks" / "notes.eig").is_file(), again.output

@@ -157,8 +157,9 @@ class Engine:
         if fresh and self.out.exists():
             for name in ("state.json", "sft.jsonl", "user_sft.jsonl", "rl.jsonl", "report.json"):
                 (self.out / name).unlink(missing_ok=True)
-            for sub in ("tasks", "prompts"):
-                for f in (self.out / sub).glob("*") if (self.out / sub).is_dir() else []:
+            # only what a run writes: another file in OUT (notes, a folder) is not a run's to delete
+            for f in task_files(self.out / "tasks") + sorted((self.out / "prompts").glob("*_v*.md")):
+                if f.is_file():
                     f.unlink()
         elif self.out.exists() and any((self.out / n).exists() for n in ("sft.jsonl", "tasks")):
             raise SynthProblem(f"{self.out} holds outputs but no state.json; use --fresh to start again")
@@ -181,10 +182,9 @@ class Engine:
                 with open(path, "r+b") as fh:
                     fh.truncate(size)
         known = set(state["sizes"])
-        for sub in ("tasks",):
-            for f in (self.out / sub).glob("*.eig") if (self.out / sub).is_dir() else []:
-                if f"{sub}/{f.name}" not in known:
-                    f.unlink()
+        for f in task_files(self.out / "tasks"):  # a round file the state does not know yet: a crash cut it short
+            if f"tasks/{f.name}" not in known and f.is_file():
+                f.unlink()
 
     def save(self) -> None:
         sizes = {}
