@@ -131,7 +131,10 @@ def export_tau2(tasks_path: str, out_path: str) -> None:
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False))
 @click.argument("shards", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
 def synth_merge(out_dir: str, shards: tuple[str, ...]) -> None:
-    """Merge synth output folders (shards run with different seeds), deduplicated by signature."""
+    """Merge synth output folders (shards run with different seeds), deduplicated by signature.
+
+    SHARDS are `eigendsl synth` output folders; OUT, a folder that is neither a shard nor a synth
+    run, gets tasks/merged.eig, sft.jsonl, user_sft.jsonl and rl.jsonl."""
     from .merge import MergeProblem, merge
 
     try:
