@@ -269,6 +269,16 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     return CompiledDomain.from_compilation(c), list(c.domain.tasks)
 
 
+def refuse_unstartable(domain, tasks: list, hint: str) -> None:
+    """Stop, with each failing setup step shown, when a task's setup fails on the domain's data."""
+    from .verify.analyses import setup_failures
+
+    broken = setup_failures(domain, tasks)
+    if broken:
+        print_diagnostics([f.diagnostic() for f in broken], {})
+        raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
+
+
 @main.command("eval")
 @click.argument("target", type=click.Path())
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="Tasks to run: an .eig task file or a tau2 tasks JSON (default: TARGET's own).")
@@ -310,7 +320,6 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
     from .eval.config import ConfigProblem, agent_factory, public_config, settings, user_factory
     from .eval.runner import EvalError, Evaluation
     from .runtime.environment import DomainLoadError
-    from .verify.analyses import setup_failures
 
     try:
         s = settings(config_file, agent, user, {
@@ -328,10 +337,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             tasks = [t for t in tasks if t.id in set(s.task_ids)]
         if not tasks:
             raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
-        broken = setup_failures(domain, tasks)
-        if broken:
-            print_diagnostics([f.diagnostic() for f in broken], {})
-            raise UsageProblem(f"{len(broken)} task(s) cannot start; fix them or leave them out with --task-ids")
+        refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids")
         config = public_config(s, domain.name, [t.id for t in tasks])
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
@@ -437,6 +443,11 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     from .runtime.environment import DomainLoadError
     from .episode.judge import ChatJudge, JudgeError
 
+    from .files import same_file
+
+    for option, given in (("--simulations", simulations), ("--tasks", tasks_file)):
+        if given and same_file(out_path, given):
+            raise UsageProblem(f"--out {out_path} is the {option} file, which scoring would overwrite; write elsewhere")
     started = time.perf_counter()
     try:
         judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
@@ -492,14 +503,15 @@ def import_tau2(tasks_path: str, domain_path: str, out_path: str, root: str | No
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), help="The HTML file to write (default: RUN with .html).")
 def report(run_file: str, out_path: str | None) -> None:
     """Render an eval results file (.json or .jsonl), a synth report.json or a train metrics.jsonl as one static HTML page."""
+    from .files import same_file, write_atomic
     from .report.load import ReportError, load, render
 
+    target = Path(out_path) if out_path else Path(run_file).with_suffix(".html")
+    if same_file(target, run_file):
+        raise UsageProblem(f"the page would overwrite {run_file}; name another file with -o")
     try:
         run = load(run_file)
-        target = Path(out_path) if out_path else Path(run_file).with_suffix(".html")
         text = render(run)
-        from .files import write_atomic
-
         write_atomic(target, [text])
     except ReportError as e:
         raise UsageProblem(str(e))
@@ -512,7 +524,8 @@ def report(run_file: str, out_path: str | None) -> None:
 @click.argument("target", type=click.Path())
 @click.option("--model", required=True, help="A local model folder, or tiny: (tiny:hidden=64,layers=2) for a tiny random model.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Checkpoints, metrics.jsonl and final/.")
-@click.option("--stage", type=click.Choice(["sft", "user-sft", "grpo"]), default="sft", show_default=True)
+@click.option("--stage", type=click.Choice(["sft", "user-sft", "grpo"]), default="sft", show_default=True,
+              help="sft: the agent on dialogues; user-sft: the simulated user; grpo: the agent on episodes' rewards.")
 @click.option("--data", type=click.Path(dir_okay=False), help="SFT dialogues (sft.jsonl, user_sft.jsonl; default: oracle dialogues).")
 @click.option("--tasks", "tasks_file", type=click.Path(), help="Tasks: an .eig task file, a synth output folder or tau2 JSON.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")
@@ -524,6 +537,7 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
 
     try:
         domain, task_list = load_eval_tasks(target, task_file(tasks_file), None, None)
+        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file")
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})

@@ -150,3 +150,27 @@ def test_report_errors_are_sentences(tmp_path):
         result = run_cli("report", tmp_path / name)
         assert result.exit_code == 1 and result.output.startswith("error: ") and said in result.output
         assert len(result.output.strip().splitlines()) == 1
+
+
+EPISODE = {"task_id": "t", "trial": 0, "reward": 1.0, "components": {}, "details": {}, "termination": "user_stop",
+           "steps": 3, "messages": []}
+
+
+@pytest.mark.parametrize("name, content, said", [
+    ("r.json", {"episodes": [{**EPISODE, "reward": "high"}]}, "episodes.0.reward: Input should be a valid number"),
+    ("r.json", {"episodes": [{**EPISODE, "components": [1]}]}, "episodes.0.components: Input should be a valid dictionary"),
+    ("r.json", {"episodes": [{**EPISODE, "messages": [5]}]}, "episodes.0.messages.0: Input should be a valid dictionary"),
+    ("r.json", {"episodes": [{**EPISODE, "messages": [{"role": "assistant", "tool_calls": [5]}]}]},
+     "episodes.0.messages.0.tool_calls.0: Input should be a valid dictionary"),
+    ("r.json", {"config": 5, "episodes": [EPISODE]}, "config: Input should be a valid dictionary"),
+    ("r.json", {"episodes": [{**EPISODE, "task_id": ["t"]}]}, "episodes.0.task_id"),
+    ("r.jsonl", {**EPISODE, "trial": -5}, "episode 1: trial: Input should be greater than or equal to 0"),
+    ("r.jsonl", {**EPISODE, "reward": float("nan")}, "episode 1: reward: Input should be a finite number"),
+    ("r.jsonl", {**EPISODE, "trial": 1e999}, "episode 1: trial: Input should be a finite number"),
+    ("report.json", {"rounds": [{"round": 1, "rejections": 5}]}, "rounds.0.rejections: Input should be a valid dictionary"),
+])
+def test_a_results_file_with_wrong_field_types_is_one_line(tmp_path, name, content, said):
+    (tmp_path / name).write_text(json.dumps(content) + "\n")
+    result = run_cli("report", tmp_path / name)
+    assert result.exit_code == 1 and result.output.startswith("error: ") and said in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / name).with_suffix(".html").exists()

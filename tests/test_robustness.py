@@ -1,4 +1,6 @@
-"""Random mutants of the domain files: each checks clean or fails with a located diagnostic.
+"""Random mutants of the domain files: each checks clean or fails with a located diagnostic;
+and damaged or hostile inputs of the newer commands (synth, synth-merge, export-tau2, score,
+report): each is one `error:` line, exit 1, and leaves what was kept as it was.
 
 Every mutant goes through the real `eigendsl check` command in-process. The only acceptable
 outcomes are exit 0, or exit 1 with at least one `path:line:col: error: message` line; a Python
@@ -7,6 +9,7 @@ traceback, any other exception, or a run longer than the time limit fails the te
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -146,3 +149,169 @@ def test_diagnostic_points_at_the_mistake(tmp_path):
     col = source.split("\n")[line_no - 1].index("find_reservaton") + 1
     assert f"airline.eig:{line_no}:{col}: error: unknown function 'find_reservaton'; did you mean 'find_reservation'?" in result.output
     assert "^~~~~~~~~~~~~~" in result.output
+
+
+# ---------------------------------------------------------------- the newer commands' inputs
+
+SYNTH = ["--tasks", "6", "--batch", "6", "--rounds", "1", "--plans", "8", "--no-progress"]
+
+
+def one_error(*args) -> str:
+    """Run the command; it must fail with exit 1 and print one `error:` line, no traceback."""
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def synth_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "run"
+    result = CliRunner().invoke(main, ["synth", str(ROOT / "domains" / "airline.eig"), "--out", str(out), *SYNTH])
+    assert result.exit_code == 0 and json.loads((out / "report.json").read_text())["kept"] > 0, result.output
+    return out
+
+
+def kept(folder) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and "work" not in p.parts
+            and p.name not in ("state.json", "report.json")}
+
+
+def edit_state(**changes):
+    def edit(folder):
+        state = json.loads((folder / "state.json").read_text())
+        (folder / "state.json").write_text(json.dumps({k: v for k, v in {**state, **changes}.items() if v is not None}))
+    return edit
+
+
+@pytest.mark.parametrize("damage, said", [
+    (lambda d: (d / "state.json").write_text("[1]"), "state.json is damaged; rerun with --fresh"),
+    (lambda d: (d / "state.json").write_text('{"config_hash": '), "state.json is damaged"),
+    (edit_state(sizes=None), "state.json is damaged"),  # it used to delete every kept task file
+    (edit_state(sizes="x"), "state.json is damaged"),
+    (edit_state(kept="3", done=False), "state.json is damaged"),
+    (edit_state(plans=[5], done=False), "state.json is damaged"),
+    (lambda d: (d / "rl.jsonl").write_text((d / "rl.jsonl").read_text()[:-40]), "rl.jsonl is shorter than the run"),
+    (lambda d: (d / "tasks" / "round_1.eig").unlink(), "round_1.eig is missing from the run"),
+], ids=["list", "torn", "no-sizes", "sizes-string", "kept-string", "plans-wrong", "rl-torn", "task-file-gone"])
+def test_a_damaged_synth_folder_is_refused_and_keeps_its_tasks(synth_run, tmp_path, damage, said):
+    folder = tmp_path / "run"
+    shutil.copytree(synth_run, folder)
+    damage(folder)
+    before = kept(folder)
+    assert said in one_error("synth", ROOT / "domains" / "airline.eig", "--out", folder, *SYNTH)
+    assert kept(folder) == before
+
+
+@pytest.mark.parametrize("text, said", [
+    ("[1]", "the synth settings must be a table of keys"),
+    ("synth = 5\n", "the synth settings must be a table of keys"),
+    ("[synth]\nbogus = 1\n", "synth configuration: bogus: Extra inputs are not permitted"),
+])
+def test_a_bad_synth_config_is_one_line(tmp_path, text, said):
+    config = tmp_path / ("synth.json" if text.startswith("[1") else "synth.toml")
+    config.write_text(text)
+    assert said in one_error("synth", ROOT / "domains" / "airline.eig", "--out", tmp_path / "out", "--config", config, *SYNTH)
+
+
+def rewrite_rl(folder, line: str):
+    (folder / "rl.jsonl").write_text(line)
+
+
+@pytest.mark.parametrize("damage, said", [
+    (lambda d: rewrite_rl(d, "{bad\n"), "rl.jsonl:1: not JSON"),
+    (lambda d: rewrite_rl(d, '{"x": 1}\n'), "rl.jsonl:1: not a task entry"),
+    (lambda d: rewrite_rl(d, '{"task_id": "a", "sft": "2"}\n'), "rl.jsonl:1: not a task entry"),
+    (lambda d: (d / "tasks" / "round_1.eig").write_bytes(b"\xff\xfe"), "round_1.eig: not UTF-8 text"),
+    (lambda d: ((d / "sft.jsonl").unlink(), (d / "sft.jsonl").mkdir()), "sft.jsonl: Is a directory"),
+], ids=["rl-not-json", "rl-no-task-id", "rl-sft-string", "task-not-utf8", "sft-a-folder"])
+def test_a_damaged_shard_is_named_by_synth_merge(synth_run, tmp_path, damage, said):
+    shard = tmp_path / "shard"
+    shutil.copytree(synth_run, shard)
+    damage(shard)
+    assert said in one_error("synth-merge", tmp_path / "merged", synth_run, shard)
+
+
+def test_synth_merge_refuses_to_write_over_a_shard_or_a_run(synth_run):
+    before = kept(synth_run)
+    assert "is one of the shards" in one_error("synth-merge", synth_run, synth_run)
+    assert "holds a synth run" in one_error("synth-merge", synth_run, ROOT / "domains")
+    assert kept(synth_run) == before
+
+
+def test_export_tau2_into_a_path_under_a_file(synth_run, tmp_path):
+    (tmp_path / "file").write_text("")
+    said = one_error("export-tau2", synth_run / "tasks" / "round_1.eig", "-o", tmp_path / "file" / "out.json")
+    assert said == f"error: cannot write {tmp_path / 'file' / 'out.json'}: {tmp_path / 'file'} is a file, not a folder"
+
+
+@pytest.mark.parametrize("text, said", [
+    ("", "holds no simulations"),
+    ("[]", "holds no simulations"),
+    ('"x"', "not simulations: expected tau2-bench results"),
+    ('{"simulations": 5}', "not simulations: expected tau2-bench results"),
+    ('{"tasks": [], "info": {}}', "not simulations: expected tau2-bench results"),
+])
+def test_a_simulations_file_that_holds_none_is_one_line(tmp_path, text, said):
+    (tmp_path / "sims.json").write_text(text)
+    assert said in one_error("score", ROOT / "domains" / "airline.eig", "--simulations", tmp_path / "sims.json",
+                             "--out", tmp_path / "scored.jsonl")
+
+
+UNSTARTABLE = """import "tinyshop.eig"
+
+task "no-such-order" {
+  user { reason "I want to cancel order #999." knows { order_id: "999" } }
+  setup { open_session(order_id: "999") }
+  gold { cancel_order() }
+  reward { DB }
+}
+"""
+
+
+def test_a_task_that_cannot_start_is_named_by_train_and_score(tmp_path):
+    for name in ("tinyshop.eig", "tinyshop.data.json"):
+        shutil.copy(ROOT / "tests" / "data" / name, tmp_path / name)
+    (tmp_path / "tasks.eig").write_text(UNSTARTABLE)
+    said = one_error("train", tmp_path / "tinyshop.eig", "--tasks", tmp_path / "tasks.eig", "--model", "tiny:",
+                     "--out", tmp_path / "run", "--stage", "grpo")
+    assert said == "error: 1 task(s) cannot start; fix them or leave them out of the task file"
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "sims.jsonl").write_text('{"task_id": "no-such-order", "messages": []}\n')
+    result = CliRunner().invoke(main, ["score", str(tmp_path / "tinyshop.eig"), "--tasks", str(tmp_path / "tasks.eig"),
+                                       "--simulations", str(tmp_path / "sims.jsonl"), "--out", str(tmp_path / "scored.jsonl")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "skipped record 1: task no-such-order: setup step 1 (open_session) failed: Order not found" in result.output
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(synth_run, tmp_path):
+    sims = tmp_path / "sims.jsonl"
+    sims.write_text('{"task_id": "cancel-within-a-day", "messages": []}\n')
+    report = tmp_path / "report.json"
+    shutil.copy(synth_run / "report.json", report)
+    shutil.copy(synth_run / "tasks" / "round_1.eig", synth_run / "tasks" / "copy.eig")
+    before = {p: p.read_bytes() for p in (sims, report, synth_run / "tasks" / "copy.eig")}
+    try:
+        assert "is the --simulations file, which scoring would overwrite" in one_error(
+            "score", ROOT / "domains" / "airline.eig", "--simulations", sims, "--out", tmp_path / "." / "sims.jsonl")
+        assert "the page would overwrite" in one_error("report", report, "-o", report)
+        assert "is the task file itself" in one_error("export-tau2", synth_run / "tasks" / "copy.eig",
+                                                      "-o", synth_run / "tasks" / "copy.eig")
+        assert all(p.read_bytes() == text for p, text in before.items())
+    finally:
+        (synth_run / "tasks" / "copy.eig").unlink()
+
+
+def test_fresh_clears_only_what_a_run_wrote(synth_run, tmp_path):
+    folder = tmp_path / "run"
+    shutil.copytree(synth_run, folder)
+    (folder / "tasks" / "notes.eig").write_text("# mine\n")
+    (folder / "tasks" / "drafts").mkdir()
+    result = CliRunner().invoke(main, ["synth", str(ROOT / "domains" / "airline.eig"), "--out", str(folder), *SYNTH,
+                                       "--seed", "4", "--fresh"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert (folder / "tasks" / "notes.eig").read_text() == "# mine\n" and (folder / "tasks" / "drafts").is_dir()
+    again = CliRunner().invoke(main, ["synth", str(ROOT / "domains" / "airline.eig"), "--out", str(folder), *SYNTH, "--seed", "4"])
+    assert again.exit_code == 0 and (folder / "tasks" / "notes.eig").is_file(), again.output

@@ -311,6 +311,8 @@ def test_openai_format_records_and_this_projects_episodes():
 @pytest.mark.parametrize("record, message", [
     (17, "a record must be a JSON object"),
     ({"messages": []}, "no task_id"),
+    ({"task_id": ["12"], "messages": []}, 'task_id must be a string or an integer, not \\["12"\\]'),
+    ({"task_id": float("nan"), "messages": []}, "task_id must be a string or an integer, not NaN"),
     ({"task_id": "12", "messages": "x"}, "no messages list"),
     ({"task_id": "12", "messages": [{"role": "tool", "tool_call_id": "z", "content": "?"}]}, "a tool result for no tool call"),
     ({"task_id": "12", "messages": [{"role": "robot", "content": "?"}]}, "unknown role"),

@@ -179,19 +179,46 @@ def test_importing_the_core_does_not_import_torch():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+BAD_FILES = {
+    "CONFIG": ("train.toml", "[sft]\nlearning_rat = 1\n"),
+    "NAN": ("nan.toml", "[sft]\nlearning_rate = nan\n"),
+    "NO_GROUPS": ("groups.toml", "[grpo]\nnum_generations = 0\n"),
+    "LORA": ("lora.toml", "[lora]\nr = 0\n"),
+    "LIST": ("list.json", "[1]"),
+    "LATIN1": ("latin1.toml", b"[sft]\n# caf\xe9\n"),
+    "DATA": ("sft.jsonl", '{"messages": "nope"}\n'),
+    "CALLS": ("calls.jsonl", '{"messages": [{"role": "assistant", "tool_calls": [5]}]}\n'),
+    "BYTES": ("bytes.jsonl", b"\xff\n"),
+    "FILE": ("file", ""),
+}
+
+
 @pytest.mark.parametrize("args, message", [
     (["--model", "no/such/model"], "not a model folder"),
     (["--model", "tiny:depth=3"], "bad tiny model setting"),
+    (["--model", "tiny:hidden=99999999999"], "tiny model setting hidden=99999999999 is out of range"),
+    (["--model", "tiny:hidden=66"], "hidden=66 must be a multiple of heads=4"),
     (["--model", "tiny:", "--config", "CONFIG"], "setting sft.learning_rat"),
+    (["--model", "tiny:", "--config", "NAN"], "setting sft.learning_rate: Input should be a finite number"),
+    (["--model", "tiny:", "--stage", "grpo", "--config", "NO_GROUPS"], "setting grpo.num_generations: Input should be greater"),
+    (["--model", "tiny:", "--config", "LORA"], "setting lora.r: Input should be greater than or equal to 1"),
+    (["--model", "tiny:", "--config", "LIST"], "expected a table of stage sections"),
+    (["--model", "tiny:", "--config", "LATIN1"], "is not UTF-8 text"),
     (["--model", "tiny:", "--data", "DATA"], ":1: not a dialogue"),
+    (["--model", "tiny:", "--data", "CALLS"], ":1: message 0 is not a chat message"),
+    (["--model", "tiny:", "--data", "BYTES"], "not UTF-8 text (byte 0)"),
+    (["--model", "tiny:", "--out", "FILE/run"], "file is a file, not a folder"),
 ])
 def test_bad_training_input_is_one_clear_error(tmp_path, args, message):
-    (tmp_path / "train.toml").write_text("[sft]\nlearning_rat = 1\n")
-    (tmp_path / "sft.jsonl").write_text('{"messages": "nope"}\n')
-    args = [{"CONFIG": str(tmp_path / "train.toml"), "DATA": str(tmp_path / "sft.jsonl")}.get(a, a) for a in args]
-    result = subprocess.run([str(EIGENDSL), "train", str(TINYSHOP), "--out", str(tmp_path / "run"), *args],
+    for name, text in BAD_FILES.values():
+        (tmp_path / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    args = [str(tmp_path / BAD_FILES[a][0]) if a in BAD_FILES else a for a in args]
+    args = [str(tmp_path / "file" / "run") if a == "FILE/run" else a for a in args]
+    out = [] if "--out" in args else ["--out", str(tmp_path / "run")]
+    result = subprocess.run([str(EIGENDSL), "train", str(TINYSHOP), *out, *args],
                             capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "run").exists()  # bad input fails before the run claims its folder
 
 
 @pytest.mark.slow

@@ -35,7 +35,7 @@ from ..runtime.environment import CompiledDomain, TraceEntry
 from ..compiler import load_domain
 from ..verify import rules
 from ..episode.judge import JudgeError
-from ..verify.reward import TaskChecker
+from ..verify.reward import TaskChecker, TaskSetupError
 from .tau2 import content_json
 
 ROLES = {"assistant": "agent", "user": "user"}
@@ -79,29 +79,37 @@ def read_simulations(path: str | Path) -> list[Any]:
         raise ScoreInputError(f"{path}: cannot read: {e.strerror}") from None
     except UnicodeDecodeError:
         raise ScoreInputError(f"{path}: not UTF-8 text") from None
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None  # JSON lines start with "{" too
-        if isinstance(data, dict) and isinstance(data.get("simulations"), list):
-            return data["simulations"]
-        if isinstance(data, dict) and isinstance(data.get("episodes"), list):
-            return data["episodes"]  # this project's eval results
-        if isinstance(data, list):
-            return data
-        if isinstance(data, dict) and ("messages" in data or "task_id" in data):
-            return [data]
-    records: list[Any] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError as e:
-            records.append(RecordError(f"line {n} is not JSON ({e.msg} at column {e.colno})"))
+    records = whole_file_records(path, text)
+    if records is None:
+        records = []
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as e:
+                records.append(RecordError(f"line {n} is not JSON ({e.msg} at column {e.colno})"))
+    if not records:
+        raise ScoreInputError(f"{path} holds no simulations")
     return records
+
+
+def whole_file_records(path: Path, text: str) -> list[Any] | None:
+    """The records of a file that is one JSON document, or None for JSON lines."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None  # JSON lines start with "{" too
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        for key in ("simulations", "episodes"):  # tau2-bench's results; this project's eval results
+            if isinstance(data.get(key), list):
+                return data[key]
+        if "messages" in data or "task_id" in data:
+            return [data]
+    raise ScoreInputError(f"{path}: not simulations: expected tau2-bench results (a simulations list), eval results "
+                          "(an episodes list), a JSON list of records or JSON lines of them")
 
 
 def _tool_calls(message: dict, where: str) -> list[dict]:
@@ -128,8 +136,10 @@ def parse_record(record: Any) -> Trajectory:
     if not isinstance(record, dict):
         raise RecordError("a record must be a JSON object")
     task_id = record.get("task_id")
-    if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
+    if task_id is None:
         raise RecordError("the record has no task_id")
+    if not isinstance(task_id, (str, int)) or isinstance(task_id, bool):
+        raise RecordError(f"task_id must be a string or an integer, not {json.dumps(task_id)[:40]}")
     messages = record.get("messages")
     if not isinstance(messages, list):
         raise RecordError("the record has no messages list")
@@ -275,7 +285,7 @@ class Scorer:
         for n, record in enumerate(records, 1):
             try:
                 yield self.score(record)
-            except RecordError as e:
+            except (RecordError, TaskSetupError) as e:  # a task that cannot start is its records' problem
                 ident = record.get("id") if isinstance(record, dict) else None
                 yield RecordError(f"record {n}" + (f" (id {ident})" if ident is not None else "") + f": {e}")
 

@@ -86,9 +86,10 @@ def load_tasks(path: str | Path) -> list[Tau2Task]:
             tasks.append(Tau2Task.model_validate(item))
         except ValidationError as e:
             err = e.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
+            where = ".".join(str(p) for p in err["loc"]) or "the task"
             ident = item.get("id", i) if isinstance(item, dict) else i
-            raise TaskFileError(f"{path}: task {ident!r}: {where}: {err['msg']}") from None
+            msg = "should be a JSON object" if not isinstance(item, dict) else err["msg"]
+            raise TaskFileError(f"{path}: task {ident!r}: {where}: {msg}") from None
     return tasks
 
 

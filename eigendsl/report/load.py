@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .shapes import Episode, Results, ShapeError, SynthReport, checked
+
 
 class ReportError(Exception):
     """The input cannot be rendered; the message says why in one sentence."""
@@ -61,7 +63,8 @@ def load(path: str | Path) -> RunData:
             if all("task_id" in r for r in records):
                 from ..eval.runner import summarise
 
-                tasks = sorted({r["task_id"] for r in records})
+                records = [shaped(Episode, r, f"{path}: episode {i}") for i, r in enumerate(records, 1)]
+                tasks = sorted({str(r["task_id"]) for r in records})
                 trials = 1 + max(int(r.get("trial", 0)) for r in records)
                 summary = summarise(records, trials, len(tasks))
                 return RunData("results", path, {"config": {}, "summary": summary, "episodes": records}, skipped)
@@ -74,14 +77,17 @@ def load(path: str | Path) -> RunData:
     except ValueError as e:
         raise ReportError(f"{path} is not valid JSON ({e})") from None
     if isinstance(data, dict) and isinstance(data.get("episodes"), list):
-        if not all(isinstance(e, dict) and "task_id" in e and "reward" in e for e in data["episodes"]):
-            raise ReportError(f"{path}: an entry of its episodes has no task_id or reward")
-        data.setdefault("config", {})
-        data.setdefault("summary", {})
-        return RunData("results", path, data)
+        return RunData("results", path, shaped(Results, data, str(path)))
     if isinstance(data, dict) and isinstance(data.get("rounds"), list):
-        return RunData("synth", path, data)
+        return RunData("synth", path, shaped(SynthReport, data, str(path)))
     raise ReportError(f"{path} is not an eval results file, a synth report.json or a train metrics.jsonl")
+
+
+def shaped(model, data, where: str) -> dict:
+    try:
+        return checked(model, data)
+    except ShapeError as e:
+        raise ReportError(f"{where}: {e}") from None
 
 
 def render(run: RunData) -> str:

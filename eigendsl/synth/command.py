@@ -26,7 +26,10 @@ def load_config(path: str | None, target: str, options: dict):
             raise click.ClickException(f"cannot read {path}: {e.strerror}")
         except (ValueError, tomllib.TOMLDecodeError) as e:
             raise click.ClickException(f"{path} is not valid {'JSON' if path.endswith('.json') else 'TOML'}: {e}")
-        data = data.get("synth", data)
+        data = data.get("synth", data) if isinstance(data, dict) else data
+        if not isinstance(data, dict):
+            raise click.ClickException(f"{path}: the synth settings must be a table of keys (a JSON object), "
+                                       f"not {type(data).__name__}")
     data.update({k: v for k, v in options.items() if v is not None})
     data["target"] = target
     try:
@@ -128,7 +131,10 @@ def export_tau2(tasks_path: str, out_path: str) -> None:
 @click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False))
 @click.argument("shards", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
 def synth_merge(out_dir: str, shards: tuple[str, ...]) -> None:
-    """Merge synth output folders (shards run with different seeds), deduplicated by signature."""
+    """Merge synth output folders (shards run with different seeds), deduplicated by signature.
+
+    SHARDS are `eigendsl synth` output folders; OUT, a folder that is neither a shard nor a synth
+    run, gets tasks/merged.eig, sft.jsonl, user_sft.jsonl and rl.jsonl."""
     from .merge import MergeProblem, merge
 
     try:

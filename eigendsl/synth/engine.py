@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..files import write_atomic
 from ..interop.task_source import TaskSourceError
@@ -81,6 +81,25 @@ def config_hash(config: SynthConfig, source_text: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
+STATE_FIELDS = {"config_hash": str, "round": int, "batch": int, "plans": list, "kept": int, "rounds": list, "sizes": dict,
+                "signatures": list, "weights": dict, "retired": list, "op_weights": dict, "done": bool}
+
+
+def state_is_whole(state) -> bool:
+    """A saved state.json with every field a resume reads, of its type (sizes: file -> byte count)."""
+    return (isinstance(state, dict) and all(isinstance(state.get(k), t) for k, t in STATE_FIELDS.items())
+            and all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in state["sizes"].items())
+            and plans_read(state["plans"]))
+
+
+def plans_read(plans: list) -> bool:
+    try:
+        [Plan.model_validate(p) for p in plans]
+    except ValidationError:
+        return False
+    return True
+
+
 def domain_source(target: Path) -> Path:
     try:
         return source_of(target)
@@ -125,8 +144,10 @@ class Engine:
         path = self.out / "state.json"
         if path.is_file() and not fresh:
             try:
-                state = json.loads(path.read_text())
-            except ValueError:
+                state = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                state = None
+            if not state_is_whole(state):  # never cut kept outputs back by a state that cannot say what they are
                 raise SynthProblem(f"{path} is damaged; rerun with --fresh to start again")
             if state.get("config_hash") != self.hash:
                 raise SynthProblem(f"{self.out} holds a run with another configuration (or domain source); "
@@ -136,8 +157,9 @@ class Engine:
         if fresh and self.out.exists():
             for name in ("state.json", "sft.jsonl", "user_sft.jsonl", "rl.jsonl", "report.json"):
                 (self.out / name).unlink(missing_ok=True)
-            for sub in ("tasks", "prompts"):
-                for f in (self.out / sub).glob("*") if (self.out / sub).is_dir() else []:
+            # only what a run writes: another file in OUT (notes, a folder) is not a run's to delete
+            for f in task_files(self.out / "tasks") + sorted((self.out / "prompts").glob("*_v*.md")):
+                if f.is_file():
                     f.unlink()
         elif self.out.exists() and any((self.out / n).exists() for n in ("sft.jsonl", "tasks")):
             raise SynthProblem(f"{self.out} holds outputs but no state.json; use --fresh to start again")
@@ -151,16 +173,18 @@ class Engine:
 
     def truncate(self, state: dict) -> None:
         """Cut outputs back to what the saved state accounts for."""
-        for name, size in state.get("sizes", {}).items():
+        for name, size in state["sizes"].items():
             path = self.out / name
-            if path.is_file() and path.stat().st_size > size:
+            if not path.is_file() or path.stat().st_size < size:
+                raise SynthProblem(f"{path} is {'shorter than' if path.is_file() else 'missing from'} the run that "
+                                   f"state.json records ({size} bytes): restore it, or rerun with --fresh to start again")
+            if path.stat().st_size > size:
                 with open(path, "r+b") as fh:
                     fh.truncate(size)
-        known = set(state.get("sizes", {}))
-        for sub in ("tasks",):
-            for f in (self.out / sub).glob("*.eig") if (self.out / sub).is_dir() else []:
-                if f"{sub}/{f.name}" not in known:
-                    f.unlink()
+        known = set(state["sizes"])
+        for f in task_files(self.out / "tasks"):  # a round file the state does not know yet: a crash cut it short
+            if f"tasks/{f.name}" not in known and f.is_file():
+                f.unlink()
 
     def save(self) -> None:
         sizes = {}

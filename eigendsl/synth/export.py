@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ..compiler import compile_file
-from ..files import write_atomic
+from ..files import same_file, write_atomic
 from ..interop.tau2_tasks import to_tau2
 
 TAU2_BASIS = ("DB", "ENV_ASSERTION", "NL_ASSERTION", "ACTION", "COMMUNICATE")
@@ -24,6 +24,8 @@ class ExportProblem(Exception):
 
 
 def export(tasks_path: Path, out_path: Path) -> int:
+    if same_file(tasks_path, out_path):
+        raise ExportProblem(f"-o {out_path} is the task file itself, which the export would overwrite; write elsewhere")
     c = compile_file(tasks_path, with_data=False)
     if not c.ok:
         first = next(d for d in c.diagnostics if d.is_error)
@@ -41,5 +43,8 @@ def export(tasks_path: Path, out_path: Path) -> int:
         criteria = record["evaluation_criteria"]
         criteria["reward_basis"] = [b for b in criteria["reward_basis"] if b in TAU2_BASIS] or ["DB"]
         out.append(record)
-    write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
+    try:
+        write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
+    except OSError as e:
+        raise ExportProblem(f"cannot write {out_path}: {e.strerror or e}") from None
     return len(out)

@@ -19,9 +19,15 @@ Every field whose name is TRL's (`SFTConfig`, `GRPOConfig`) is passed to it as i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+Positive = Annotated[int, Field(ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
 
 
 class TrainError(Exception):
@@ -29,19 +35,19 @@ class TrainError(Exception):
 
 
 class Common(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    learning_rate: float = 1e-4
-    max_steps: int = 100
-    per_device_train_batch_size: int = 8
-    gradient_accumulation_steps: int = 1
-    warmup_steps: int = 0
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    learning_rate: PositiveFloat = 1e-4
+    max_steps: Annotated[int, Field(ge=-1)] = 100  # -1: as many as num_train_epochs take
+    per_device_train_batch_size: Positive = 8
+    gradient_accumulation_steps: Positive = 1
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
     lr_scheduler_type: str = "constant"
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    weight_decay: NonNegative = 0.0
+    max_grad_norm: PositiveFloat = 1.0
     seed: int = 0
-    logging_steps: int = 1
-    save_steps: int = 50
-    save_total_limit: int | None = 2
+    logging_steps: Positive = 1
+    save_steps: Positive = 50
+    save_total_limit: Positive | None = 2
     report_to: list[str] = Field(default_factory=list)  # TRL's reporting: "trackio", "tensorboard", ...
     bf16: bool = False
     gradient_checkpointing: bool = False
@@ -57,9 +63,9 @@ class Common(BaseModel):
 class SFTSettings(Common):
     """SFTTrainer: loss only on the trained role's tokens (masks.py)."""
 
-    max_length: int | None = 1024
-    num_train_epochs: float = 1.0
-    max_dialogues: int | None = None  # ours: cap on the dialogues used
+    max_length: Positive | None = 1024
+    num_train_epochs: PositiveFloat = 1.0
+    max_dialogues: Positive | None = None  # ours: cap on the dialogues used
 
     @classmethod
     def ours(cls) -> tuple[str, ...]:
@@ -69,24 +75,24 @@ class SFTSettings(Common):
 class GRPOSettings(Common):
     """GRPOTrainer with a rollout function that plays real episodes (grpo.py)."""
 
-    num_generations: int = 8          # G rollouts per task
-    temperature: float = 1.0
-    top_p: float = 1.0
-    beta: float = 0.0                 # KL weight; 0 needs no reference model
-    epsilon: float = 0.2
-    num_iterations: int = 1           # optimizer steps per generated batch (PPO-style epochs, ratio clipped)
+    num_generations: Positive = 8     # G rollouts per task
+    temperature: NonNegative = 1.0
+    top_p: Annotated[float, Field(gt=0, le=1)] = 1.0
+    beta: NonNegative = 0.0           # KL weight; 0 needs no reference model
+    epsilon: NonNegative = 0.2
+    num_iterations: Positive = 1      # optimizer steps per generated batch (PPO-style epochs, ratio clipped)
     loss_type: str = "dapo"
     scale_rewards: str = "group"
-    max_completion_length: int = 1024  # the whole multi-turn completion, in tokens
+    max_completion_length: Positive = 1024  # the whole multi-turn completion, in tokens
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_server_base_url: str | None = None
-    vllm_gpu_memory_utilization: float = 0.3
-    max_turn_tokens: int = 256        # ours: tokens the policy may generate per turn
-    max_episode_steps: int = 30       # ours: messages before an episode is cut
-    max_tool_errors: int = 5          # ours: failed tool calls before an episode is cut
+    vllm_gpu_memory_utilization: Share = 0.3
+    max_turn_tokens: Positive = 256   # ours: tokens the policy may generate per turn
+    max_episode_steps: Positive = 30  # ours: messages before an episode is cut
+    max_tool_errors: Positive = 5     # ours: failed tool calls before an episode is cut
     dynamic_filtering: bool = True    # ours: drop groups whose rewards all agree, refill the batch
-    refill_rounds: int = 2            # ours: extra rounds of groups drawn to refill a filtered batch
+    refill_rounds: Annotated[int, Field(ge=0)] = 2  # ours: extra rounds of groups drawn to refill a filtered batch
     user: str = "scripted"            # ours: scripted | openai:MODEL (with user_base_url)
     user_base_url: str | None = None  # ours
 
@@ -99,10 +105,10 @@ class GRPOSettings(Common):
 class LoraSettings(BaseModel):
     """peft's LoraConfig."""
 
-    model_config = ConfigDict(extra="forbid")
-    r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    r: Positive = 16
+    lora_alpha: Positive = 32
+    lora_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.05
     target_modules: list[str] | str = "all-linear"
 
 
@@ -127,4 +133,6 @@ def load_config(path: str | Path | None) -> TrainConfig:
         return TrainConfig.model_validate(raw)
     except ValidationError as e:
         first = e.errors()[0]
+        if not first["loc"]:
+            raise TrainError(f"{path}: expected a table of stage sections ([sft], [grpo], [lora])") from None
         raise TrainError(f"{path}: setting {'.'.join(map(str, first['loc']))}: {first['msg']}") from None

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .. import ir
+from ..files import numbered_lines, read_text
 from ..episode.agents import OracleAgent
 from ..episode.episode import OUT_OF_SCOPE, STOP, TRANSFER, Episode
 from ..episode.users import USER_GUIDE, ScriptedUser, scenario_prompt
@@ -33,24 +34,30 @@ class Dialogue(BaseModel):
 def read_dialogues(path: str | Path) -> list[dict]:
     """Dialogues from a JSON-lines file; a clear error names the first bad line."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise TrainError(f"cannot read dialogues {path}: {e.strerror}") from None
     out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, line in numbered_lines(read_text(path, TrainError, "dialogues")):
         try:
             d = Dialogue.model_validate_json(line)
         except ValidationError as e:
             raise TrainError(f"{path}:{n}: not a dialogue with messages and tools: {e.errors()[0]['msg']}") from None
+        bad = next((i for i, m in enumerate(d.messages) if not message_shape_ok(m)), None)
+        if bad is not None:
+            raise TrainError(f"{path}:{n}: message {bad} is not a chat message (a role string, text or parts as content, "
+                             "tool calls as objects with a function name)")
         if not any(m.get("role") == "assistant" for m in d.messages):
             raise TrainError(f"{path}:{n}: the dialogue has no assistant turn to train on")
         out.append(d.model_dump())
     if not out:
         raise TrainError(f"{path} has no dialogues")
     return out
+
+
+def message_shape_ok(m: dict) -> bool:
+    """An OpenAI chat message a chat template can render: a role, content, tool calls with a function name."""
+    calls = m.get("tool_calls") or []
+    return (isinstance(m.get("role"), str) and isinstance(m.get("content"), (str, list, type(None))) and isinstance(calls, list)
+            and all(isinstance(c, dict) and isinstance(c.get("function"), dict) and isinstance(c["function"].get("name"), str)
+                    for c in calls))
 
 
 def user_system(task: ir.TaskDef) -> dict:

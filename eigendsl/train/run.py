@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from .. import ir
+from ..files import make_folder
 from ..runtime.environment import CompiledDomain
 from .config import TrainConfig, TrainError
 
@@ -54,20 +55,26 @@ def load_tokenizer(path: str):
     return tokenizer
 
 
-def resolve_model(spec: str, out: Path, domain: CompiledDomain, dialogues: list[dict]) -> str:
-    """A model folder: SPEC itself, or a tiny random model built into DIR/base for `tiny:...`."""
+def check_model(spec: str) -> None:
+    """A bad --model fails before anything heavy is imported or DIR is claimed."""
     if spec.startswith("tiny:"):
         from .tiny import parse_spec
 
-        parse_spec(spec)  # a bad spec fails before anything heavy is imported
+        parse_spec(spec)
+    elif not (Path(spec) / "config.json").is_file():
+        raise TrainError(f"--model {spec}: not a model folder (no config.json) and not a tiny: spec")
+
+
+def resolve_model(spec: str, out: Path, domain: CompiledDomain, dialogues: list[dict]) -> str:
+    """A model folder: SPEC itself, or a tiny random model built into DIR/base for `tiny:...`."""
+    check_model(spec)
+    if spec.startswith("tiny:"):
         base = out / "base"
         if not (base / "config.json").is_file():
             from .tiny import build_tiny_model
 
             build_tiny_model(base, corpus(domain, dialogues), spec)
         return str(base)
-    if not (Path(spec) / "config.json").is_file():
-        raise TrainError(f"--model {spec}: not a model folder (no config.json) and not a tiny: spec")
     return spec
 
 
@@ -75,12 +82,20 @@ def check_run(out: Path, identity: dict) -> None:
     """DIR holds one run: refuse to resume a different one into it."""
     record = out / "run.json"
     if record.is_file():
-        before = json.loads(record.read_text())
+        try:
+            before = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise TrainError(f"{record} is damaged, so what {out} holds is unknown; use another --out or delete it") from None
+        if not isinstance(before, dict):
+            raise TrainError(f"{record} is damaged, so what {out} holds is unknown; use another --out or delete it")
         if before != identity:
             changed = ", ".join(k for k in identity if before.get(k) != identity[k])
             raise TrainError(f"{out} holds another run (different {changed}); use another --out or delete it")
-    out.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(identity, indent=1) + "\n")
+    try:
+        make_folder(out)
+        record.write_text(json.dumps(identity, indent=1) + "\n")
+    except OSError as e:
+        raise TrainError(f"cannot use {out} for the run: {e.strerror or e}") from None
 
 
 def train(domain: CompiledDomain, tasks: list[ir.TaskDef], model: str, out: Path, stage: str, config: TrainConfig,
@@ -95,10 +110,11 @@ def train(domain: CompiledDomain, tasks: list[ir.TaskDef], model: str, out: Path
     if (final / "config.json").is_file() and (out / "run.json").is_file():
         check_run(out, identity)
         return {"stage": stage, "final": str(final), "resumed_from": None, "already_done": True}
-    check_run(out, identity)
-    dialogues: list[dict] = []
+    dialogues: list[dict] = []  # read before DIR is claimed, so that a bad file leaves no run behind
     if stage != "grpo":
         dialogues = read_dialogues(data) if data else oracle_dialogues(domain, tasks, "agent" if stage == "sft" else "user")
+    check_model(model)
+    check_run(out, identity)
     model_path = resolve_model(model, out, domain, dialogues or oracle_dialogues(domain, tasks))
     tokenizer = load_tokenizer(model_path)
     resume, step = last_checkpoint(out)

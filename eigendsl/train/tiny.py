@@ -29,6 +29,10 @@ TEMPLATE = (
 )
 
 
+LIMITS = {"hidden": (1, 4096), "layers": (1, 64), "heads": (1, 64), "vocab": (1, 262144), "positions": (16, 131072),
+          "seed": (0, 2**32 - 1)}  # a tiny model stays small enough to build on a laptop
+
+
 def parse_spec(spec: str) -> dict[str, int]:
     """`tiny:hidden=64,layers=2` as settings; unknown keys are an error."""
     sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 1000, "positions": 2048, "seed": 0}
@@ -38,6 +42,11 @@ def parse_spec(spec: str) -> dict[str, int]:
         if key not in sizes or not value.isdigit():
             raise TrainError(f"bad tiny model setting {item!r}; use key=integer with keys {', '.join(sizes)}")
         sizes[key] = int(value)
+    for key, (low, high) in LIMITS.items():
+        if not low <= sizes[key] <= high:
+            raise TrainError(f"tiny model setting {key}={sizes[key]} is out of range: {low} to {high}")
+    if sizes["hidden"] % sizes["heads"]:
+        raise TrainError(f"tiny model: hidden={sizes['hidden']} must be a multiple of heads={sizes['heads']}")
     return sizes
 
 
