@@ -97,3 +97,13 @@ def test_a_template_that_rewrites_earlier_turns_is_refused_as_by_the_reference(t
     with pytest.raises(TrainError) as ours:
         tree.masked([tree.extend(tree.root, messages)], [3])
     assert str(ours.value) == str(reference.value)
+
+
+def test_messages_share_a_node_exactly_when_they_are_the_same():
+    from eigendsl.train.transcripts import frozen
+
+    same = [({"a": [1, {"b": None}], "c": "x"}, {"c": "x", "a": [1, {"b": None}]})]
+    different = [({"a": 1}, {"a": True}), ({"a": 0.0}, {"a": -0.0}), ({"a": 1}, {"a": 1.0}), ({"a": [1]}, {"a": "[1]"}),
+                 ({"a": {}}, {"a": []}), ({"a": None}, {})]
+    assert all(frozen(x) == frozen(y) and hash(frozen(x)) == hash(frozen(y)) for x, y in same)
+    assert all(frozen(x) != frozen(y) for x, y in different)

@@ -16,11 +16,14 @@ from .masks import Masked, check_extends, encode_many, render_many
 
 
 def frozen(value):
-    """A hashable form of a JSON-like value (equal exactly when the values are)."""
+    """A hashable form of a JSON-like value, equal exactly when the values render alike (True is not 1,
+    nor -0.0 0.0, as Python's equality would have it)."""
     if isinstance(value, dict):
         return ("{", *sorted((k, frozen(v)) for k, v in value.items()))
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ("[", *(frozen(v) for v in value))
+    if isinstance(value, (bool, int, float)):
+        return (type(value).__name__, repr(value))
     return value
 
 
