@@ -59,7 +59,7 @@ def tokenizers(tmp_path_factory):
 
 @pytest.mark.parametrize("template", ["tiny", "default"])
 def test_transcripts_give_the_reference_prompts_ids_and_masks(tokenizers, template):
-    from eigendsl.train.masks import mask_conversation, render
+    from eigendsl.train.masks import mask_conversation, render, trim_after_last
     from eigendsl.train.transcripts import Transcripts
 
     domain, by_name = tokenizers
@@ -77,6 +77,9 @@ def test_transcripts_give_the_reference_prompts_ids_and_masks(tokenizers, templa
     masked = tree.masked(ends, [start for _, start in cases])
     for (messages, start), got in zip(cases, masked):
         assert got == mask_conversation(tokenizer, messages, tools, start=start)
+    fresh = Transcripts(tokenizer, tools)  # a rollout's completion ends with the policy's last turn
+    trimmed = fresh.masked([fresh.extend(fresh.root, m) for m, _ in cases], [start for _, start in cases], trimmed=True)
+    assert trimmed == [trim_after_last(m) for m in masked] and trimmed[1] != masked[1] and trimmed[0] == masked[0]
     assert sum(masked[1].mask) > 0 and len(tree.root.children) == 1  # one system prompt, shared by all
     assert masked[1] == masked[2] and masked[6].mask != masked[1].mask
 

@@ -91,5 +91,6 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
 
 def trim_after_last(masked: Masked) -> Masked:
     """Drop the given tokens after the trained role's last turn (a rollout's completion ends there)."""
-    last = max((i for i, m in enumerate(masked.mask) if m), default=len(masked.mask) - 1)
+    mask = masked.mask
+    last = next((i for i in range(len(mask) - 1, -1, -1) if mask[i]), len(mask) - 1)  # scanned from the end
     return Masked(masked.input_ids[: last + 1], masked.mask[: last + 1], masked.prompt_length)

@@ -219,7 +219,7 @@ class RolloutPlayer:
                 views[i] = episodes[i].step(message).observation
             live = [i for i in live if not episodes[i].done]
         t0 = time.perf_counter()
-        masked = transcripts.masked([transcripts.extend(n, v) for n, v in zip(nodes, views)], given)
+        masked = transcripts.masked([transcripts.extend(n, v) for n, v in zip(nodes, views)], given, trimmed=True)
         timers.orchestration += time.perf_counter() - t0
         rollouts = [self.finish(e, m, timers) for e, m in zip(episodes, masked)]
         inside = (timers.generation - before[0]) + (timers.user - before[1]) + (timers.orchestration - before[2])

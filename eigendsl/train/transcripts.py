@@ -72,14 +72,19 @@ class Transcripts:
         self._render([n for n in nodes if n.prompt is None], generation_prompt=True)
         return [n.prompt for n in nodes]
 
-    def masked(self, ends: list[Node], starts: list[int]) -> list[Masked]:
+    def masked(self, ends: list[Node], starts: list[int], trimmed: bool = False) -> list[Masked]:
         """The token ids and mask of each conversation ENDS[k] ends, its role's turns trained from
-        message STARTS[k] on: what mask_conversation gives."""
+        message STARTS[k] on: what mask_conversation gives. TRIMMED: what trim_after_last leaves of
+        it, the messages after the role's last turn being neither rendered nor tokenized."""
         paths = [end.path() for end in ends]
         needed = {}  # (node, trained) in the order mask_conversation meets them
-        for path, start in zip(paths, starts):
-            for n in path:
-                needed.setdefault((id(n), n.message["role"] == self.role and n.depth > start), n)
+        for k, (path, start) in enumerate(zip(paths, starts)):
+            trained = [n.message["role"] == self.role and n.depth > start for n in path]
+            if trimmed and any(trained):
+                last = len(trained) - trained[::-1].index(True)
+                paths[k], trained = path[:last], trained[:last]
+            for n, t in zip(paths[k], trained):
+                needed.setdefault((id(n), t), n)
         nodes = list({id(n): n for n in needed.values()}.values())
         self._render([n for n in nodes if n.whole is None], generation_prompt=False)
         self._render([n.parent for (_, trained), n in needed.items() if trained and n.parent.prompt is None],
