@@ -3,9 +3,9 @@
 The rollouts of a task begin alike (system prompt, greeting, the user's opening) and often go
 on alike, and masking a finished conversation needs the rendering of every prefix of it
 (masks.py). A Transcripts tree holds one node per distinct prefix of a batch's conversations;
-a node renders its prefix with the chat template at most twice (with and without the
-generation prompt, the latter being the prompt a round generates from) and tokenizes its
-message's segment once, and what a round or a finished batch needs is rendered in one call and
+a node renders its prefix with the chat template at most twice, with the generation prompt
+(the prompt a round generates from) and without (for the mask), and tokenizes its message's
+segment once; what a round or a finished batch needs is rendered in one call per kind and
 tokenized in one call. Its token ids and masks are those of `masks.mask_conversation`, the
 reference, to the token.
 """
@@ -16,8 +16,8 @@ from .masks import Masked, check_extends, encode_many, render_many
 
 
 def frozen(value):
-    """A hashable form of a JSON-like value, equal exactly when the values render alike (True is not 1,
-    nor -0.0 0.0, as Python's equality would have it)."""
+    """A hashable form of a JSON-like value, equal only for the same value of the same type (True and 1,
+    or -0.0 and 0.0, are equal to Python but render apart)."""
     if isinstance(value, dict):
         return ("{", *sorted((k, frozen(v)) for k, v in value.items()))
     if isinstance(value, (list, tuple)):
