@@ -20,6 +20,7 @@ def cli(*args, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([str(EIGENDSL), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+@pytest.mark.slow  # about a minute and a half: trains a user model
 def test_a_trained_user_model_plays_the_user_in_eval(tmp_path):
     pytest.importorskip("trl")
     import torch
