@@ -284,7 +284,7 @@ def refuse_unstartable(domain, tasks: list, hint: str) -> None:
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="Tasks to run: an .eig task file or a tau2 tasks JSON (default: TARGET's own).")
 @click.option("--task-ids", help="Comma-separated task ids to run (default: all).")
 @click.option("--agent", help="oracle | random | openai:MODEL | hf:PATH (default: oracle).")
-@click.option("--user", help="scripted | openai:MODEL (default: scripted).")
+@click.option("--user", help="scripted | openai:MODEL | hf:PATH, a user model from `train --stage user-sft` (default: scripted).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="JSON or TOML file with agent, user and run settings.")
 @click.option("--agent-base-url", metavar="URL", help="The agent model's OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 (default: the OpenAI API).")
 @click.option("--agent-api-key", metavar="KEY", help="API key for the agent's endpoint (default: $OPENAI_API_KEY); never written to results.")

@@ -81,6 +81,9 @@ def test_sft_records_are_chat_with_tools(airline_run):
     user = json.loads((out / "user_sft.jsonl").read_text().splitlines()[0])
     # the user model's view: the agent speaks as `user`, the simulated user answers as `assistant`
     assert [m["role"] for m in user["messages"][:3]] == ["system", "user", "assistant"]
+    # the system message is the one `eval --user hf:` and the LLM user play from: the guide, then the scenario
+    from eigendsl.episode.users import USER_GUIDE
+    assert user["messages"][0]["content"].startswith(USER_GUIDE.split("\n")[0])
 
 
 def test_report_records_reflection_with_evidence(airline_run):

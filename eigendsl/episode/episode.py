@@ -146,6 +146,7 @@ class Episode:
         self.fidelity: list[dict] = []
         self.started = 0.0
         self._ids = 0
+        self._final: EpisodeResult | None = None  # the result, scored once the episode is over
 
     # ------------------------------------------------------------ views
     def agent_view(self) -> list[dict]:
@@ -185,6 +186,7 @@ class Episode:
         self.done, self.termination = False, None
         self.steps, self.tool_errors = 0, 0
         self.fidelity = []
+        self._final = None
         self.started = time.perf_counter()
         self.user.reset(self.task, self.domain)
         if self.monitor is not None:
@@ -279,6 +281,9 @@ class Episode:
         return [t.content for t in self.turns if t.role == "assistant" and t.content]
 
     def result(self) -> EpisodeResult:
+        """The reward and its components so far; once the episode is over, scored once and kept."""
+        if self._final is not None:
+            return self._final
         breakdown = self.checker.score(self.env, self.agent_texts(), self.termination, self.conversation())
         tokens: dict[str, dict[str, int]] = {"agent": {"prompt": 0, "completion": 0}, "user": {"prompt": 0, "completion": 0}}
         for t in self.turns:
@@ -286,10 +291,13 @@ class Episode:
                 side = tokens["agent" if t.role == "assistant" else "user"]
                 side["prompt"] += int(t.usage.get("prompt_tokens", 0) or 0)
                 side["completion"] += int(t.usage.get("completion_tokens", 0) or 0)
-        return EpisodeResult(
+        result = EpisodeResult(
             self.task.id, breakdown.reward, breakdown, self.termination or "running", self.steps, self.tool_errors,
             [t.to_json() for t in self.turns], self.fidelity, tokens, time.perf_counter() - self.started,
         )
+        if self.done:
+            self._final = result
+        return result
 
 
 def run_episode(domain: CompiledDomain, task: ir.TaskDef, agent, user: User, seed: int = 0,

@@ -1,8 +1,10 @@
-"""A local agent: a transformers causal LM with a chat template that takes tools.
+"""Local models: a transformers causal LM with a chat template that takes tools, as agent or user.
 
 Tool calls are read from the generated text in the common `<tool_call>{"name": ...,
-"arguments": {...}}</tool_call>` convention (Hermes, Qwen). Needs the training extra
-(torch, transformers); nothing else in eigendsl imports this module.
+"arguments": {...}}</tool_call>` convention (Hermes, Qwen). The user is a model fine-tuned by
+`eigendsl train --stage user-sft`: it reads what it was trained on, the scenario as system
+message and the user's view of the conversation (the agent as `user`, itself as `assistant`).
+Needs the training extra (torch, transformers); nothing else in eigendsl imports this module.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import re
 
 from .agents import AgentError
+from .users import scenario_system
 
 TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 
@@ -98,3 +101,18 @@ class TransformersAgent:
         message = parse_generation(text)
         message["usage"] = {"prompt_tokens": int(inputs["input_ids"].shape[1]), "completion_tokens": int(new.shape[0])}
         return message
+
+
+class TransformersUser:
+    """A user played by a local model; one instance per episode, sharing the loaded model."""
+
+    def __init__(self, model, tokenizer, max_new_tokens: int = 256, temperature: float | None = None, seed: int = 0):
+        self.speaker = TransformersAgent(model, tokenizer, max_new_tokens, temperature)  # generates, whoever speaks
+        self.speaker.seed = seed
+        self.system: dict = {}
+
+    def reset(self, task, domain) -> None:
+        self.system = scenario_system(task)
+
+    def respond(self, messages: list[dict], tools: list[dict]) -> dict:
+        return self.speaker.respond([self.system, *messages], tools)

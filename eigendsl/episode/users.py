@@ -134,6 +134,12 @@ def scenario_prompt(task: ir.TaskDef) -> str:
     return "\n".join(lines)
 
 
+def scenario_system(task: ir.TaskDef) -> dict:
+    """A user model's system message: the guide and the task's scenario (what user-model SFT trains on)."""
+    return {"role": "system", "content": USER_GUIDE.format(stop=STOP, transfer=TRANSFER, out_of_scope=OUT_OF_SCOPE,
+                                                           scenario=scenario_prompt(task))}
+
+
 class LLMUser:
     """A user played by a model behind an OpenAI-compatible endpoint, prompted from the scenario."""
 
@@ -142,8 +148,7 @@ class LLMUser:
         self.seed = seed
 
     def reset(self, task: ir.TaskDef, domain: CompiledDomain) -> None:
-        prompt = USER_GUIDE.format(stop=STOP, transfer=TRANSFER, out_of_scope=OUT_OF_SCOPE, scenario=scenario_prompt(task))
-        self.system = {"role": "system", "content": prompt}
+        self.system = scenario_system(task)
 
     def respond(self, messages: list[dict], tools: list[dict]) -> dict:
         if not any(m["role"] == "assistant" for m in messages) and not messages:

@@ -1,6 +1,9 @@
 """Evaluation settings: agent and user specifications from the command line or a config file.
 
-    --agent oracle | random | openai:MODEL | hf:PATH      --user scripted | openai:MODEL
+    --agent oracle | random | openai:MODEL | hf:PATH      --user scripted | openai:MODEL | hf:PATH
+
+`hf:PATH` is a local transformers model folder: for the agent, e.g. `DIR/final` of
+`eigendsl train`; for the user, that of `eigendsl train --stage user-sft`.
 
 A config file (JSON or TOML) has the same settings in sections, e.g.
 
@@ -62,10 +65,16 @@ class AgentSettings(ModelSettings):
 
 
 class UserSettings(ModelSettings):
-    kind: Literal["scripted", "openai"] = "scripted"
+    kind: Literal["scripted", "openai", "hf"] = "scripted"
+    path: str | None = None  # hf: a local model folder
+    max_new_tokens: int = 256
 
     def public(self) -> dict:
-        return {"kind": "scripted"} if self.kind == "scripted" else super().public()
+        if self.kind == "scripted":
+            return {"kind": "scripted"}
+        if self.kind == "hf":
+            return self.model_dump(include={"kind", "path", "max_new_tokens", "temperature"}, exclude_none=True)
+        return super().public()
 
 
 class EvalSettings(BaseModel):
@@ -138,22 +147,29 @@ def agent_factory(s: AgentSettings):
     if s.kind == "openai":
         chat = s.chat("agent")
         return lambda: OpenAIAgent(chat)
-    if not s.path:
-        raise ConfigProblem("the hf agent needs a model folder: --agent hf:PATH")
-    folder = Path(s.path).expanduser()
-    if s.path.startswith((".", "/", "~")) or folder.exists():  # a local folder, not a Hub name
+    from ..episode.local import TransformersAgent
+
+    model, tokenizer = local_model(s.path, "agent")
+    return lambda: TransformersAgent(model, tokenizer, max_new_tokens=s.max_new_tokens, temperature=s.temperature)
+
+
+def local_model(path: str | None, who: str):
+    """The model and tokenizer of an `hf:PATH` agent or user; a clear error for a bad PATH."""
+    if not path:
+        raise ConfigProblem(f"the hf {who} needs a model folder: --{who} hf:PATH")
+    folder = Path(path).expanduser()
+    if path.startswith((".", "/", "~")) or folder.exists():  # a local folder, not a Hub name
         if not folder.is_dir():
-            raise ConfigProblem(f"no model folder at {s.path}")
+            raise ConfigProblem(f"no model folder at {path}")
         if not (folder / "config.json").is_file():
-            raise ConfigProblem(f"{s.path} is not a transformers model folder (it has no config.json)")
+            raise ConfigProblem(f"{path} is not a transformers model folder (it has no config.json)")
     from ..episode.agents import AgentError
     from ..episode.local import TransformersAgent
 
     try:
-        model, tokenizer = TransformersAgent.load(s.path)
+        return TransformersAgent.load(path)
     except AgentError as e:
         raise ConfigProblem(str(e)) from None
-    return lambda: TransformersAgent(model, tokenizer, max_new_tokens=s.max_new_tokens, temperature=s.temperature)
 
 
 def user_factory(s: UserSettings):
@@ -161,6 +177,11 @@ def user_factory(s: UserSettings):
 
     if s.kind == "scripted":
         return lambda seed: ScriptedUser()
+    if s.kind == "hf":
+        from ..episode.local import TransformersUser
+
+        model, tokenizer = local_model(s.path, "user")
+        return lambda seed: TransformersUser(model, tokenizer, s.max_new_tokens, s.temperature, seed)
     chat = s.chat("user")
     return lambda seed: LLMUser(chat, seed=seed if s.seed is None else s.seed)
 

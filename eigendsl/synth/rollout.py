@@ -15,7 +15,7 @@ from .. import ir
 from ..episode.agents import OracleAgent
 from ..episode.episode import Episode, EpisodeResult
 from ..episode.episode import play as play_episode
-from ..episode.users import ScriptedUser, scenario_prompt
+from ..episode.users import ScriptedUser, scenario_system
 from ..runtime.environment import CompiledDomain
 from ..verify.reward import TaskChecker
 
@@ -99,8 +99,9 @@ def sft_record(p: Played, tools: list[dict]) -> dict:
 
 
 def user_sft_record(p: Played, task: ir.TaskDef, tools: list[dict]) -> dict:
-    """The user's side: their turns (as `assistant`) conditioned on the scenario (system)."""
-    out = {"messages": [{"role": "system", "content": scenario_prompt(task)}] + p.user_messages}
+    """The user's side: their turns (as `assistant`) after the system message every user model plays
+    from (the guide and the scenario, as `eval --user hf:` and the LLM user give it)."""
+    out = {"messages": [scenario_system(task)] + p.user_messages}
     if tools:
         out["tools"] = tools
     return out

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .. import ir
 from ..files import numbered_lines, read_text
 from ..episode.agents import OracleAgent
-from ..episode.episode import OUT_OF_SCOPE, STOP, TRANSFER, Episode
-from ..episode.users import USER_GUIDE, ScriptedUser, scenario_prompt
+from ..episode.episode import Episode
+from ..episode.users import ScriptedUser, scenario_system
 from ..runtime.environment import CompiledDomain
 from .config import TrainError
 
@@ -60,15 +60,10 @@ def message_shape_ok(m: dict) -> bool:
                     for c in calls))
 
 
-def user_system(task: ir.TaskDef) -> dict:
-    """The user model's system message: the same guide and scenario the LLM user gets."""
-    return {"role": "system", "content": USER_GUIDE.format(stop=STOP, transfer=TRANSFER, out_of_scope=OUT_OF_SCOPE,
-                                                           scenario=scenario_prompt(task))}
-
-
 def user_dialogue(episode: Episode) -> dict:
-    """The user's side of a played episode, for user-model SFT."""
-    return {"messages": [user_system(episode.task), *episode.user_view()], "tools": episode.user_tools}
+    """The user's side of a played episode, for user-model SFT: the system message the model or LLM
+    user plays from (the guide and the scenario), then the user's view."""
+    return {"messages": [scenario_system(episode.task), *episode.user_view()], "tools": episode.user_tools}
 
 
 def agent_dialogue(episode: Episode) -> dict:

@@ -29,8 +29,31 @@ def render(tokenizer, messages: list[dict], tools: list[dict] | None, generation
                                          add_generation_prompt=generation_prompt)
 
 
+def render_many(tokenizer, conversations: list[list[dict]], tools: list[dict] | None,
+                generation_prompt: bool = False) -> list[str]:
+    """Several conversations rendered in one call (the tools are prepared once): as render each."""
+    if not conversations:
+        return []
+    return tokenizer.apply_chat_template(conversations, tools=tools or None, tokenize=False,
+                                         add_generation_prompt=generation_prompt)
+
+
 def encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+
+
+def encode_many(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Several texts tokenized in one call: as encode each."""
+    filled = [t for t in texts if t]
+    ids = iter(tokenizer(filled, add_special_tokens=False)["input_ids"] if filled else [])
+    return [next(ids) if t else [] for t in texts]
+
+
+def check_extends(text: str, prefix: str) -> None:
+    """Masking needs each rendering of a growing conversation to extend the previous one."""
+    if not text.startswith(prefix):
+        raise TrainError("the model's chat template renders earlier turns differently as the conversation "
+                         "grows, so turns cannot be masked; use a template whose renderings extend each other")
 
 
 def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None, role: str = "assistant",
@@ -45,9 +68,8 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
         if message["role"] == role and i >= start:
             head = render(tokenizer, messages[:i], tools, generation_prompt=True)
             whole = render(tokenizer, messages[: i + 1], tools)
-            if not head.startswith(done) or not whole.startswith(head):
-                raise TrainError("the model's chat template renders earlier turns differently as the conversation "
-                                 "grows, so turns cannot be masked; use a template whose renderings extend each other")
+            check_extends(head, done)
+            check_extends(whole, head)
             given, own = head[len(done):], whole[len(head):]
             ids += encode(tokenizer, given)
             mask += [0] * (len(ids) - len(mask))
@@ -59,9 +81,7 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
             done = whole
         else:
             whole = render(tokenizer, messages[: i + 1], tools)
-            if not whole.startswith(done):
-                raise TrainError("the model's chat template renders earlier turns differently as the conversation "
-                                 "grows, so turns cannot be masked; use a template whose renderings extend each other")
+            check_extends(whole, done)
             given = encode(tokenizer, whole[len(done):])
             ids += given
             mask += [0] * len(given)
@@ -71,5 +91,6 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
 
 def trim_after_last(masked: Masked) -> Masked:
     """Drop the given tokens after the trained role's last turn (a rollout's completion ends there)."""
-    last = max((i for i, m in enumerate(masked.mask) if m), default=len(masked.mask) - 1)
+    mask = masked.mask
+    last = next((i for i in range(len(mask) - 1, -1, -1) if mask[i]), len(mask) - 1)  # scanned from the end
     return Masked(masked.input_ids[: last + 1], masked.mask[: last + 1], masked.prompt_length)

@@ -19,7 +19,8 @@ from ..episode.episode import Episode
 from ..episode.local import parse_generation
 from ..runtime.environment import CompiledDomain
 from ..verify.reward import TaskChecker
-from .masks import mask_conversation, render, trim_after_last
+from .masks import Masked, trim_after_last
+from .transcripts import Transcripts
 
 
 @dataclass
@@ -200,9 +201,13 @@ class RolloutPlayer:
         views = [e.reset() for e in episodes]
         given = [len(v) for v in views]  # up to the user's opening: the greeting is the episode's, not the policy's
         live = [i for i, e in enumerate(episodes) if not e.done]
+        transcripts = Transcripts(self.tokenizer, self.domain.tool_schemas("agent"))
+        nodes = [transcripts.root] * len(episodes)
         while live:
             t0 = time.perf_counter()
-            prompts = [render(self.tokenizer, views[i], episodes[i].tools, generation_prompt=True) for i in live]
+            for i in live:
+                nodes[i] = transcripts.extend(nodes[i], views[i])
+            prompts = transcripts.prompts([nodes[i] for i in live])
             t1 = time.perf_counter()
             replies = generator.generate(prompts)
             t2 = time.perf_counter()
@@ -213,15 +218,18 @@ class RolloutPlayer:
                 message["usage"] = {"completion_tokens": n}
                 views[i] = episodes[i].step(message).observation
             live = [i for i in live if not episodes[i].done]
-        rollouts = [self.finish(e, n, timers) for e, n in zip(episodes, given)]
+        t0 = time.perf_counter()
+        masked = transcripts.masked([transcripts.extend(n, v) for n, v in zip(nodes, views)], given, trimmed=True)
+        timers.orchestration += time.perf_counter() - t0
+        rollouts = [self.finish(e, m, timers) for e, m in zip(episodes, masked)]
         inside = (timers.generation - before[0]) + (timers.user - before[1]) + (timers.orchestration - before[2])
         timers.environment += time.perf_counter() - started - inside
         return rollouts
 
-    def finish(self, episode: Episode, given: int, timers: Timers) -> Rollout:
+    def finish(self, episode: Episode, masked: Masked, timers: Timers) -> Rollout:
         result = episode.result()
         t0 = time.perf_counter()
-        masked = trim_after_last(mask_conversation(self.tokenizer, episode.agent_view(), episode.tools, start=given))
+        masked = trim_after_last(masked)
         p = masked.prompt_length
         completion, env_mask = masked.input_ids[p:], masked.mask[p:]
         if not completion:  # the episode ended before the policy spoke
