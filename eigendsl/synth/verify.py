@@ -139,17 +139,19 @@ class Verifier:
             domain = None
         return (domain if not sink.has_errors else None), sink.sorted()
 
-    def verify(self, items: list[tuple[str, Draft]]) -> list[Verdict]:
+    def verify(self, items: list[tuple[str, Draft]], verify_tasks=None) -> list[Verdict]:
+        """Verdicts on the drafts, in their order: compiled together here, then each compiled
+        one verified by `verify_tasks` (default: one after another in this process; the
+        engine passes a worker pool's)."""
         t = time.perf_counter()
         compiled, rejected = self.compile_batch(items)
-        t = self.timer.add("compile", t)
-        out = []
-        for tid, d in items:
-            if tid in rejected:
-                out.append(Verdict(d, tid, False, *rejected[tid]))
-                continue
-            out.append(self.verify_task(tid, d, compiled[tid]))
-        return out
+        self.timer.add("compile", t)
+        todo = [(tid, d, compiled[tid]) for tid, d in items if tid not in rejected]
+        verified = iter((verify_tasks or self.verify_tasks)(todo))
+        return [Verdict(d, tid, False, *rejected[tid]) if tid in rejected else next(verified) for tid, d in items]
+
+    def verify_tasks(self, todo: list[tuple[str, Draft, ir.TaskDef]]) -> list[Verdict]:
+        return [self.verify_task(tid, d, task) for tid, d, task in todo]
 
     def verify_task(self, tid: str, d: Draft, task: ir.TaskDef) -> Verdict:
         t = time.perf_counter()
