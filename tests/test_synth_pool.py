@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,23 +52,22 @@ def test_workers_do_not_decide_whether_a_run_resumes(tmp_path):
 
 @pytest.fixture(scope="module")
 def compiled_drafts(tmp_path_factory):
-    """An engine with its verifier, and a few of its drafts compiled."""
+    """An engine with its verifier, and a few of its drafts."""
     engine = Engine(SynthConfig(target=str(AIRLINE), tasks=8, workers=1), tmp_path_factory.mktemp("pool") / "run")
     engine.round_stats(1)
     rng = random.Random(0)
     drafts = [(f"d{i}", d) for i, plan in enumerate(engine.choose(rng, 12))
               if not isinstance(d := engine.writer.write_plan(plan, rng), str)]
-    compiled, rejected = engine.verifier.compile_batch(drafts)
-    return engine, [(tid, d, compiled[tid]) for tid, d in drafts if tid not in rejected]
+    return engine, drafts
 
 
 def test_a_worker_that_raises_is_a_clear_error(compiled_drafts):
     engine, todo = compiled_drafts
     pool = VerifyPool(engine.verifier, engine.source, 2)
     try:
-        assert [v.task_id for v in pool.verify_tasks(todo)] == [tid for tid, _, _ in todo]
+        assert [v.task_id for v in pool.verify(todo)] == [tid for tid, _ in todo]
         with pytest.raises(PoolFailure, match=r"verifying bad \.\. bad failed in a worker process: \w+Error"):
-            pool.verify_tasks([("bad", todo[0][1], None)])
+            pool.verify([("bad", None)])
     finally:
         pool.close()
 
@@ -77,7 +77,7 @@ def test_a_worker_that_cannot_start_is_a_clear_error(compiled_drafts, tmp_path):
     pool = VerifyPool(engine.verifier, tmp_path / "gone.eig", 2)
     try:
         with pytest.raises(PoolFailure, match="worker process died .* or could not load the domain"):
-            pool.verify_tasks(todo)
+            pool.verify(todo)
     finally:
         pool.close()
 
@@ -88,3 +88,19 @@ def test_the_engine_reports_a_failed_worker_as_a_synth_problem(tmp_path):
     with pytest.raises(SynthProblem, match="worker process died"):
         engine.run()
     assert engine.pool.executor is None  # the workers were ended
+
+
+def test_a_drafts_verdict_does_not_depend_on_its_batch(compiled_drafts):
+    """Split anywhere, a batch gets the same verdicts: model text that leaves a brace open, or
+    calls a tool the domain lacks, is blamed on itself and not on the draft after it."""
+    engine, drafts = compiled_drafts
+    tid, first = drafts[0]
+    open_brace = ("m-open", replace(first, text='task "m-open" {\n  user {\n    persona "a traveller"\n'))
+    no_tool = ("m-tool", replace(first, text='task "m-tool" {\n  user { persona "a traveller" }\n  gold { fly_to_the_moon() }\n}'))
+    items = [drafts[0], open_brace, *drafts[1:4], no_tool, *drafts[4:]]
+    together = engine.verifier.verify(items)
+    alone = [engine.verifier.verify([item])[0] for item in items]
+    assert [(v.task_id, v.ok, v.reason, v.detail) for v in together] == [(v.task_id, v.ok, v.reason, v.detail) for v in alone]
+    verdicts = {v.task_id: v for v in together}
+    assert verdicts["m-open"].reason == verdicts["m-tool"].reason == "compile"
+    assert sum(v.ok for v in together) >= 2

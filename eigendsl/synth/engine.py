@@ -329,7 +329,7 @@ class Engine:
         t = add(timer, "write", t)
         self.progress({"round": r, "stage": "verify", **self.counts(r)})
         try:
-            verdicts = self.verifier.verify([(tid, d) for tid, d, _ in items], self.pool.verify_tasks if self.pool else None)
+            verdicts = (self.pool or self.verifier).verify([(tid, d) for tid, d, _ in items])
         except PoolFailure as e:
             raise SynthProblem(str(e)) from None
         for k, v in self.verifier.timer.seconds.items():

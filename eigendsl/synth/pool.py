@@ -1,13 +1,13 @@
-"""Verification of a batch's compiled drafts across worker processes, merged back in draft order.
+"""Verification of a batch's drafts across worker processes, merged back in draft order.
 
 Each worker is a fresh (spawned) process that loads the domain once, in the pool's
-initializer, and then runs `Verifier.verify_task` on the chunks of drafts it is sent: the
-analyses, gold replay, mutation kill rate and information flow, each a function of the draft
-and the domain alone, so the verdicts are the same whatever the number of workers. The
-parent compiles the batch (one check of the domain with every draft) and merges the chunks'
-verdicts in the order they were sent. Workers ignore SIGINT: an interrupt stops the parent,
-which lets the chunks in hand finish and ends the workers; a worker that dies or raises
-becomes a `PoolFailure` that says so.
+initializer, and then runs `Verifier.verify` on the chunks of a batch it is sent: compile
+(the chunk's drafts together), analyses, gold replay, mutation kill rate and information
+flow. Each verdict is a function of its draft and the domain alone (`compile_batch` never
+blames one draft for another), so the verdicts are the same whatever the number of workers;
+the parent merges them in the order the chunks were sent. Workers ignore SIGINT: an interrupt
+stops the parent, which lets the chunks in hand finish and ends the workers; a worker that
+dies or raises becomes a `PoolFailure` that says so.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from .. import ir
 from ..compiler import load_domain
 from .render import Draft
 from .verify import Verdict, Verifier
 
 MAX_WORKERS = 8  # beyond this the serial write and compile stages dominate a batch
 CHUNKS_PER_WORKER = 4  # small chunks balance the load and keep an interrupt's wait short
+BATCH_PREFIX = "batch-worker-"  # each worker's compile file in the run's work folder
 
-Todo = list[tuple[str, Draft, ir.TaskDef]]
+Items = list[tuple[str, Draft]]
 
 _verifier: Verifier | None = None  # the worker process's own, set up by `_start`
 
@@ -53,11 +53,12 @@ def _start(source: Path, portable: Path, work: Path, db, user_db, kill_rate: flo
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _verifier
     _verifier = Verifier(load_domain(source, db, user_db), portable, work, db, user_db, kill_rate)
+    _verifier.batch_file = f"{BATCH_PREFIX}{os.getpid()}.eig"
 
 
-def _verify(chunk: Todo) -> tuple[list[Verdict], dict[str, float], float]:
+def _verify(chunk: Items) -> tuple[list[Verdict], dict[str, float], float]:
     cpu = time.process_time()
-    verdicts = [_verifier.verify_task(tid, d, task) for tid, d, task in chunk]
+    verdicts = _verifier.verify(chunk)
     seconds, _verifier.timer.seconds = _verifier.timer.seconds, {}
     return verdicts, seconds, time.process_time() - cpu
 
@@ -80,13 +81,13 @@ class VerifyPool:
                 initargs=(self.source, v.source, v.work, v.db, v.user_db, v.threshold))
         return self.executor
 
-    def verify_tasks(self, todo: Todo) -> list[Verdict]:
-        """The verdicts on `todo`, in its order; stage times go to the verifier's timer."""
-        if not todo:
+    def verify(self, items: Items) -> list[Verdict]:
+        """The verdicts on `items`, in their order; stage times go to the verifier's timer."""
+        if not items:
             return []
         executor = self.start()
-        size = max(1, -(-len(todo) // (self.workers * CHUNKS_PER_WORKER)))
-        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        size = max(1, -(-len(items) // (self.workers * CHUNKS_PER_WORKER)))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
         futures = [executor.submit(_verify, chunk) for chunk in chunks]
         out: list[Verdict] = []
         for chunk, future in zip(chunks, futures):
@@ -115,3 +116,5 @@ class VerifyPool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
+            for path in self.verifier.work.glob(f"{BATCH_PREFIX}*.eig"):
+                path.unlink(missing_ok=True)
