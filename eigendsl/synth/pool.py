@@ -25,7 +25,7 @@ from .render import Draft
 from .verify import Verdict, Verifier
 
 MAX_WORKERS = 8  # beyond this the serial write and compile stages dominate a batch
-CHUNKS_PER_WORKER = 4  # small chunks balance the load and keep an interrupt's wait short
+CHUNKS_PER_WORKER = 2  # enough to balance the load; each chunk costs one more check of the domain
 BATCH_PREFIX = "batch-worker-"  # each worker's compile file in the run's work folder
 
 Items = list[tuple[str, Draft]]
