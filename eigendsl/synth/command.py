@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
-OPTION_KEYS = ("db", "user_db", "rounds", "plans", "tasks", "seed", "batch", "rollouts", "concurrency", "writer", "critic",
+OPTION_KEYS = ("db", "user_db", "rounds", "plans", "tasks", "seed", "batch", "rollouts", "concurrency", "workers", "writer", "critic",
                "agent", "user", "reflector", "planner", "base_url", "api_key", "repairs", "kill_rate")
 
 
@@ -51,6 +51,7 @@ def load_config(path: str | None, target: str, options: dict):
 @click.option("--batch", type=int, help="Drafts verified together (default 100).")
 @click.option("--rollouts", type=int, help="Episodes per kept task for a model agent (default 1).")
 @click.option("--concurrency", type=int, help="Model requests at once (default 4).")
+@click.option("--workers", type=int, help="Processes verifying drafts (default: the usable CPUs, at most 8; 1: in this process).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="synth.toml (a [synth] table) or JSON with the same keys.")
 @click.option("--writer", help="offline | openai:MODEL")
 @click.option("--critic", help="offline | openai:MODEL")
@@ -97,6 +98,8 @@ def synth(target, out_dir, config_file, fresh, no_progress, **options) -> None:
             if no_progress:
                 live.stop()
             report = engine.run()
+    except SynthProblem as e:
+        raise click.ClickException(f"{e} ({engine.state['kept']} kept task(s) are saved in {out_dir})")
     except KeyboardInterrupt:
         err.print(f"interrupted: {engine.state['kept']} kept task(s) are saved in {out_dir}; rerun the same command to resume")
         raise SystemExit(130)

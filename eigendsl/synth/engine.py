@@ -30,6 +30,7 @@ from ..verify.reward import TaskChecker
 from . import graph as tool_graph
 from .operators import Writer
 from .plans import Plan, enumerate_plans
+from .pool import PoolFailure, VerifyPool, default_workers
 from .portable import NotPortable, copy_domain, task_files
 from .reflect import GROUPS, group_rates, history, reflect, steer_shares
 from .render import Call, Draft, task_text
@@ -61,6 +62,7 @@ class SynthConfig(BaseModel):
     refusal_share: float = Field(0.2, ge=0.0, le=1.0, description="Share aimed at forbid or transfer plans.")
     attempts_factor: float = Field(4.0, ge=1.0, description="A round stops after this many attempts per task it aims to keep.")
     concurrency: int = Field(4, ge=1, le=256)
+    workers: int | None = Field(None, ge=1, le=64, description="Processes verifying drafts (default: the usable CPUs, at most 8).")
     writer: str = "offline"
     critic: str = "offline"
     agent: str = "offline"
@@ -72,8 +74,8 @@ class SynthConfig(BaseModel):
     repairs: int = Field(2, ge=0, le=10)
 
     def deciding(self) -> dict:
-        """What decides the kept set (not concurrency, not the endpoint's key)."""
-        return self.model_dump(exclude={"concurrency", "api_key"})
+        """What decides the kept set (not concurrency or workers, not the endpoint's key)."""
+        return self.model_dump(exclude={"concurrency", "workers", "api_key"})
 
 
 def config_hash(config: SynthConfig, source_text: str) -> str:
@@ -138,6 +140,8 @@ class Engine:
         except (NotPortable, OSError) as e:
             raise SynthProblem(f"cannot copy the domain beside the tasks: {e}") from None
         self.verifier = Verifier(self.domain, portable, self.out / "work", config.db, config.user_db, config.kill_rate)
+        self.workers = config.workers or default_workers()
+        self.pool = VerifyPool(self.verifier, self.source, self.workers) if self.workers > 1 else None
 
     # ------------------------------------------------------------ state
     def open(self, fresh: bool) -> dict:
@@ -200,6 +204,13 @@ class Engine:
         return [Plan.model_validate(p) for p in self.state["plans"]]
 
     def run(self) -> dict:
+        try:
+            return self.rounds()
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+
+    def rounds(self) -> dict:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "tasks").mkdir(exist_ok=True)
         c = self.config
@@ -222,7 +233,8 @@ class Engine:
             self.batch(r, self.state["batch"])
             self.state["batch"] += 1
             self.state["seconds"] += time.perf_counter() - clock
-            self.state["cpu_seconds"] = self.state.get("cpu_seconds", 0.0) + time.process_time() - cpu
+            workers_cpu = self.pool.take_cpu() if self.pool is not None else 0.0
+            self.state["cpu_seconds"] = self.state.get("cpu_seconds", 0.0) + time.process_time() - cpu + workers_cpu
             clock, cpu = time.perf_counter(), time.process_time()
             self.save()
         self.save()
@@ -340,10 +352,16 @@ class Engine:
             items = self.models.write(self, items, stats, rng)
         t = add(timer, "write", t)
         self.progress({"round": r, "stage": "verify", **self.counts(r)})
-        verdicts = self.verifier.verify([(tid, d) for tid, d, _ in items])
+        try:
+            verdicts = (self.pool or self.verifier).verify([(tid, d) for tid, d, _ in items])
+        except PoolFailure as e:
+            raise SynthProblem(str(e)) from None
         for k, v in self.verifier.timer.seconds.items():
             timer[k] = timer.get(k, 0.0) + v
         self.verifier.timer.seconds = {}
+        verify = stats.setdefault("verify", {"wall": 0.0, "workers_cpu": 0.0})
+        verify["wall"] += time.perf_counter() - t
+        verify["workers_cpu"] += self.pool.cpu_seconds if self.pool else 0.0
         t = time.perf_counter()
         plans = {tid: plan for tid, _, plan in items}
         kept = []
@@ -468,6 +486,7 @@ class Engine:
                 "diversity": {"workflows": len(s["workflows"]), "policy_branches": len(s["branches"])},
                 "kinds": s.get("kinds", {}), "multi_write": s.get("multi_write", 0), "write_tools": s.get("write_tools", {}),
                 "seconds": {k: round(v, 3) for k, v in s["seconds"].items()}, "reflection": s["reflection"],
+                "verify_seconds": {k: round(v, 3) for k, v in s.get("verify", {}).items()},
                 "plans": s["plans"],
             })
         kept = self.state["kept"]
@@ -497,7 +516,7 @@ class Engine:
             "model_rejections": self.state["model_rejections"][-200:],
             "seconds": round(self.state["seconds"], 2), "stage_seconds": round(seconds, 2),
             "kept_per_minute": round(kept / self.state["seconds"] * 60, 1) if self.state["seconds"] else None,
-            "cpu_seconds": round(self.state.get("cpu_seconds", 0.0), 2),
+            "cpu_seconds": round(self.state.get("cpu_seconds", 0.0), 2), "workers": self.workers,
             "kept_per_cpu_minute": round(kept / self.state["cpu_seconds"] * 60, 1) if self.state.get("cpu_seconds") else None,
         }
 

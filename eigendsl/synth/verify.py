@@ -72,6 +72,7 @@ class Verifier:
                 self.tool_facts.setdefault(g.tool, set()).update(self.guard_facts.get(p.name, set()))
         self.timer = Timer()
         self.modules = None
+        self.batch_file = "batch.eig"  # in `work`; a worker process has its own
         self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
 
     def header(self, where: Path) -> str:
@@ -79,9 +80,19 @@ class Verifier:
         return f'import "{rel}"\n\n'
 
     def compile_batch(self, items: list[tuple[str, Draft]]):
-        """Compile drafts together; those with errors are rejected and the rest recompiled."""
+        """Compile drafts together; those with errors are rejected and the rest recompiled.
+
+        Model-written text (which may, say, leave a brace open and so break the parse of the
+        draft after it) is compiled alone, and where an error cannot be blamed on one draft
+        each draft left is compiled alone, so a draft's verdict never depends on the drafts it
+        was compiled with (or on how a batch is split between worker processes)."""
+        written = [(tid, d) for tid, d in items if d.text is not None]
+        if written and len(items) > 1:
+            compiled, rejected = self.compile_alone(written, {})
+            rest, rest_rejected = self.compile_batch([(tid, d) for tid, d in items if d.text is None])
+            return {**compiled, **rest}, {**rejected, **rest_rejected}
         self.work.mkdir(parents=True, exist_ok=True)
-        path = self.work / "batch.eig"
+        path = self.work / self.batch_file
         rejected: dict[str, tuple[str, str]] = {}
         todo = list(items)
         for _ in range(4):
@@ -99,26 +110,33 @@ class Verifier:
             domain, diagnostics = self.check_text(path, text)
             if domain is not None:
                 return {t.id: t for t in domain.tasks if t.id in dict(todo)}, rejected
-            bad = set()
+            bad, elsewhere = set(), None
             for diag in diagnostics:
                 if not diag.is_error:
                     continue
                 if Path(diag.span.file).resolve() != path.resolve():
-                    bad = {tid for tid, _ in todo}
-                    for tid, _ in todo:
-                        rejected.setdefault(tid, ("compile", f"{diag.span.file}:{diag.span.line}: {diag.message}"))
+                    elsewhere = f"{diag.span.file}:{diag.span.line}: {diag.message}"
                     break
                 for start, end, tid in ranges:
                     if start <= diag.span.line < end:
                         bad.add(tid)
                         kind = "contradictory_facts" if diag.code == "E191" else "compile"
                         rejected.setdefault(tid, (kind, f"line {diag.span.line - start + 1}: {diag.message}"))
-            if not bad:
-                bad = {tid for tid, _ in todo}
-                for tid in bad:
-                    rejected.setdefault(tid, ("compile", "the batch did not compile"))
+            if len(todo) == 1 and not bad:
+                rejected[todo[0][0]] = ("compile", elsewhere or "the task did not compile")
+                return {}, rejected
             todo = [(tid, d) for tid, d in todo if tid not in bad]
-        return {}, rejected
+            if elsewhere or not bad:
+                break
+        return self.compile_alone(todo, rejected)
+
+    def compile_alone(self, todo: list[tuple[str, Draft]], rejected: dict):
+        compiled = {}
+        for item in todo:
+            one, rejected_one = self.compile_batch([item])
+            compiled.update(one)
+            rejected.update(rejected_one)
+        return compiled, rejected
 
     def check_text(self, path: Path, text: str):
         """Parse and check task text against the domain, whose modules are parsed once."""
@@ -140,16 +158,12 @@ class Verifier:
         return (domain if not sink.has_errors else None), sink.sorted()
 
     def verify(self, items: list[tuple[str, Draft]]) -> list[Verdict]:
+        """Verdicts on the drafts, in their order, each independent of the others."""
         t = time.perf_counter()
         compiled, rejected = self.compile_batch(items)
-        t = self.timer.add("compile", t)
-        out = []
-        for tid, d in items:
-            if tid in rejected:
-                out.append(Verdict(d, tid, False, *rejected[tid]))
-                continue
-            out.append(self.verify_task(tid, d, compiled[tid]))
-        return out
+        self.timer.add("compile", t)
+        return [Verdict(d, tid, False, *rejected[tid]) if tid in rejected else self.verify_task(tid, d, compiled[tid])
+                for tid, d in items]
 
     def verify_task(self, tid: str, d: Draft, task: ir.TaskDef) -> Verdict:
         t = time.perf_counter()
