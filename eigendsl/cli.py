@@ -269,14 +269,23 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     return CompiledDomain.from_compilation(c), list(c.domain.tasks)
 
 
-def refuse_unstartable(domain, tasks: list, hint: str) -> None:
-    """Stop, with each failing setup step shown, when a task's setup fails on the domain's data."""
+def refuse_unstartable(domain, tasks: list, hint: str, tasks_file: str | None = None) -> None:
+    """Stop, with each failing setup step shown, when a task's setup fails on the domain's data; a
+    tau2 JSON task file's failures name that file and the task's index in it, not its cached conversion."""
+    from .confine import shown
     from .verify.analyses import setup_failures
 
     broken = setup_failures(domain, tasks)
-    if broken:
+    if not broken:
+        return
+    if tasks_file is not None and Path(tasks_file).suffix == ".json":
+        index = {t.id: i for i, t in enumerate(domain.ir.tasks)}
+        for f in broken:
+            err.print(f"{tasks_file}: task {shown(f.task_id[:80])} (index {index[f.task_id]}): initial_state: {f.message}",
+                      markup=False, soft_wrap=True)
+    else:
         print_diagnostics([f.diagnostic() for f in broken], {})
-        raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
+    raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
 
 
 @main.command("eval")
@@ -337,7 +346,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             tasks = [t for t in tasks if t.id in set(s.task_ids)]
         if not tasks:
             raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
-        refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids")
+        refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids", tasks_file)
         config = public_config(s, domain.name, [t.id for t in tasks])
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
@@ -536,8 +545,9 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     from .train.config import TrainError
 
     try:
-        domain, task_list = load_eval_tasks(target, task_file(tasks_file), None, None)
-        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file")
+        tasks_path = task_file(tasks_file)
+        domain, task_list = load_eval_tasks(target, tasks_path, None, None)
+        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_path)
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})

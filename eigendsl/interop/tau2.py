@@ -14,6 +14,7 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..confine import shown
 from ..digest import json_sha256
 from ..files import write_atomic
 from ..runtime.environment import CompiledDomain, Environment, ToolResult
@@ -86,10 +87,10 @@ def load_tasks(path: str | Path) -> list[Tau2Task]:
             tasks.append(Tau2Task.model_validate(item))
         except ValidationError as e:
             err = e.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "the task"
-            ident = item.get("id", i) if isinstance(item, dict) else i
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "the task"
+            ident = f"task {shown(str(item['id'])[:80])} (index {i})" if isinstance(item, dict) and "id" in item else f"task at index {i}"
             msg = "should be a JSON object" if not isinstance(item, dict) else err["msg"]
-            raise TaskFileError(f"{path}: task {ident!r}: {where}: {msg}") from None
+            raise TaskFileError(f"{path}: {ident}: {where}: {msg}") from None
     return tasks
 
 

@@ -1,0 +1,92 @@
+"""Bad task files given to score, train, eval and export-tau2: one plain line naming the user's own file, never a traceback."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from eigendsl.cli import main
+
+TASKS = json.loads((ROOT / "examples" / "airline_tasks.json").read_text())
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("EIGENDSL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(ROOT)
+
+
+def invoke(*args) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def tau2_file(tmp_path, change) -> str:
+    tasks = copy.deepcopy(TASKS)
+    change(tasks)
+    path = tmp_path / "tau2.json"
+    path.write_text(json.dumps(tasks))
+    return str(path)
+
+
+def set_argument(key, value):
+    return lambda tasks: tasks[1]["evaluation_criteria"]["actions"][0]["arguments"].__setitem__(key, value)
+
+
+BAD_TASKS = [
+    ("missing field", lambda t: t[1].pop("id"), 'task at index 1: id: Field required'),
+    ("wrong type", lambda t: t[1]["evaluation_criteria"].__setitem__("actions", 5),
+     'task "add-a-bag" (index 1): evaluation_criteria.actions: Input should be a valid list'),
+    ("unknown tool", lambda t: t[2]["evaluation_criteria"]["actions"][1].__setitem__("name", "cancel_it"),
+     "task \"cancel-and-retry\" (index 2): evaluation_criteria.actions[1].name: unknown agent tool 'cancel_it'"),
+    ("argument type", set_argument("total_baggages", "two"),
+     'task "add-a-bag" (index 1): evaluation_criteria.actions[0].arguments.total_baggages: expected int, got str'),
+    ("unknown argument", set_argument("bogus", 1),
+     "task \"add-a-bag\" (index 1): evaluation_criteria.actions[0].arguments.bogus: tool update_reservation_baggages "
+     "has no parameter 'bogus'"),
+    ("tool not a name", lambda t: t[0]["evaluation_criteria"]["actions"][2].__setitem__("name", "get status"),
+     'task "look-up-trip" (index 0): evaluation_criteria.actions[2].name: "get status" is not a name'),
+]
+
+
+def command_line(command: str, tasks: str, tmp_path) -> list:
+    if command == "eval":
+        return ["eval", "compiled/airline", "--tasks", tasks, "--out", tmp_path / "results.json"]
+    if command == "train":
+        return ["train", "compiled/airline", "--tasks", tasks, "--model", "tiny:", "--out", tmp_path / "model"]
+    simulations = tmp_path / "simulations.jsonl"
+    simulations.write_text("")
+    return ["score", "compiled/airline", "--tasks", tasks, "--simulations", simulations, "--out", tmp_path / "scored.jsonl"]
+
+
+@pytest.mark.parametrize("command", ["eval", "score", "train"])
+@pytest.mark.parametrize("case, change, said", BAD_TASKS, ids=[c[0] for c in BAD_TASKS])
+def test_a_bad_tau2_task_is_named_in_the_users_file(tmp_path, command, case, change, said):
+    tasks = tau2_file(tmp_path, change)
+    code, output = invoke(*command_line(command, tasks, tmp_path))
+    assert code == 1
+    assert f"error: {tasks}: {said}" in output
+    assert "tau2-tasks" not in output and ".tasks.eig" not in output  # nothing points into the cache
+
+
+@pytest.mark.parametrize("command", ["eval", "train"])
+def test_a_tau2_task_whose_setup_fails_is_named_in_the_users_file(tmp_path, command):
+    tasks = tau2_file(tmp_path, lambda t: t[1].__setitem__("initial_state", {"initialization_actions": [
+        {"env_type": "assistant", "func_name": "cancel_reservation", "arguments": {"reservation_id": "NOPE"}}]}))
+    code, output = invoke(*command_line(command, tasks, tmp_path))
+    assert code == 1
+    assert (f'{tasks}: task "add-a-bag" (index 1): initial_state: setup step 1 (cancel_reservation) failed: '
+            "Reservation NOPE not found") in output
+    assert "error: 1 task(s) cannot start" in output and "tau2-tasks" not in output
+
+
+def test_good_tau2_tasks_still_run(tmp_path):
+    code, output = invoke(*command_line("eval", "examples/airline_tasks.json", tmp_path))
+    assert code == 0, output
+    assert json.loads((tmp_path / "results.json").read_text())["config"]["tasks"] == [t["id"] for t in TASKS]
