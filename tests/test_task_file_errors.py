@@ -90,3 +90,36 @@ def test_good_tau2_tasks_still_run(tmp_path):
     code, output = invoke(*command_line("eval", "examples/airline_tasks.json", tmp_path))
     assert code == 0, output
     assert json.loads((tmp_path / "results.json").read_text())["config"]["tasks"] == [t["id"] for t in TASKS]
+
+
+UNSTARTABLE = """import "tinyshop.eig"
+
+task "fine" {
+  user { reason "I want to cancel order #35." knows { order_id: "35" } }
+  setup { open_session(order_id: "35") }
+  gold { cancel_order() }
+  reward { DB }
+}
+
+task "no-such-order" {
+  user { reason "I want to cancel order #999." knows { order_id: "999" } }
+  setup { open_session(order_id: "999") }
+  gold { cancel_order() }
+  reward { DB }
+}
+"""
+
+
+def test_export_tau2_refuses_tasks_that_cannot_start(tmp_path):
+    for name in ("tinyshop.eig", "tinyshop.data.json"):
+        (tmp_path / name).write_bytes((ROOT / "tests" / "data" / name).read_bytes())
+    (tmp_path / "tasks.eig").write_text(UNSTARTABLE)
+    code, output = invoke("export-tau2", tmp_path / "tasks.eig", "-o", tmp_path / "out.json")
+    assert code == 1
+    assert (f"1 task(s) of {tmp_path / 'tasks.eig'} cannot start on the domain's data" in output
+            and "no-such-order (line 12: setup step 1 (open_session) failed: Order not found)" in output), output
+    assert "fine" not in output.split("fix or remove them:")[1] and not (tmp_path / "out.json").exists()
+    (tmp_path / "tasks.eig").write_text(UNSTARTABLE.split('task "no-such-order"')[0])
+    code, output = invoke("export-tau2", tmp_path / "tasks.eig", "-o", tmp_path / "out.json")
+    assert code == 0, output
+    assert [t["id"] for t in json.loads((tmp_path / "out.json").read_text())] == ["fine"]
