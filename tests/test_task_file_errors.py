@@ -123,3 +123,16 @@ def test_export_tau2_refuses_tasks_that_cannot_start(tmp_path):
     code, output = invoke("export-tau2", tmp_path / "tasks.eig", "-o", tmp_path / "out.json")
     assert code == 0, output
     assert [t["id"] for t in json.loads((tmp_path / "out.json").read_text())] == ["fine"]
+
+
+def test_synth_and_synth_merge_say_plainly_that_their_output_cannot_be_a_folder(tmp_path):
+    (tmp_path / "file").write_text("")
+    code, output = invoke("synth", "tests/data/tinyshop.eig", "--out", tmp_path / "file" / "out", "--no-progress")
+    assert code == 1 and "Errno" not in output
+    assert f"error: cannot create the output folder {tmp_path / 'file' / 'out'}: {tmp_path / 'file'} is a file, not a folder" in output
+    code, output = invoke("synth", "tests/data/tinyshop.eig", "--out", tmp_path / "shard", "--tasks", "2", "--rounds", "1",
+                          "--no-progress")
+    assert code == 0, output
+    code, output = invoke("synth-merge", tmp_path / "file" / "merged", tmp_path / "shard")
+    assert code == 1 and "Errno" not in output
+    assert f"{tmp_path / 'file' / 'merged'}: {tmp_path / 'file'} is a file, not a folder" in output
