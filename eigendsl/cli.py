@@ -253,12 +253,13 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     from .interop.task_source import TaskSourceError, task_file_compilation
     from .runtime.environment import CompiledDomain
     from .compiler import load_domain
+    from .files import not_a_file
 
     if tasks_file is None:
         domain = load_domain(target, db, user_db, root=root)
         return domain, list(domain.ir.tasks)
     if not Path(tasks_file).is_file():
-        raise UsageProblem(f"no such task file: {tasks_file}")
+        raise UsageProblem(not_a_file(Path(tasks_file), "task file"))
     try:
         c = task_file_compilation(target, tasks_file, db, user_db, root)
     except TaskSourceError as e:

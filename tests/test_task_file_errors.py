@@ -136,3 +136,66 @@ def test_synth_and_synth_merge_say_plainly_that_their_output_cannot_be_a_folder(
     code, output = invoke("synth-merge", tmp_path / "file" / "merged", tmp_path / "shard")
     assert code == 1 and "Errno" not in output
     assert f"{tmp_path / 'file' / 'merged'}: {tmp_path / 'file'} is a file, not a folder" in output
+
+
+@pytest.fixture
+def odd_files(tmp_path):
+    """A folder, an empty file, a binary file, a loop of links, a link to nothing and a 3 MB source, as .eig and .json."""
+    files = {}
+    for suffix in ("eig", "json"):
+        (tmp_path / f"folder.{suffix}").mkdir()
+        (tmp_path / f"empty.{suffix}").write_bytes(b"")
+        (tmp_path / f"binary.{suffix}").write_bytes(bytes(range(128, 256)) * 8)
+        (tmp_path / f"loop.{suffix}").symlink_to(tmp_path / f"loop.{suffix}")
+        (tmp_path / f"dangling.{suffix}").symlink_to(tmp_path / f"nothing.{suffix}")
+        files.update({f"{k}.{suffix}": tmp_path / f"{k}.{suffix}" for k in ("folder", "empty", "binary", "loop", "dangling")})
+    big = tmp_path / "big.eig"
+    big.write_text("# " + "x" * 3_000_000 + "\n" + (ROOT / "domains" / "airline.eig").read_text())
+    files["big.eig"] = big
+    return files
+
+
+ODD_SAID = {
+    "folder": "is a folder, not a {what}",
+    "empty.eig": "no `domain` declaration",
+    "empty.json": "is empty; expected a JSON list of tasks",
+    "binary.eig": "is not valid UTF-8 (byte 0, line 1)",
+    "binary.json": ": not UTF-8 text (byte 0)",
+    "loop": "is a loop of symbolic links, not a {what}",
+    "dangling": "is a symbolic link to a missing {what}",
+    "big.eig": "is larger than the limit of 2,000,000 bytes",
+}
+
+
+def odd_said(name: str, what: str) -> str:
+    return (ODD_SAID.get(name) or ODD_SAID[name.split(".")[0]]).format(what=what)
+
+
+@pytest.mark.parametrize("name", ["empty.eig", "binary.eig", "loop.eig", "dangling.eig", "big.eig"])
+def test_check_compile_and_call_say_what_is_wrong_with_an_odd_domain_file(odd_files, tmp_path, name):
+    path = odd_files[name]
+    for args in (["check", path], ["compile", path, "-o", tmp_path / "out"]):
+        code, output = invoke(*args)
+        assert code == 1 and odd_said(name, "file") in output, output
+    code, output = invoke("call", path, "get_user_details", "{}")
+    assert code == 1 and odd_said(name, "domain file") in output, output
+    assert "no such" not in output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["empty.eig", "empty.json", "binary.eig", "binary.json", "loop.eig", "loop.json",
+                                  "dangling.eig", "dangling.json", "big.eig"])
+def test_eval_and_replay_say_what_is_wrong_with_an_odd_task_file(odd_files, tmp_path, name):
+    path = odd_files[name]
+    code, output = invoke("eval", "compiled/airline", "--tasks", path, "--out", tmp_path / "results.json")
+    assert code == 1 and odd_said(name, "task file") in output, output
+    assert not (tmp_path / "results.json").exists()
+    if name.endswith(".json") and not name.startswith(("loop", "dangling")):
+        code, output = invoke("replay", "compiled/airline", "--tau2-tasks", path, "--out", tmp_path / "records.jsonl")
+        assert code == 1 and odd_said(name, "task file") in output, output
+
+
+@pytest.mark.parametrize("option", ["--tasks", "--tau2-tasks"])
+def test_a_folder_given_as_a_task_file_is_refused(odd_files, tmp_path, option):
+    command = "eval" if option == "--tasks" else "replay"
+    code, output = invoke(command, "compiled/airline", option, odd_files["folder.json"], "--out", tmp_path / "out.json")
+    assert code == 2 and "is a directory" in output

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..confine import shown
 from ..digest import json_sha256
-from ..files import write_atomic
+from ..files import read_text, write_atomic
 from ..runtime.environment import CompiledDomain, Environment, ToolResult
 
 ACTOR = {"assistant": "agent", "user": "user"}
@@ -71,10 +71,11 @@ class TaskFileError(Exception):
 
 def load_tasks(path: str | Path) -> list[Tau2Task]:
     path = Path(path)
+    text = read_text(path, TaskFileError, "the tasks")
+    if not text.strip():
+        raise TaskFileError(f"{path} is empty; expected a JSON list of tasks")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TaskFileError(f"{path}: cannot read: {e.strerror}") from None
+        data = json.loads(text)
     except ValueError as e:
         raise TaskFileError(f"{path}: not valid JSON: {e}") from None
     if isinstance(data, dict) and "tasks" in data:
