@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
+from test_robustness import UNSTARTABLE
 from eigendsl.cli import main
 
 TASKS = json.loads((ROOT / "examples" / "airline_tasks.json").read_text())
@@ -92,34 +93,20 @@ def test_good_tau2_tasks_still_run(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text())["config"]["tasks"] == [t["id"] for t in TASKS]
 
 
-UNSTARTABLE = """import "tinyshop.eig"
-
-task "fine" {
-  user { reason "I want to cancel order #35." knows { order_id: "35" } }
-  setup { open_session(order_id: "35") }
-  gold { cancel_order() }
-  reward { DB }
-}
-
-task "no-such-order" {
-  user { reason "I want to cancel order #999." knows { order_id: "999" } }
-  setup { open_session(order_id: "999") }
-  gold { cancel_order() }
-  reward { DB }
-}
-"""
+# The same task on an order that exists: its setup runs.
+FINE = UNSTARTABLE.split("\n", 1)[1].replace("no-such-order", "fine").replace("999", "35")
 
 
 def test_export_tau2_refuses_tasks_that_cannot_start(tmp_path):
     for name in ("tinyshop.eig", "tinyshop.data.json"):
         (tmp_path / name).write_bytes((ROOT / "tests" / "data" / name).read_bytes())
-    (tmp_path / "tasks.eig").write_text(UNSTARTABLE)
+    (tmp_path / "tasks.eig").write_text(UNSTARTABLE + FINE)
     code, output = invoke("export-tau2", tmp_path / "tasks.eig", "-o", tmp_path / "out.json")
     assert code == 1
     assert (f"1 task(s) of {tmp_path / 'tasks.eig'} cannot start on the domain's data" in output
-            and "no-such-order (line 12: setup step 1 (open_session) failed: Order not found)" in output), output
+            and "no-such-order (line 5: setup step 1 (open_session) failed: Order not found)" in output), output
     assert "fine" not in output.split("fix or remove them:")[1] and not (tmp_path / "out.json").exists()
-    (tmp_path / "tasks.eig").write_text(UNSTARTABLE.split('task "no-such-order"')[0])
+    (tmp_path / "tasks.eig").write_text('import "tinyshop.eig"\n' + FINE)
     code, output = invoke("export-tau2", tmp_path / "tasks.eig", "-o", tmp_path / "out.json")
     assert code == 0, output
     assert [t["id"] for t in json.loads((tmp_path / "out.json").read_text())] == ["fine"]
