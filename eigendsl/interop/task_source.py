@@ -3,7 +3,9 @@
 tau2 tasks are converted to eig once per (tasks file, domain source) and compiled from a user
 cache folder (`$EIGENDSL_CACHE`, else `$XDG_CACHE_HOME/eigendsl`, else `~/.cache/eigendsl`),
 never from the project tree: the converted file and a copy of the domain source sit side by
-side there, so the task file's import stays inside its own folder.
+side there, so the task file's import stays inside its own folder. The user never reads that
+conversion: its errors are told as the JSON file, the task (id and index) and the field they come
+from, and its warnings say which task of which JSON file they concern.
 """
 
 from __future__ import annotations
