@@ -76,6 +76,14 @@ def test_a_bad_tau2_task_is_named_in_the_users_file(tmp_path, command, case, cha
     assert "tau2-tasks" not in output and ".tasks.eig" not in output  # nothing points into the cache
 
 
+def test_a_bad_tau2_task_is_named_when_the_cache_is_under_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EIGENDSL_CACHE", str(tmp_path / "cache"))  # diagnostics name the conversion relative to here
+    tasks = tau2_file(tmp_path, set_argument("total_baggages", "two"))
+    code, output = invoke("eval", ROOT / "compiled" / "airline", "--tasks", tasks, "--out", tmp_path / "results.json")
+    assert code == 1 and f"error: {tasks}: {BAD_TASKS[3][2]}" in output, output
+
+
 @pytest.mark.parametrize("command", ["eval", "train"])
 def test_a_tau2_task_whose_setup_fails_is_named_in_the_users_file(tmp_path, command):
     tasks = tau2_file(tmp_path, lambda t: t[1].__setitem__("initial_state", {"initialization_actions": [

@@ -98,10 +98,10 @@ def in_tau2_terms(c, tasks_file: Path, converted: Path, origins: dict):
     field: its errors stop with one line each; its warnings keep their place and say which task."""
     from dataclasses import replace
 
-    here = str(converted)
+    here = converted.resolve()
     errors, kept = [], []
     for d in c.diagnostics:
-        origin = origins.get(d.span.line) if d.span.file == here else None
+        origin = origins.get(d.span.line) if c.files.get(d.span.file, Path(d.span.file)).resolve() == here else None
         if origin is None:
             kept.append(d)
         elif d.is_error:
