@@ -158,7 +158,10 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
         if any(d.is_error for d in found):
             raise SystemExit(1)
     target = Path(out_dir) if out_dir else Path("compiled") / Path(domain).stem
-    files = write_folder(c, target, report)
+    try:
+        files = write_folder(c, target, report)
+    except OSError as e:
+        raise UsageProblem(f"cannot write {target}: {e.strerror or e}")
     d = c.domain
     agent_tools = sum(t.actor == "agent" for t in d.tools)
     user_tools = len(d.tools) - agent_tools
@@ -227,7 +230,10 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
     except (DomainLoadError, TaskFileError) as e:
         raise UsageProblem(str(e))
     started = time.perf_counter()
-    n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
+    try:
+        n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
+    except OSError as e:
+        raise UsageProblem(f"cannot write {out_path}: {e.strerror or e}")
     out.print(f"replayed {n} tasks in {time.perf_counter() - started:.2f}s -> {out_path}")
     if expected:
         try:
@@ -271,22 +277,17 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
 
 
 def refuse_unstartable(domain, tasks: list, hint: str, tasks_file: str | None = None) -> None:
-    """Stop, with each failing setup step shown, when a task's setup fails on the domain's data; a
-    tau2 JSON task file's failures name that file and the task's index in it, not its cached conversion."""
-    from .confine import shown
+    """Stop, with each failing setup step shown (a tau2 JSON file's in its own terms), when a task's setup fails."""
+    from .interop.task_source import tau2_setup_lines
     from .verify.analyses import setup_failures
 
     broken = setup_failures(domain, tasks)
-    if not broken:
-        return
-    if tasks_file is not None and Path(tasks_file).suffix == ".json":
-        index = {t.id: i for i, t in enumerate(domain.ir.tasks)}
-        for f in broken:
-            err.print(f"{tasks_file}: task {shown(f.task_id[:80])} (index {index[f.task_id]}): initial_state: {f.message}",
-                      markup=False, soft_wrap=True)
-    else:
+    if broken and tasks_file is not None and Path(tasks_file).suffix == ".json":
+        err.print("\n".join(tau2_setup_lines(tasks_file, domain, broken)), markup=False, soft_wrap=True)
+    elif broken:
         print_diagnostics([f.diagnostic() for f in broken], {})
-    raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
+    if broken:
+        raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
 
 
 @main.command("eval")

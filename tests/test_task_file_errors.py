@@ -194,3 +194,22 @@ def test_a_folder_given_as_a_task_file_is_refused(odd_files, tmp_path, option):
     command = "eval" if option == "--tasks" else "replay"
     code, output = invoke(command, "compiled/airline", option, odd_files["folder.json"], "--out", tmp_path / "out.json")
     assert code == 2 and "is a directory" in output
+
+
+def test_outputs_under_a_file_and_binary_inputs_are_one_plain_line(odd_files, tmp_path):
+    (tmp_path / "file").write_text("")
+    under = tmp_path / "file" / "out"
+    in_the_way = f"{tmp_path / 'file'} is a file, not a folder"
+    for args, said in [
+        (["compile", "domains/airline.eig", "-o", under], f"error: cannot write {under}: {in_the_way}"),
+        (["replay", "compiled/airline", "--tau2-tasks", "examples/airline_tasks.json", "--out", under],
+         f"error: cannot write {under}: {in_the_way}"),
+        (["eval", "compiled/airline", "--out", under], f"error: cannot use {under} for results: {in_the_way}"),
+        (["eval", "compiled/airline", "--db", odd_files["binary.json"], "--out", tmp_path / "r.json"],
+         f"data file {odd_files['binary.json']} is not UTF-8 text (byte 0) [E206]"),
+        (["replay", "compiled/airline", "--tau2-tasks", "examples/airline_tasks.json", "--out", tmp_path / "r.jsonl",
+          "--expected", odd_files["binary.json"]], f"{odd_files['binary.json']}: not UTF-8 text (byte 0)"),
+    ]:
+        code, output = invoke(*args)
+        assert code == 1 and said in output and "Errno" not in output and "codec" not in output, output
+    assert not (tmp_path / "r.json").exists()

@@ -113,6 +113,16 @@ def in_tau2_terms(c, tasks_file: Path, converted: Path, origins: dict):
     return replace(c, diagnostics=kept)
 
 
+def tau2_setup_lines(tasks_file: str | Path, domain, broken: list) -> list[str]:
+    """Setup failures (verify.analyses.setup_failures) of a tau2 JSON file's tasks, each naming the
+    file, the task and its index there rather than the cached conversion."""
+    from ..confine import shown
+
+    index = {t.id: i for i, t in enumerate(domain.ir.tasks)}
+    return [f"{tasks_file}: task {shown(f.task_id[:80])} (index {index[f.task_id]}): initial_state: {f.message}"
+            for f in broken]
+
+
 def task_file_compilation(target: str | Path, tasks_file: str | Path, db: str | None = None, user_db: str | None = None,
                           root: str | None = None):
     """The compilation of an .eig or tau2 JSON task file against TARGET's domain and data; an .eig
