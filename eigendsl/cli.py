@@ -347,7 +347,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
                 raise UsageProblem(f"unknown task id(s): {', '.join(unknown[:5])}")
             tasks = [t for t in tasks if t.id in set(s.task_ids)]
         if not tasks:
-            raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
+            raise UsageProblem(f"{tasks_file} holds no tasks" if tasks_file else f"{target} has no tasks; pass --tasks FILE")
         refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids", tasks_file)
         config = public_config(s, domain.name, [t.id for t in tasks])
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)

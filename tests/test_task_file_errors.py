@@ -213,3 +213,16 @@ def test_outputs_under_a_file_and_binary_inputs_are_one_plain_line(odd_files, tm
         code, output = invoke(*args)
         assert code == 1 and said in output and "Errno" not in output and "codec" not in output, output
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("text, said", [
+    ("[]", "{path} holds no tasks"),
+    ("[1, 2]", "{path}: task at index 0: should be a JSON object, not 1"),
+    ('["a"]', '{path}: task at index 0: should be a JSON object, not "a"'),
+    ('[{"id": "a"}, {"id": "a"}]', "{path}: task \"a\" (index 1): id: task 'a' is declared twice"),
+])
+def test_a_task_json_with_no_tasks_or_no_objects_is_named(tmp_path, text, said):
+    path = tmp_path / "tau2.json"
+    path.write_text(text)
+    code, output = invoke(*command_line("eval", str(path), tmp_path))
+    assert code == 1 and f"error: {said.format(path=path)}" in output, output

@@ -90,8 +90,9 @@ def load_tasks(path: str | Path) -> list[Tau2Task]:
             err = e.errors()[0]
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "the task"
             ident = f"task {shown(str(item['id'])[:80])} (index {i})" if isinstance(item, dict) and "id" in item else f"task at index {i}"
-            msg = "should be a JSON object" if not isinstance(item, dict) else err["msg"]
-            raise TaskFileError(f"{path}: {ident}: {where}: {msg}") from None
+            if not isinstance(item, dict):
+                raise TaskFileError(f"{path}: {ident}: should be a JSON object, not {json.dumps(item)[:40]}") from None
+            raise TaskFileError(f"{path}: {ident}: {where}: {err['msg']}") from None
     return tasks
 
 
