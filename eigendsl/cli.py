@@ -158,7 +158,10 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
         if any(d.is_error for d in found):
             raise SystemExit(1)
     target = Path(out_dir) if out_dir else Path("compiled") / Path(domain).stem
-    files = write_folder(c, target, report)
+    try:
+        files = write_folder(c, target, report)
+    except OSError as e:
+        raise UsageProblem(f"cannot write {target}: {e.strerror or e}")
     d = c.domain
     agent_tools = sum(t.actor == "agent" for t in d.tools)
     user_tools = len(d.tools) - agent_tools
@@ -227,7 +230,10 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
     except (DomainLoadError, TaskFileError) as e:
         raise UsageProblem(str(e))
     started = time.perf_counter()
-    n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
+    try:
+        n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
+    except OSError as e:
+        raise UsageProblem(f"cannot write {out_path}: {e.strerror or e}")
     out.print(f"replayed {n} tasks in {time.perf_counter() - started:.2f}s -> {out_path}")
     if expected:
         try:
@@ -253,12 +259,13 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     from .interop.task_source import TaskSourceError, task_file_compilation
     from .runtime.environment import CompiledDomain
     from .compiler import load_domain
+    from .files import not_a_file
 
     if tasks_file is None:
         domain = load_domain(target, db, user_db, root=root)
         return domain, list(domain.ir.tasks)
     if not Path(tasks_file).is_file():
-        raise UsageProblem(f"no such task file: {tasks_file}")
+        raise UsageProblem(not_a_file(Path(tasks_file), "task file"))
     try:
         c = task_file_compilation(target, tasks_file, db, user_db, root)
     except TaskSourceError as e:
@@ -269,13 +276,17 @@ def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db
     return CompiledDomain.from_compilation(c), list(c.domain.tasks)
 
 
-def refuse_unstartable(domain, tasks: list, hint: str) -> None:
-    """Stop, with each failing setup step shown, when a task's setup fails on the domain's data."""
+def refuse_unstartable(domain, tasks: list, hint: str, tasks_file: str | None = None) -> None:
+    """Stop, with each failing setup step shown (a tau2 JSON file's in its own terms), when a task's setup fails."""
+    from .interop.task_source import tau2_setup_lines
     from .verify.analyses import setup_failures
 
     broken = setup_failures(domain, tasks)
-    if broken:
+    if broken and tasks_file is not None and Path(tasks_file).suffix == ".json":
+        err.print("\n".join(tau2_setup_lines(tasks_file, domain, broken)), markup=False, soft_wrap=True)
+    elif broken:
         print_diagnostics([f.diagnostic() for f in broken], {})
+    if broken:
         raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
 
 
@@ -336,8 +347,8 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
                 raise UsageProblem(f"unknown task id(s): {', '.join(unknown[:5])}")
             tasks = [t for t in tasks if t.id in set(s.task_ids)]
         if not tasks:
-            raise UsageProblem(f"{target} has no tasks; pass --tasks FILE")
-        refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids")
+            raise UsageProblem(f"{tasks_file} holds no tasks" if tasks_file else f"{target} has no tasks; pass --tasks FILE")
+        refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids", tasks_file)
         config = public_config(s, domain.name, [t.id for t in tasks])
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
@@ -536,8 +547,9 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     from .train.config import TrainError
 
     try:
-        domain, task_list = load_eval_tasks(target, task_file(tasks_file), None, None)
-        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file")
+        tasks_path = task_file(tasks_file)
+        domain, task_list = load_eval_tasks(target, tasks_path, None, None)
+        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_path)
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})

@@ -82,9 +82,10 @@ def read_json(file: Path, span: Span, sink: DiagnosticSink):
         sink.error(str(e), span, code="E211")
     except RecursionError:
         sink.error(f"data file {display_path(file)} is nested too deeply", span, code="E205")
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
-        sink.error(f"data file {display_path(file)} is not valid JSON{where}: {getattr(e, 'msg', e)}", span, code="E206")
+    except UnicodeDecodeError as e:
+        sink.error(f"data file {display_path(file)} is not UTF-8 text (byte {e.start})", span, code="E206")
+    except json.JSONDecodeError as e:
+        sink.error(f"data file {display_path(file)} is not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}", span, code="E206")
     except ValueError as e:  # e.g. an integer of more digits than Python converts
         sink.error(f"data file {display_path(file)} cannot be read: {str(e).split(';')[0]}", span, code="E205")
     return None

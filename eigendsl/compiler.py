@@ -18,6 +18,7 @@ from .semantics.check import Checker
 from .syntax import ast
 from .syntax.diagnostics import CompileError, DiagnosticSink
 from .syntax.parser import parse_text
+from .files import not_a_file
 from .syntax.spans import Span
 from .compilation import (Compilation, Schema, display_path, read_json, type_signature,  # noqa: F401 (re-exported)
                           validate_state)
@@ -87,7 +88,7 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
     result = Compilation(path)
     sink = DiagnosticSink()
     if not path.is_file():
-        sink.error(f"no such file: {path}", Span(str(path), 1, 1, 1, 1), code="E201")
+        sink.error(not_a_file(path), Span(str(path), 1, 1, 1, 1), code="E201")
         result.diagnostics = sink.sorted()
         return result
     root = Path(root).resolve() if root is not None else path.resolve().parent
@@ -180,6 +181,6 @@ def load_domain(path: str | Path, db: str | Path | None = None, user_db: str | P
     path = Path(path)
     if path.suffix == ".eig":
         if not path.is_file():
-            raise DomainLoadError(f"no such domain file: {path}")
+            raise DomainLoadError(not_a_file(path, "domain file"))
         return CompiledDomain.from_compilation(compile_checked(path, db, user_db, root))
     return CompiledDomain.load(path, db, user_db)

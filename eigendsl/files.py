@@ -26,6 +26,21 @@ def make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
+def not_a_file(path: Path, what: str = "file") -> str:
+    """Why `path` is not a file to read, as one sentence: missing, a folder, a broken link or a loop of links."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return f"{path} is a loop of symbolic links, not a {what}"
+        if path.is_symlink():
+            return f"{path} is a symbolic link to a missing {what}"
+        if e.errno == errno.ENOENT:
+            return f"no such {what}: {path}"
+        return f"cannot read {path}: {e.strerror or e}"
+    return f"{path} is a folder, not a {what}" if path.is_dir() else f"{path} is not a regular file"
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """Whether two paths name one file (through links and relative parts), so that writing one would lose the other."""
     try:

@@ -122,7 +122,7 @@ def test_replay_reports_bad_inputs_clearly(in_root, tmp_path):
     tasks.write_text('[{"id": "1", "evaluation_criteria": {"actions": [{"arguments": {}}]}}]')
     result = run("replay", "compiled/airline", "--tau2-tasks", tasks, "--out", tmp_path / "o.jsonl")
     assert result.exit_code == 1
-    assert "task '1': evaluation_criteria.actions.0.name: Field required" in result.output
+    assert 'task "1" (index 0): evaluation_criteria.actions[0].name: Field required' in result.output
     result = run("replay", tmp_path, "--tau2-tasks", tasks, "--out", tmp_path / "o.jsonl")
     assert result.exit_code == 1 and "not a compiled domain folder" in result.output
     assert not (tmp_path / "o.jsonl").exists()

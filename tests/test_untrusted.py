@@ -150,10 +150,10 @@ def test_hostile_strings_stay_strings(tmp_path):
 
 
 @pytest.mark.parametrize("field, value, where", [
-    ("action name", {"actions": [{"name": HOSTILE, "arguments": {}}]}, "evaluation_criteria.actions.0.name"),
-    ("argument key", {"actions": [{"name": "get_user_details", "arguments": {HOSTILE: "x"}}]}, "evaluation_criteria.actions.0.name.arguments"),
+    ("action name", {"actions": [{"name": HOSTILE, "arguments": {}}]}, "evaluation_criteria.actions[0].name"),
+    ("argument key", {"actions": [{"name": "get_user_details", "arguments": {HOSTILE: "x"}}]}, "evaluation_criteria.actions[0].arguments"),
     ("compare arg", {"actions": [{"name": "get_user_details", "arguments": {}, "compare_args": ["a) import"]}]}, "compare_args"),
-    ("assertion name", {"env_assertions": [{"env_type": "assistant", "func_name": "f()\n}", "arguments": {}}]}, "env_assertions.0.func_name"),
+    ("assertion name", {"env_assertions": [{"env_type": "assistant", "func_name": "f()\n}", "arguments": {}}]}, "env_assertions[0].func_name"),
     ("reward basis", {"reward_basis": ["DB }"]}, "evaluation_criteria.reward_basis"),
 ])
 def test_hostile_names_are_refused_with_the_field(field, value, where):

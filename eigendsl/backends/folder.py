@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import __version__, ir
 from ..compilation import Compilation
+from ..files import make_folder
 from .policy_doc import render_policy
 from .schemas import tool_schemas
 
@@ -78,7 +79,7 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
 def write_folder(c: Compilation, out: Path, report=None) -> list[Path]:
     """Write the compiled folder, replacing what an earlier compile left there."""
     files = folder_files(c, report)
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     for name in OWNED - set(files):
         (out / name).unlink(missing_ok=True)
     written = []

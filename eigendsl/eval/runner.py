@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from .. import ir
 from ..episode.chat import EndpointError
-from ..files import write_atomic
+from ..files import make_folder, write_atomic
 from ..runtime.environment import CompiledDomain
 from ..verify.reward import TaskChecker
 
@@ -148,7 +148,7 @@ class Evaluation:
     # ------------------------------------------------------------ files
     def prepare(self, overwrite: bool = False) -> list[tuple[str, int]]:
         """The (task, trial) pairs still to run; loads what a previous run finished."""
-        self.out.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.out.parent)
         if overwrite:
             self.out.unlink(missing_ok=True)
             self.log.unlink(missing_ok=True)

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import numbered_lines, read_text
+
 
 @dataclass
 class Conformance:
@@ -39,11 +41,13 @@ class Conformance:
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
+    """The records of a JSON-lines file; ValueError, naming the file or the line, when one cannot be read."""
     out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                out.append(json.loads(line))
+    for n, line in numbered_lines(read_text(Path(path), ValueError)):
+        try:
+            out.append(json.loads(line))
+        except ValueError as e:
+            raise ValueError(f"line {n} is not valid JSON: {e}") from None
     return out
 
 

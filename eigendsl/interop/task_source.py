@@ -3,7 +3,9 @@
 tau2 tasks are converted to eig once per (tasks file, domain source) and compiled from a user
 cache folder (`$EIGENDSL_CACHE`, else `$XDG_CACHE_HOME/eigendsl`, else `~/.cache/eigendsl`),
 never from the project tree: the converted file and a copy of the domain source sit side by
-side there, so the task file's import stays inside its own folder.
+side there, so the task file's import stays inside its own folder. The user never reads that
+conversion: its errors are told as the JSON file, the task (id and index) and the field they come
+from, and its warnings say which task of which JSON file they concern.
 """
 
 from __future__ import annotations
@@ -59,10 +61,11 @@ def data_paths(target: Path, db: str | None, user_db: str | None) -> tuple[str |
     return db, user_db
 
 
-def converted_tau2_tasks(tasks_file: Path, source: Path) -> Path:
-    """The tau2 tasks as an .eig task file in the cache (written once per content)."""
+def converted_tau2_tasks(tasks_file: Path, source: Path) -> tuple[Path, dict]:
+    """The tau2 tasks as an .eig task file in the cache (written once per content), and the task
+    and JSON field each of its lines comes from."""
     from .tau2 import TaskFileError, load_tasks
-    from .tau2_tasks import to_eig
+    from .tau2_tasks import TaskImportError, to_eig_mapped
 
     try:
         tasks = load_tasks(tasks_file)
@@ -74,16 +77,50 @@ def converted_tau2_tasks(tasks_file: Path, source: Path) -> Path:
     key = hashlib.sha256(tasks_file.read_bytes() + b"\0" + text.encode()).hexdigest()[:20]
     folder = cache_root() / "tau2-tasks" / key
     converted = folder / f"{tasks_file.stem}.tasks.eig"
+    try:
+        eig, origins = to_eig_mapped(tasks, folder / source.name, converted, tasks_file.name)
+    except TaskImportError as e:
+        raise TaskSourceError(f"{tasks_file}: {e}") from None
     if not converted.is_file():
         try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / source.name).write_text(text, encoding="utf-8")
             tmp = converted.with_suffix(".tmp")
-            tmp.write_text(to_eig(tasks, folder / source.name, converted, tasks_file.name), encoding="utf-8")
+            tmp.write_text(eig, encoding="utf-8")
             tmp.replace(converted)
         except OSError as e:
             raise TaskSourceError(f"cannot write the converted tasks under {folder}: {e.strerror}") from None
-    return converted
+    return converted, origins
+
+
+def in_tau2_terms(c, tasks_file: Path, converted: Path, origins: dict):
+    """The compilation with its diagnostics in the converted file told as the JSON file's task and
+    field: its errors stop with one line each; its warnings keep their place and say which task."""
+    from dataclasses import replace
+
+    here = converted.resolve()
+    errors, kept = [], []
+    for d in c.diagnostics:
+        origin = origins.get(d.span.line) if c.files.get(d.span.file, Path(d.span.file)).resolve() == here else None
+        if origin is None:
+            kept.append(d)
+        elif d.is_error:
+            errors.append(f"{tasks_file}: {origin.describe(d.span.col)}: {d.message}")
+        else:
+            kept.append(replace(d, message=f"{tasks_file}: {origin.describe(d.span.col)}: {d.message}"))
+    if errors:
+        raise TaskSourceError("\n".join(errors))
+    return replace(c, diagnostics=kept)
+
+
+def tau2_setup_lines(tasks_file: str | Path, domain, broken: list) -> list[str]:
+    """Setup failures (verify.analyses.setup_failures) of a tau2 JSON file's tasks, each naming the
+    file, the task and its index there rather than the cached conversion."""
+    from ..confine import shown
+
+    index = {t.id: i for i, t in enumerate(domain.ir.tasks)}
+    return [f"{tasks_file}: task {shown(f.task_id[:80])} (index {index[f.task_id]}): initial_state: {f.message}"
+            for f in broken]
 
 
 def task_file_compilation(target: str | Path, tasks_file: str | Path, db: str | None = None, user_db: str | None = None,
@@ -93,11 +130,12 @@ def task_file_compilation(target: str | Path, tasks_file: str | Path, db: str | 
     target, tasks_file = Path(target), Path(tasks_file)
     db, user_db = data_paths(target, db, user_db)
     if tasks_file.suffix == ".json":
-        tasks_file = converted_tau2_tasks(tasks_file, domain_source(target))
+        converted, origins = converted_tau2_tasks(tasks_file, domain_source(target))
         if target.suffix == ".eig" and (db is None or user_db is None):
             # The copied source's relative data paths do not resolve in the cache: take them from the original.
             paths = compile_file(target, root=root).data_paths
             db = db or (str(paths["agent"]) if "agent" in paths else None)
             user_db = user_db or (str(paths["user"]) if "user" in paths else None)
-        root = None  # the converted file and the copy of the source it imports share one cache folder
+        # The converted file and the copy of the source it imports share one cache folder.
+        return in_tau2_terms(compile_file(converted, db, user_db), tasks_file, converted, origins)
     return compile_file(tasks_file, db, user_db, root=root)

@@ -14,8 +14,9 @@ from typing import Any, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..confine import shown
 from ..digest import json_sha256
-from ..files import write_atomic
+from ..files import read_text, write_atomic
 from ..runtime.environment import CompiledDomain, Environment, ToolResult
 
 ACTOR = {"assistant": "agent", "user": "user"}
@@ -70,10 +71,11 @@ class TaskFileError(Exception):
 
 def load_tasks(path: str | Path) -> list[Tau2Task]:
     path = Path(path)
+    text = read_text(path, TaskFileError, "the tasks")
+    if not text.strip():
+        raise TaskFileError(f"{path} is empty; expected a JSON list of tasks")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise TaskFileError(f"{path}: cannot read: {e.strerror}") from None
+        data = json.loads(text)
     except ValueError as e:
         raise TaskFileError(f"{path}: not valid JSON: {e}") from None
     if isinstance(data, dict) and "tasks" in data:
@@ -86,10 +88,11 @@ def load_tasks(path: str | Path) -> list[Tau2Task]:
             tasks.append(Tau2Task.model_validate(item))
         except ValidationError as e:
             err = e.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "the task"
-            ident = item.get("id", i) if isinstance(item, dict) else i
-            msg = "should be a JSON object" if not isinstance(item, dict) else err["msg"]
-            raise TaskFileError(f"{path}: task {ident!r}: {where}: {msg}") from None
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".") or "the task"
+            ident = f"task {shown(str(item['id'])[:80])} (index {i})" if isinstance(item, dict) and "id" in item else f"task at index {i}"
+            if not isinstance(item, dict):
+                raise TaskFileError(f"{path}: {ident}: should be a JSON object, not {json.dumps(item)[:40]}") from None
+            raise TaskFileError(f"{path}: {ident}: {where}: {err['msg']}") from None
     return tasks
 
 

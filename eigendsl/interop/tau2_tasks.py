@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,13 +118,47 @@ def literal(value: Any) -> str:
     raise TaskImportError(f"not a JSON value: {type(value).__name__}")
 
 
-def call_text(actor: str, tool: str, arguments: dict, compare: list | None = None, where: str = "call") -> str:
-    prefix = "user " if actor == "user" else ""
-    args = ", ".join(f"{name(k, f'{where}.arguments')}: {literal(v)}" for k, v in arguments.items())
-    text = f"{prefix}{name(tool, where)}({args})"
+@dataclass(frozen=True)
+class Origin:
+    """Where a line of a converted task file comes from: a task of the JSON array and its field.
+
+    `parts` narrows the field by column: (first, end, field) with 1-based, end-exclusive columns,
+    e.g. one argument's value of a gold call.
+    """
+
+    index: int
+    task_id: str
+    field: str
+    parts: tuple[tuple[int, int, str], ...] = ()
+
+    def field_at(self, col: int) -> str:
+        return next((f for first, end, f in self.parts if first <= col < end), self.field)
+
+    def describe(self, col: int) -> str:
+        return f"task {shown(self.task_id[:80])} (index {self.index}): {self.field_at(col)}"
+
+
+def call_parts(actor: str, tool: str, arguments: dict, compare: list | None = None, where: str = "call",
+               name_key: str = "name") -> tuple[str, list[tuple[int, int, str]]]:
+    """A call as eig text, and the JSON field (under `where`) each column range of it comes from."""
+    text = "user " if actor == "user" else ""
+    parts = [(len(text), len(text) + len(str(tool)), f"{where}.{name_key}")]
+    text += name(tool, f"{where}.{name_key}") + "("
+    if not isinstance(arguments, dict):
+        raise TaskImportError(f"{where}.arguments: expected an object")
+    for i, (k, v) in enumerate(arguments.items()):
+        text += ", " if i else ""
+        arg = f"{name(k, f'{where}.arguments')}: {literal(v)}"
+        parts.append((len(text), len(text) + len(arg), f"{where}.arguments.{k}"))
+        text += arg
+    text += ")"
     if compare is not None:
         text += f" compare({', '.join(name(c, f'{where}.compare_args') for c in compare)})"
-    return text
+    return text, parts
+
+
+def call_text(actor: str, tool: str, arguments: dict, compare: list | None = None, where: str = "call") -> str:
+    return call_parts(actor, tool, arguments, compare, where)[0]
 
 
 def leaf_assignments(root: str, value: Any, path: str = "", where: str = "initialization_data") -> list[str]:
@@ -137,25 +172,43 @@ def leaf_assignments(root: str, value: Any, path: str = "", where: str = "initia
     return [f"{name(root, where)}{path} = {literal(value)}"]
 
 
-def task_to_eig(task: Tau2Task, indent: str = "  ") -> str:
+def task_to_eig(task: Tau2Task, indent: str = "  ", index: int | None = None) -> str:
     """One task as eig text; every string is quoted and every name checked, so no field can add syntax."""
+    return "\n".join(text for text, _, _ in task_lines(task, indent, index))
+
+
+def task_lines(task: Tau2Task, indent: str = "  ", index: int | None = None) -> list[tuple[str, str, tuple]]:
+    """One task as (eig line, JSON field, column parts) triples; errors name the task (and its index)."""
     try:
-        return _task_to_eig(task, indent)
+        return _task_lines(task, indent)
     except TaskImportError as e:
-        raise TaskImportError(f"task {shown(str(task.id)[:80])}: {e}") from None
+        at = f" (index {index})" if index is not None else ""
+        raise TaskImportError(f"task {shown(str(task.id)[:80])}{at}: {e}") from None
 
 
-def _task_to_eig(task: Tau2Task, indent: str) -> str:
-    lines = [f"task {quote(task.id)} {{"]
+def _task_lines(task: Tau2Task, indent: str) -> list[tuple[str, str, tuple]]:
+    lines: list[tuple[str, str, tuple]] = []
+
+    def add(depth: int, text: str, field: str = "", parts=()) -> None:
+        pad = len(indent * depth) + 1
+        lines.append((indent * depth + text, field, tuple((a + pad, b + pad, f) for a, b, f in parts)))
+
+    def block(key: str, items: list[tuple[str, str, list]]) -> None:
+        add(1, f"{key} {{")
+        for text, field, parts in items:
+            add(2, text, field, parts)
+        add(1, "}")
+
+    add(0, f"task {quote(task.id)} {{", "id")
     desc = task.description if isinstance(task.description, dict) else {}
     for key, tau2_key in (("purpose", "purpose"), ("notes", "notes"), ("policies", "relevant_policies")):
         if desc.get(tau2_key):
-            lines.append(f"{indent}{key} {quote(str(desc[tau2_key]))}")
+            add(1, f"{key} {quote(str(desc[tau2_key]))}", f"description.{tau2_key}")
     ticket = getattr(task, "ticket", None)
     if ticket:
         if not isinstance(ticket, str):
             raise TaskImportError("ticket: expected a string")
-        lines.append(f"{indent}ticket {quote(ticket)}")
+        add(1, f"ticket {quote(ticket)}", "ticket")
     scenario = scenario_of(task)
     instructions = scenario.instructions
     user_lines = []
@@ -167,54 +220,68 @@ def _task_to_eig(task: Tau2Task, indent: str) -> str:
         else:
             text = instructions if key == "instructions" else None
         if text:
-            user_lines.append(f"{indent * 2}{key} {quote(text)}")
+            user_lines.append((f"{key} {quote(text)}", f"user_scenario.{tau2_key or key}", []))
     if user_lines:
-        lines += [f"{indent}user {{", *user_lines, f"{indent}}}"]
+        block("user", user_lines)
     state = task.initial_state
     setup = []
     if state is not None:
         data = state.initialization_data or {}
         for side in ("agent_data", "user_data"):
+            where = f"initial_state.initialization_data.{side}"
             for table, rows in (data.get(side) or {}).items():
-                setup += leaf_assignments(table, rows, where=f"initial_state.initialization_data.{side}")
+                setup += [(a, f"{where}.{table}", []) for a in leaf_assignments(table, rows, where=where)]
         for i, call in enumerate(state.initialization_actions or []):
-            setup.append(call_text(ACTOR[call.env_type], call.func_name, call.arguments,
-                                   where=f"initial_state.initialization_actions.{i}.func_name"))
+            where = f"initial_state.initialization_actions[{i}]"
+            text, parts = call_parts(ACTOR[call.env_type], call.func_name, call.arguments, where=where, name_key="func_name")
+            setup.append((text, where, parts))
     if setup:
-        lines += [f"{indent}setup {{", *[f"{indent * 2}{s}" for s in setup], f"{indent}}}"]
+        block("setup", setup)
     criteria = task.evaluation_criteria
     if criteria is not None and criteria.actions is not None:
-        gold = [call_text(ACTOR[a.requestor], a.name, a.arguments, a.compare_args, f"evaluation_criteria.actions.{i}.name")
-                for i, a in enumerate(criteria.actions)]
-        lines += [f"{indent}gold {{", *[f"{indent * 2}{g}" for g in gold], f"{indent}}}"]
+        gold = []
+        for i, a in enumerate(criteria.actions):
+            where = f"evaluation_criteria.actions[{i}]"
+            text, parts = call_parts(ACTOR[a.requestor], a.name, a.arguments, a.compare_args, where)
+            gold.append((text, where, parts))
+        block("gold", gold)
     if criteria is not None and criteria.env_assertions:
         asserts = []
         for i, a in enumerate(criteria.env_assertions):
-            text = call_text(ACTOR[a.env_type], a.func_name, a.arguments, where=f"evaluation_criteria.env_assertions.{i}.func_name")
+            where = f"evaluation_criteria.env_assertions[{i}]"
+            text, parts = call_parts(ACTOR[a.env_type], a.func_name, a.arguments, where=where, name_key="func_name")
             if a.assert_value is not True:
                 text += f" == {literal(a.assert_value)}"
             if a.message:
                 text += f" {quote(a.message)}"
-            asserts.append(text)
-        lines += [f"{indent}assert {{", *[f"{indent * 2}{a}" for a in asserts], f"{indent}}}"]
+            asserts.append((text, where, parts))
+        block("assert", asserts)
     if criteria is not None and criteria.communicate_info:
-        lines.append(f"{indent}communicate {{ {', '.join(quote(s) for s in criteria.communicate_info)} }}")
+        add(1, f"communicate {{ {', '.join(quote(s) for s in criteria.communicate_info)} }}", "evaluation_criteria.communicate_info")
     if criteria is not None and criteria.nl_assertions:
-        lines += [f"{indent}judge {{", *[f"{indent * 2}{quote(s)}" for s in criteria.nl_assertions], f"{indent}}}"]
+        block("judge", [(quote(s), f"evaluation_criteria.nl_assertions[{i}]", []) for i, s in enumerate(criteria.nl_assertions)])
     basis = criteria.reward_basis if criteria is not None else []
-    lines.append(f"{indent}reward {{ {', '.join(name(b, 'evaluation_criteria.reward_basis') for b in basis)} }}")
-    lines.append("}")
-    return "\n".join(lines)
+    add(1, f"reward {{ {', '.join(name(b, 'evaluation_criteria.reward_basis') for b in basis)} }}", "evaluation_criteria.reward_basis")
+    add(0, "}")
+    return lines
 
 
 def to_eig(tasks: list[Tau2Task], domain_file: Path, out_file: Path, source: str) -> str:
+    return to_eig_mapped(tasks, domain_file, out_file, source)[0]
+
+
+def to_eig_mapped(tasks: list[Tau2Task], domain_file: Path, out_file: Path, source: str) -> tuple[str, dict[int, Origin]]:
+    """The task file's text and, by 1-based line, the task and field each task line comes from."""
     rel = os.path.relpath(domain_file.resolve(), out_file.resolve().parent)
-    header = [
-        f"# Tasks imported from {source} by `eigendsl import-tau2`.",
-        f"import {quote(rel)}",
-        "",
-    ]
-    return "\n".join(header) + "\n\n".join(task_to_eig(t) for t in tasks) + "\n"
+    lines = [f"# Tasks imported from {source} by `eigendsl import-tau2`.", f"import {quote(rel)}", ""]
+    origins: dict[int, Origin] = {}
+    for index, task in enumerate(tasks):
+        if index:
+            lines.append("")
+        for text, field, parts in task_lines(task, index=index):
+            lines.append(text)
+            origins[len(lines)] = Origin(index, str(task.id), field or "the task", parts)
+    return "\n".join(lines) + "\n", origins
 
 
 # ---------------------------------------------------------------- back to tau2

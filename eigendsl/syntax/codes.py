@@ -182,7 +182,7 @@ E190 task-value-not-literal | a user `knows`, fact or expected value is not a li
 E191 contradictory-scenario | a user fact or known value is stated twice with different values
 compiler and data
 E200 unreadable-import | an imported file cannot be read
-E201 no-such-file | the file to compile does not exist
+E201 no-such-file | the file to compile does not exist, or is a folder, a link to a missing file or a loop of links
 E202 nested-too-deeply | the program nests deeper than the parser or checker can follow
 E203 data-without-state | `--db` or `--user-db` given for a side that has no state
 E204 no-data-setting | the domain declares state but no data file

@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
+from ..files import make_folder
+
 OPTION_KEYS = ("db", "user_db", "rounds", "plans", "tasks", "seed", "batch", "rollouts", "concurrency", "workers", "writer", "critic",
                "agent", "user", "reflector", "planner", "base_url", "api_key", "repairs", "kill_rate")
 
@@ -76,6 +78,10 @@ def synth(target, out_dir, config_file, fresh, no_progress, **options) -> None:
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     config = load_config(config_file, target, options)
+    try:
+        make_folder(Path(out_dir))
+    except OSError as e:
+        raise click.ClickException(f"cannot create the output folder {out_dir}: {e.strerror or e}")
     try:
         roles = Roles(config, Path(out_dir))
     except ValueError as e:

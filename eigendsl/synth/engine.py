@@ -138,7 +138,7 @@ class Engine:
         try:  # kept task files import this copy, so the output folder stands on its own
             portable = copy_domain(self.source, self.out / "tasks")
         except (NotPortable, OSError) as e:
-            raise SynthProblem(f"cannot copy the domain beside the tasks: {e}") from None
+            raise SynthProblem(f"cannot copy the domain beside the tasks: {getattr(e, 'strerror', None) or e}") from None
         self.verifier = Verifier(self.domain, portable, self.out / "work", config.db, config.user_db, config.kill_rate)
         self.workers = config.workers or default_workers()
         self.pool = VerifyPool(self.verifier, self.source, self.workers) if self.workers > 1 else None

@@ -15,6 +15,8 @@ from pathlib import Path
 from ..compiler import compile_file
 from ..files import same_file, write_atomic
 from ..interop.tau2_tasks import to_tau2
+from ..runtime.environment import CompiledDomain
+from ..verify.analyses import setup_failures
 
 TAU2_BASIS = ("DB", "ENV_ASSERTION", "NL_ASSERTION", "ACTION", "COMMUNICATE")
 
@@ -26,7 +28,7 @@ class ExportProblem(Exception):
 def export(tasks_path: Path, out_path: Path) -> int:
     if same_file(tasks_path, out_path):
         raise ExportProblem(f"-o {out_path} is the task file itself, which the export would overwrite; write elsewhere")
-    c = compile_file(tasks_path, with_data=False)
+    c = compile_file(tasks_path)  # with the domain's data: each task's setup must run on it, as eval and train require
     if not c.ok:
         first = next(d for d in c.diagnostics if d.is_error)
         raise ExportProblem(f"{first.span.file}:{first.span.line}:{first.span.col}: {first.message}")
@@ -34,6 +36,12 @@ def export(tasks_path: Path, out_path: Path) -> int:
     tasks = [t for t in c.domain.tasks if c.files.get(t.span.file, Path(t.span.file)).resolve() == own]
     if not tasks:
         raise ExportProblem(f"{tasks_path} declares no task")
+    broken = setup_failures(CompiledDomain.from_compilation(c), tasks)
+    if broken:
+        listed = "; ".join(f"{f.task_id} (line {f.span.line}: {f.message})" for f in broken[:5])
+        more = f"; and {len(broken) - 5} more" if len(broken) > 5 else ""
+        raise ExportProblem(f"{len(broken)} task(s) of {tasks_path} cannot start on the domain's data, so tau2-bench "
+                            f"could not run them either; fix or remove them: {listed}{more}")
     out = []
     for task in tasks:
         try:

@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from ..files import numbered_lines, read_text, write_atomic
+from ..files import make_folder, numbered_lines, read_text, write_atomic
 from .portable import NotPortable, copy_domain, task_files
 
 IMPORT = re.compile(r'^import "([^"\n]+)"', re.M)
@@ -84,10 +84,10 @@ def merge(out: Path, shards: list[Path]) -> dict:
         raise MergeProblem("the shards hold no tasks")
     # the shards import the copy of the domain beside their tasks: copy it beside OUT's as well
     try:
-        (out / "tasks").mkdir(parents=True, exist_ok=True)
+        make_folder(out / "tasks")
         copy = copy_domain(home / "tasks" / header.group(1), out / "tasks")
     except (NotPortable, OSError) as e:
-        raise MergeProblem(f"cannot copy the domain of {home}: {e}") from None
+        raise MergeProblem(f"cannot copy the domain of {home} into {out}: {getattr(e, 'strerror', None) or e}") from None
     try:
         write_outputs(out, f'import "{copy.name}"', len(shards), texts, sft, user_sft, rl)
     except OSError as e:
