@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from ..compiler import compile_file
+from ..files import write_atomic
 
 
 class TaskSourceError(Exception):
@@ -84,10 +85,10 @@ def converted_tau2_tasks(tasks_file: Path, source: Path) -> tuple[Path, dict]:
     if not converted.is_file():
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / source.name).write_text(text, encoding="utf-8")
-            tmp = converted.with_suffix(".tmp")
-            tmp.write_text(eig, encoding="utf-8")
-            tmp.replace(converted)
+            # Each file appears whole or not at all: several runs (or test processes) may convert
+            # the same tasks at once, and one may be compiling while another writes.
+            write_atomic(folder / source.name, [text])
+            write_atomic(converted, [eig])
         except OSError as e:
             raise TaskSourceError(f"cannot write the converted tasks under {folder}: {e.strerror}") from None
     return converted, origins
