@@ -11,6 +11,7 @@ import click
 
 from .compiler import compile_file
 from .console import ROOT_HELP, UsageProblem, compile_or_exit, err, out, plural, print_diagnostics
+from .ir import Side
 from .syntax.diagnostics import CompileError
 
 
@@ -87,7 +88,7 @@ def compile(domain: str, out_dir: str | None, db: str | None, user_db: str | Non
     except OSError as e:
         raise UsageProblem(f"cannot write {target}: {e.strerror or e}")
     d = c.domain
-    agent_tools = sum(t.actor == "agent" for t in d.tools)
+    agent_tools = sum(t.actor == Side.AGENT for t in d.tools)
     user_tools = len(d.tools) - agent_tools
     guards = sum(len(p.guards) for p in d.policies)
     tools = plural(agent_tools, "agent tool") + (f", {plural(user_tools, 'user tool')}" if user_tools else "")
