@@ -199,6 +199,10 @@ def test_data_override_is_still_validated(compiled, tmp_path):
     other.write_text(json.dumps({"items": {"b": {"name": "bread", "price": 3, "size": "tiny"}}}))
     with pytest.raises(DomainLoadError, match="items.b.size: expected one of small, large"):
         load_domain(compiled, db=other)
+    result = run("call", compiled, "get_item", '{"item_id": "b"}', "--db", other)
+    first = result.output.splitlines()[0]
+    assert result.exit_code == 1 and first.startswith(f"{other}:1:1: error: ") and "expected one of small, large" in first
+    assert not any(line.startswith("error:") for line in result.output.splitlines())  # not wrapped in another `error:`
     other.write_text(json.dumps({"items": {"b": {"name": "bread", "price": 3, "size": "large"}}}))
     assert load_domain(compiled, db=other).environment().read("items")["b"]["price"] == 3.0
 

@@ -55,7 +55,7 @@ class OracleAgent:
     def respond(self, messages: list[dict], tools: list[dict]) -> dict:
         if self.plan:
             step = self.plan.pop(0)
-            if step.actor == "user":
+            if step.actor == ir.Side.USER:
                 args = ", ".join(f"{k}={json.dumps(v)}" for k, v in step.args.items())
                 return {"role": "assistant", "content": f"Please do this on your side: {step.name}({args})."}
             self.calls += 1

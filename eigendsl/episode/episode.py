@@ -160,7 +160,7 @@ class Episode:
                 out.append(msg)
             elif t.role == "user" and not t.tool_calls:
                 out.append({"role": "user", "content": t.content or ""})
-            elif t.role == "tool" and t.side == "agent":
+            elif t.role == "tool" and t.side == ir.Side.AGENT:
                 out.append({"role": "tool", "tool_call_id": t.tool_call_id, "content": t.content or ""})
         return out
 
@@ -175,7 +175,7 @@ class Episode:
                 if t.tool_calls:
                     msg["tool_calls"] = [openai_tool_call(c) for c in t.tool_calls]
                 out.append(msg)
-            elif t.role == "tool" and t.side == "user":
+            elif t.role == "tool" and t.side == ir.Side.USER:
                 out.append({"role": "tool", "tool_call_id": t.tool_call_id, "content": t.content or ""})
         return out
 
@@ -264,7 +264,7 @@ class Episode:
             failed += not result.ok
             self.turns.append(Turn("tool", result.text, tool_call_id=call["id"], side=side, error=not result.ok,
                                    guards=[g.to_json() for g in result.guards]))
-            if self.monitor is not None and side == "agent":
+            if self.monitor is not None and side == ir.Side.AGENT:
                 self.monitor.heard(result.text)
         return failed
 

@@ -40,8 +40,8 @@ class ScriptedUser:
         self.domain = domain
         self.knows = dict(task.user.knows)
         self.texts = task.user.texts
-        self.pending = [c for c in task.gold or () if c.actor == "user"]
-        self.user_tools = {t.name: t for t in domain.ir.tools if t.actor == "user"}
+        self.pending = [c for c in task.gold or () if c.actor == ir.Side.USER]
+        self.user_tools = {t.name: t for t in domain.ir.tools if t.actor == ir.Side.USER}
         self.turns = 0
         self.told: set[str] = set()
 

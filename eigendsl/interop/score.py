@@ -247,7 +247,7 @@ class Scorer:
             return self._line(t, termination, breakdown.reward, breakdown.components, {**details, **breakdown.details})
         env = checker.start()
         disagreements, refused = [], False
-        run_reads = self.check_reads or "POLICY" in checker.task.reward
+        run_reads = self.check_reads or ir.RewardComponent.POLICY in checker.task.reward
         for i, call in enumerate(t.calls):
             if not run_reads and (call.actor, call.name) in self.reads:
                 env.trace.append(TraceEntry(call.actor, "tool", call.name, call.arguments, True, None, None))

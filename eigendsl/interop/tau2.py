@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..confine import shown
 from ..digest import json_sha256
 from ..files import read_text, write_atomic
+from ..ir import Side
 from ..runtime.environment import CompiledDomain, Environment, ToolResult
 
 ACTOR = {"assistant": "agent", "user": "user"}
@@ -125,7 +126,7 @@ def replay_task(domain: CompiledDomain, task: Tau2Task) -> dict:
         record["assertions"].append({"env_type": assertion.env_type, "func_name": assertion.func_name, "value": content_json(result)})
     record["db_hash"] = env.state_hash("agent")
     record["db_changes"] = env.diff(since=after_init)
-    has_user = any(side == "user" for side in domain.base.sides.values())
+    has_user = any(side == Side.USER for side in domain.base.sides.values())
     if has_user:
         user_db = env.dump("user")
         record["user_db_hash"] = json_sha256(user_db)

@@ -38,7 +38,7 @@ def tau2_messages(turns: list[dict]) -> list[dict]:
     for i, t in enumerate(turns):
         role = t.get("role")
         if role == "tool":
-            requestor = "assistant" if t.get("side", "agent") == "agent" else "user"
+            requestor = "assistant" if t.get("side", ir.Side.AGENT) == ir.Side.AGENT else "user"
             out.append({"id": t.get("tool_call_id"), "role": "tool", "content": t.get("content"),
                         "requestor": requestor, "error": bool(t.get("error")), "turn_idx": i, "timestamp": None})
             continue
@@ -102,7 +102,7 @@ def gold_simulation(checker: TaskChecker, termination: str = "user_stop", sim_id
                             {"role": "user", "content": "I need help with my request."}]
     for i, (actor, name, arguments) in enumerate(steps):
         result = env.call(name, arguments, actor)
-        requestor = "assistant" if actor == "agent" else "user"
+        requestor = "assistant" if actor == ir.Side.AGENT else "user"
         call_id = f"call_{i}"
         messages.append({"role": requestor, "content": None,
                          "tool_calls": [{"id": call_id, "name": name, "arguments": arguments, "requestor": requestor}]})

@@ -141,7 +141,7 @@ class Origin:
 def call_parts(actor: str, tool: str, arguments: dict, compare: list | None = None, where: str = "call",
                name_key: str = "name") -> tuple[str, list[tuple[int, int, str]]]:
     """A call as eig text, and the JSON field (under `where`) each column range of it comes from."""
-    text = "user " if actor == "user" else ""
+    text = "user " if actor == ir.Side.USER else ""
     parts = [(len(text), len(text) + len(str(tool)), f"{where}.{name_key}")]
     text += name(tool, f"{where}.{name_key}") + "("
     if not isinstance(arguments, dict):

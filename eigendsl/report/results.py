@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+from ..ir import Side
 from .page import cards, fmt, line_chart, page, table
 
 SOLVED = 1.0 - 1e-9
@@ -183,7 +184,7 @@ def dialogue(e: dict) -> str:
             side = m.get("side", "agent")
             guards = "".join(guard_badge(g) for g in m.get("guards") or [])
             cls = "msg tool error" if m.get("error") else "msg tool"
-            out.append(f"<div class=\"{cls}\"><span class=\"who\">{'result' if side == 'agent' else 'user device result'}{guards}</span>"
+            out.append(f"<div class=\"{cls}\"><span class=\"who\">{'result' if side == Side.AGENT else 'user device result'}{guards}</span>"
                        f"{escape(str(m.get('content', '')))}</div>")
             continue
         who = "agent" if role == "assistant" else "user"

@@ -22,7 +22,7 @@ from ..compilation import Compilation, Schema, read_json, validate_state
 from ..digest import json_sha256
 from ..errors import ToolFailure
 from ..types import OptionalType
-from ..syntax.diagnostics import DiagnosticSink, render
+from ..syntax.diagnostics import CompileError, DiagnosticSink
 from ..syntax.spans import Span
 from ..values import InvalidValue, Validators
 from .folder_check import FolderError, check_folder
@@ -36,6 +36,10 @@ INTERNAL_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError, 
 
 class DomainLoadError(Exception):
     """A compiled folder or a data file that cannot be used; the message says why."""
+
+
+class DataFileError(CompileError, DomainLoadError):
+    """A --db / --user-db file that does not fit the domain: its diagnostics, printed as the compiler's are."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,7 @@ class CompiledDomain:
         fields = [f for f in domain.state if f.side == side]
         validated = validate_state(domain, fields, data, span, sink, str(path)) if data is not None else None
         if validated is None:
-            raise DomainLoadError("\n".join(render(d, {}) for d in sink.sorted()))
+            raise DataFileError(sink.sorted())
         return validated
 
     @classmethod

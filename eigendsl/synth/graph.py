@@ -98,13 +98,13 @@ def build(domain: ir.Domain) -> nx.DiGraph:
 
 
 def write_tools(g: nx.DiGraph) -> list[str]:
-    return sorted(n[5:] for n, d in g.nodes(data=True) if d["kind"] == "tool" and d["effect"] == "writes")
+    return sorted(n[5:] for n, d in g.nodes(data=True) if d["kind"] == "tool" and d["effect"] == ir.Effect.WRITES)
 
 
 def feeders(g: nx.DiGraph, tool: str) -> list[str]:
     """Read tools whose results feed a parameter of `tool` (the reads a workflow starts with)."""
     return sorted(a[5:] for a, _, d in g.in_edges(f"tool:{tool}", data=True)
-                  if d.get("kind") == "data" and g.nodes[a]["effect"] != "writes")
+                  if d.get("kind") == "data" and g.nodes[a]["effect"] != ir.Effect.WRITES)
 
 
 def summary(g: nx.DiGraph) -> dict:

@@ -68,18 +68,18 @@ class Writer:
                 self.guard_facts.setdefault(g.tool, set()).update(
                     x.name for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact))
         self.fact_types = {f.name: (f.type.inner if isinstance(f.type, OptionalType) else f.type) for f in domain.ir.facts}
-        self.transfer = next((t.name for t in domain.ir.tools if t.actor == "agent" and "transfer" in t.name), None)
+        self.transfer = next((t.name for t in domain.ir.tools if t.actor == ir.Side.AGENT and "transfer" in t.name), None)
         self.seeds = [s for s in (self.take_apart(t) for t in (seeds if seeds is not None else domain.ir.tasks)) if s is not None]
         self.owned_cache: dict[tuple, object] = {}
         self.owned_index: dict[tuple, dict] = {}
         self.by_id = {s.task.id: s for s in self.seeds}
         self.last_anchor = None
-        self.user_setups = [f for f in getattr(domain.ir, "setups", []) if getattr(f, "actor", None) == "user"]
+        self.user_setups = [f for f in getattr(domain.ir, "setups", []) if getattr(f, "actor", None) == ir.Side.USER]
 
     # ------------------------------------------------------------ seeds
     def is_write(self, call: Call) -> bool:
         tool = self.tools.get((call.actor, call.name))
-        return tool is not None and tool.effect == "writes"
+        return tool is not None and tool.effect == ir.Effect.WRITES
 
     def take_apart(self, task: ir.TaskDef) -> Seed | None:
         if not task.gold or any(not isinstance(s, ir.CallSpec) for s in task.setup):
@@ -413,7 +413,7 @@ class Writer:
         args, knows, gold = {}, {}, []
         if tool.params:
             table = self.table_for(tool)
-            if table is None and tool.actor != "user":
+            if table is None and tool.actor != ir.Side.USER:
                 return f"fresh: no table names the arguments of {name}"
             key = rng.choice(self.world.keys(table)) if table is not None else None
             named = self.named(table, key) if table is not None else {}
@@ -460,7 +460,7 @@ class Writer:
             knows.update({k: v for k, v in args.items() if k not in knows and self.world.entity(v) is not None})
         gold.append(Call(tool.actor, name, args))
         knows = self.stated(knows, gold)
-        if tool.actor == "user" and tool.params:
+        if tool.actor == ir.Side.USER and tool.params:
             knows.update({k: v for k, v in args.items() if isinstance(v, str)})
             for p in tool.params:  # a record left to its defaults: the user is told each default string
                 t = p.type.inner if isinstance(p.type, OptionalType) else p.type
@@ -469,7 +469,7 @@ class Writer:
                     if isinstance(f.default, str):
                         knows.setdefault(f.name, f.default)
         d = self.draft(plan, "fresh", "-", {}, [], gold, knows, [], rng, want)
-        if tool.actor != "user" or isinstance(d, Draft):
+        if tool.actor != ir.Side.USER or isinstance(d, Draft):
             return d
         # a phone-side call that changes nothing on the default phone: put the phone in a
         # starting state where it does (a VPN up, the SIM out, a permission removed)
@@ -552,7 +552,7 @@ class Writer:
         """What the user must say: the write arguments no earlier read returns (added to knows)."""
         out = dict(knows)
         for c in gold:
-            if c.actor == "agent":
+            if c.actor == ir.Side.AGENT:
                 for k, v in c.args.items():
                     if k not in out and isinstance(v, (int, float, str)) and not isinstance(v, bool) and self.world.entity(v) is None:
                         out[k] = v

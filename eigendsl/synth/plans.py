@@ -15,6 +15,7 @@ from typing import Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..ir import Effect, Side
 from . import graph as tool_graph
 from .operators import OPERATORS, Writer
 
@@ -89,7 +90,7 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
                     id=f"{s.task.id}+{t.task.id}/compose", write=write, workflow=workflow + [t.gold[t.main].name], branch="allow",
                     intents="multi", operator="compose", seed=s.task.id, partner=t.task.id, difficulty="hard",
                     evaluation=evaluation("allow") + ["both requests"]))
-        for u in sorted(t.name for t in writer.domain.ir.tools if t.actor == "user" and t.effect == "writes" and t.name != write):
+        for u in sorted(t.name for t in writer.domain.ir.tools if t.actor == Side.USER and t.effect == Effect.WRITES and t.name != write):
             by_tool.setdefault(write, []).append(Plan(  # the seed's request plus a change on the user's phone
                 id=f"{s.task.id}+{u}/compose", write=write, workflow=workflow + [u], branch="allow", intents="multi",
                 operator="compose", seed=s.task.id, partner=f"fresh:{u}", difficulty="hard",

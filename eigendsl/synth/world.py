@@ -4,6 +4,7 @@ and helpers that flatten, collect and substitute values inside rows and argument
 from __future__ import annotations
 
 from ..runtime.environment import CompiledDomain
+from ..ir import Side
 
 
 class World:
@@ -12,8 +13,8 @@ class World:
     def __init__(self, domain: CompiledDomain):
         self.domain = domain
         base = domain.base
-        self.maps = {n: base.roots[n] for n, k in base.kinds.items() if k == "map" and base.sides[n] == "agent"}
-        self.lists = {n: base.roots[n] for n, k in base.kinds.items() if k == "list" and base.sides[n] == "agent"}
+        self.maps = {n: base.roots[n] for n, k in base.kinds.items() if k == "map" and base.sides[n] == Side.AGENT}
+        self.lists = {n: base.roots[n] for n, k in base.kinds.items() if k == "list" and base.sides[n] == Side.AGENT}
         self.list_ids: dict[str, tuple[str, int]] = {}
         for n, rows in self.lists.items():
             for i, row in enumerate(rows):
