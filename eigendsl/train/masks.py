@@ -68,8 +68,3 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
             done = whole
     return Masked(ids, mask, len(ids) if prompt_length is None else prompt_length)
 
-
-def trim_after_last(masked: Masked) -> Masked:
-    """Drop the given tokens after the trained role's last turn (a rollout's completion ends there)."""
-    last = max((i for i, m in enumerate(masked.mask) if m), default=len(masked.mask) - 1)
-    return Masked(masked.input_ids[: last + 1], masked.mask[: last + 1], masked.prompt_length)
