@@ -36,6 +36,7 @@ class Common(BaseModel):
     gradient_accumulation_steps: int = 1
     warmup_steps: int = 0
     lr_scheduler_type: str = "constant"
+    optim: str = "adamw_torch"        # the optimizer, by TRL's name: "adamw_torch", "sgd", ...
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     seed: int = 0
