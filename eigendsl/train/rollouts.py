@@ -191,10 +191,12 @@ class TransformersGenerator:
         input_ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in prompts], device=model.device)
         attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
         recorder = SampledLogprobs()
-        sample_ = self.temperature > 0
+        do_sample = self.temperature > 0
         # The warpers are passed here (and generate's own switched off) so that the recorder sees the final distribution.
-        warpers = [TemperatureLogitsWarper(self.temperature), TopPLogitsWarper(self.top_p)] if sample_ else []
-        kwargs = {"do_sample": sample_, "max_new_tokens": self.max_new_tokens, "pad_token_id": tok.pad_token_id,
+        warpers = [TemperatureLogitsWarper(self.temperature)] if do_sample else []
+        if do_sample and self.top_p < 1.0:
+            warpers.append(TopPLogitsWarper(self.top_p))
+        kwargs = {"do_sample": do_sample, "max_new_tokens": self.max_new_tokens, "pad_token_id": tok.pad_token_id,
                   "eos_token_id": tok.eos_token_id, "temperature": 1.0, "top_p": 1.0, "top_k": 0,
                   "logits_processor": LogitsProcessorList([*warpers, recorder])}
         with torch.no_grad():
