@@ -50,9 +50,15 @@ def main() -> None:
     from eigendsl.episode.episode import Episode
     from eigendsl.episode.users import ScriptedUser
     from eigendsl.train.masks import render
+    from eigendsl.train.config import TrainError
     from eigendsl.train.run import load_tokenizer
 
-    tokenizer = load_tokenizer(args.model)
+    if not (Path(args.model) / "config.json").is_file():
+        raise SystemExit(f"error: {args.model} is not a model folder (no config.json)")
+    try:
+        tokenizer = load_tokenizer(args.model)
+    except TrainError as e:
+        raise SystemExit(f"error: {e}") from None
     model = AutoModelForCausalLM.from_pretrained(args.model).eval()
     domain, tasks = load_eval_tasks(str(ROOT / "tests" / "data" / "tinyshop.eig"), args.tasks, None, None)
     tools = [t["function"]["name"] for t in domain.tool_schemas("agent")]
