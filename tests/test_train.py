@@ -19,7 +19,7 @@ EIGENDSL = Path(sys.executable).parent / "eigendsl"
 
 
 def rollout(task: str, reward: float) -> Rollout:
-    return Rollout(task, reward, {"DB": reward}, "user_stop", 4, [1], [2], [1])
+    return Rollout(task, reward, {"DB": reward}, "user_stop", 4, [1], [2], [1], [-0.5])
 
 
 def group(task: str, *rewards: float) -> Group:
@@ -155,6 +155,77 @@ def test_rollouts_mask_what_the_environment_and_user_said(tiny):
         assert prompt.endswith("<|assistant|>") and "I want to" in prompt
         assert "How can I help" in prompt and r.env_mask[0] == 1  # the greeting is given, the first reply trained
     assert timers.generation > 0 and timers.environment >= 0 and timers.user > 0
+
+
+def runs_of_ones(mask: list[int], values: list) -> list[list]:
+    """The stretches of VALUES where MASK is 1, in order."""
+    out, last = [], 0
+    for m, v in zip(mask, values):
+        if m and not last:
+            out.append([])
+        if m:
+            out[-1].append(v)
+        last = m
+    return out
+
+
+class OddlyTokenizedAgent:
+    """A scripted policy that samples its turns one character token at a time (a tokenization the
+    tokenizer itself never produces): a tool call, then a closing line. Plays one episode and
+    records what it sampled."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.sampled = tokenizer, []
+
+    def generate(self, prompts: list[list[int]]):
+        from eigendsl.train.rollouts import Sample
+
+        [prompt] = prompts
+        text = '<tool_call>{"name": "cancel_order", "arguments": {}}</tool_call>' if not self.sampled else "All done."
+        ids = [i for ch in text for i in self.tokenizer(ch, add_special_tokens=False)["input_ids"]]
+        ids.append(self.tokenizer.eos_token_id)
+        self.sampled.append(ids)
+        return [Sample(ids, [-0.25] * len(ids), text, True)]
+
+
+def test_rollouts_train_on_the_ids_the_policy_sampled(tiny):
+    from eigendsl.episode.users import ScriptedUser
+    from eigendsl.train.rollouts import RolloutPlayer, Timers
+
+    domain, tasks, _, tokenizer = tiny
+    agent = OddlyTokenizedAgent(tokenizer)
+    player = RolloutPlayer(domain, tasks[:1], tokenizer, ScriptedUser, max_steps=8)
+    [r] = player.play([tasks[0].id], agent, Timers())
+    sampled = agent.sampled
+    canonical = tokenizer('<tool_call>{"name": "cancel_order", "arguments": {}}</tool_call>', add_special_tokens=False)["input_ids"]
+    assert len(sampled) == 2 and sampled[0][:-1] != canonical  # the sampled ids are not what re-tokenizing would give
+    assert runs_of_ones(r.env_mask, r.completion_ids) == sampled  # trained: exactly the sampled ids, turn by turn
+    assert runs_of_ones(r.env_mask, r.logprobs) == [[-0.25] * len(s) for s in sampled]
+    given = tokenizer.decode([t for t, m in zip(r.completion_ids, r.env_mask) if not m])
+    assert '"status": "cancelled"' in given and "All done" not in given  # the tool result is given, not trained
+    assert all(lp == 0.0 for lp, m in zip(r.logprobs, r.env_mask) if not m)
+
+
+def test_sampling_logprobs_are_the_models_own_on_the_trained_sequence(tiny):
+    import torch
+
+    from eigendsl.episode.users import ScriptedUser
+    from eigendsl.train.rollouts import RolloutPlayer, Timers, TransformersGenerator
+    from transformers import AutoModelForCausalLM
+
+    domain, tasks, folder, tokenizer = tiny
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    player = RolloutPlayer(domain, tasks[:2], tokenizer, ScriptedUser, max_steps=6)
+    rollouts = player.play([tasks[0].id, tasks[1].id], TransformersGenerator(model, tokenizer, 10, 0.7), Timers())
+    for r in rollouts:
+        ids = torch.tensor([r.prompt_ids + r.completion_ids])
+        with torch.no_grad():
+            logps = torch.log_softmax(model(ids).logits[0, :-1] / 0.7, dim=-1)
+        p = len(r.prompt_ids)
+        expected = [logps[p + k - 1, t].item() for k, (t, m) in enumerate(zip(r.completion_ids, r.env_mask)) if m]
+        got = [lp for lp, m in zip(r.logprobs, r.env_mask) if m]
+        assert got == pytest.approx(expected, abs=1e-4) and all(lp < 0 for lp in got)
 
 
 def test_oracle_dialogues_teach_a_model_to_finish_turns(tiny):

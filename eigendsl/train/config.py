@@ -42,6 +42,7 @@ class Common(BaseModel):
     gradient_accumulation_steps: Positive = 1
     warmup_steps: Annotated[int, Field(ge=0)] = 0
     lr_scheduler_type: str = "constant"
+    optim: str = "adamw_torch"        # the optimizer, by TRL's name: "adamw_torch", "sgd", ...
     weight_decay: NonNegative = 0.0
     max_grad_norm: PositiveFloat = 1.0
     seed: int = 0

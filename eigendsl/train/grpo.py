@@ -3,9 +3,10 @@
 The dataset holds one row per task (its id as the prompt); TRL's sampler repeats each row G
 times, and the rollout function plays those G episodes (rollouts.py), drops the groups whose
 rewards all agree and refills the batch with new tasks (dynamic filtering), and hands TRL the
-prompt ids, the multi-turn completion ids and `env_mask` (0 over tool results and user turns).
-TRL computes the group-relative advantages and the loss over the masked tokens. The reward
-function only returns the reward each episode's compiled checker gave.
+prompt ids, the multi-turn completion ids as sampled, their sampling log-probs (which TRL's vLLM
+importance-sampling correction uses) and `env_mask` (0 over tool results and user turns). TRL
+computes the group-relative advantages and the loss over the masked tokens. The reward function
+only returns the reward each episode's compiled checker gave.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class EpisodeRollouts:
         return {
             "prompt_ids": [r.prompt_ids for r in batch],
             "completion_ids": [r.completion_ids for r in batch],
-            "logprobs": [[0.0] * len(r.completion_ids) for r in batch],
+            "logprobs": [r.logprobs for r in batch],
             "env_mask": [r.env_mask for r in batch],
             "episode_reward": [r.reward for r in batch],
         }
@@ -131,8 +132,8 @@ def train_grpo(model_path: str, tokenizer, domain: CompiledDomain, tasks: list[i
                            s.max_completion_length)
     rollout = EpisodeRollouts(player, s, tokenizer, s.seed)
     fields = s.trl_fields()
-    args = GRPOConfig(output_dir=str(out), **fields, vllm_importance_sampling_correction=False, save_strategy="steps",
-                      disable_tqdm=True, remove_unused_columns=False, use_cpu=not _cuda())
+    args = GRPOConfig(output_dir=str(out), **fields, save_strategy="steps", disable_tqdm=True,
+                      remove_unused_columns=False, use_cpu=not _cuda())
     dataset = Dataset.from_list([{"prompt": t.id} for t in tasks])
     model = AutoModelForCausalLM.from_pretrained(model_path)
     trainer = GRPOTrainer(model=model, reward_funcs=[episode_reward], args=args, train_dataset=dataset,

@@ -29,24 +29,8 @@ def render(tokenizer, messages: list[dict], tools: list[dict] | None, generation
                                          add_generation_prompt=generation_prompt)
 
 
-def render_many(tokenizer, conversations: list[list[dict]], tools: list[dict] | None,
-                generation_prompt: bool = False) -> list[str]:
-    """Several conversations rendered in one call (the tools are prepared once): as render each."""
-    if not conversations:
-        return []
-    return tokenizer.apply_chat_template(conversations, tools=tools or None, tokenize=False,
-                                         add_generation_prompt=generation_prompt)
-
-
 def encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
-
-
-def encode_many(tokenizer, texts: list[str]) -> list[list[int]]:
-    """Several texts tokenized in one call: as encode each."""
-    filled = [t for t in texts if t]
-    ids = iter(tokenizer(filled, add_special_tokens=False)["input_ids"] if filled else [])
-    return [next(ids) if t else [] for t in texts]
 
 
 def check_extends(text: str, prefix: str) -> None:
@@ -87,10 +71,3 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
             mask += [0] * len(given)
             done = whole
     return Masked(ids, mask, len(ids) if prompt_length is None else prompt_length)
-
-
-def trim_after_last(masked: Masked) -> Masked:
-    """Drop the given tokens after the trained role's last turn (a rollout's completion ends there)."""
-    mask = masked.mask
-    last = next((i for i in range(len(mask) - 1, -1, -1) if mask[i]), len(mask) - 1)  # scanned from the end
-    return Masked(masked.input_ids[: last + 1], masked.mask[: last + 1], masked.prompt_length)

@@ -1,10 +1,12 @@
 """Rollouts: G real episodes per task (policy ⇄ simulated user ⇄ compiled tools), batched.
 
-All episodes of a batch advance together: each round renders every live conversation with the
-chat template, generates every agent turn in one batched call, and steps each episode with its
-reply. The reward is the task's compiled checker. After the episode the conversation is
-rendered once more and masked (masks.py): the policy's own tokens get 1, tool results and user
-turns 0. Also here: group-relative advantages and dynamic filtering of zero-variance groups.
+All episodes of a batch advance together: each round generates every live agent turn in one
+batched call and steps each episode with its reply. Each episode keeps its token trace: the
+ids the policy sampled (mask 1, with their sampling log-probs) and, between its turns, the
+tokens of the chat template's rendering of what it was given (tool results, the user's reply:
+mask 0); the next turn is generated from that trace, and it is what TRL trains on. The reward
+is the task's compiled checker. Also here: group-relative advantages and dynamic filtering of
+zero-variance groups.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from ..episode.episode import Episode
 from ..episode.local import parse_generation
 from ..runtime.environment import CompiledDomain
 from ..verify.reward import TaskChecker
-from .masks import Masked, trim_after_last
-from .transcripts import Transcripts
+from .masks import check_extends, encode, render
 
 
 @dataclass
@@ -47,8 +48,9 @@ class Rollout:
     termination: str
     steps: int
     prompt_ids: list[int]
-    completion_ids: list[int]
-    env_mask: list[int]
+    completion_ids: list[int]   # the sampled ids of the agent's turns and, between them, what it was given
+    env_mask: list[int]         # 1 over the sampled ids
+    logprobs: list[float]       # of each sampled id when it was drawn; 0 over the given ones
 
     @property
     def policy_tokens(self) -> int:
@@ -122,8 +124,56 @@ class TimedUser:
             self.timers.user += time.perf_counter() - started
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One generated agent turn: the token ids as sampled (through the end-of-turn token when the
+    turn ended there), the log-probability of each under the distribution it was drawn from, and
+    the decoded text."""
+
+    ids: list[int]
+    logprobs: list[float]
+    text: str
+    stopped: bool  # ended with the end-of-turn token (else cut at the turn's token limit)
+
+
+def sample(ids: list[int], logprobs: list[float], tokenizer) -> Sample:
+    """The sample of one row of generated ids: cut after the first end-of-turn token and before any padding."""
+    eos = tokenizer.eos_token_id
+    stopped = eos in ids
+    if stopped:
+        ids = ids[: ids.index(eos) + 1]
+    elif tokenizer.pad_token_id in ids:
+        ids = ids[: ids.index(tokenizer.pad_token_id)]
+    return Sample(ids, logprobs[: len(ids)], tokenizer.decode(ids, skip_special_tokens=True), stopped)
+
+
+class SampledLogprobs:
+    """A logits processor placed after temperature and top-p: records the log-probability of each
+    sampled token under the distribution it was drawn from (one step's distribution held at a time)."""
+
+    def __init__(self):
+        self.steps: list = []
+        self.last = None
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        if self.last is not None:  # input_ids now ends with the token drawn from the previous step's distribution
+            self.steps.append(self.last.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.last = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def finish(self, sequences) -> list[list[float]]:
+        import torch
+
+        if self.last is None:
+            return [[] for _ in range(sequences.shape[0])]
+        steps = [*self.steps, self.last.gather(1, sequences[:, -1:]).squeeze(1)]
+        return torch.stack(steps, dim=1).tolist()
+
+
 class TransformersGenerator:
-    """Batched sampling with transformers (CPU, or a GPU without vLLM)."""
+    """Batched sampling with transformers (CPU, or a GPU without vLLM), from token ids."""
 
     def __init__(self, model, tokenizer, max_new_tokens: int, temperature: float, top_p: float = 1.0, accelerator=None,
                  wrapped=None):
@@ -131,36 +181,33 @@ class TransformersGenerator:
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
         self.accelerator, self.wrapped = accelerator, wrapped
 
-    def generate(self, prompts: list[str]) -> list[tuple[str, int]]:
+    def generate(self, prompts: list[list[int]]) -> list[Sample]:
         import torch
+        from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
-        tok = self.tokenizer
-        side, tok.padding_side = tok.padding_side, "left"
-        inputs = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
-        tok.padding_side = side
-        model = self.model
-        inputs = {k: v.to(model.device) for k, v in inputs.items()}
-        sample = self.temperature > 0
-        kwargs = {"do_sample": sample, "max_new_tokens": self.max_new_tokens, "pad_token_id": tok.pad_token_id,
-                  "eos_token_id": tok.eos_token_id}
-        if sample:
-            kwargs.update(temperature=self.temperature, top_p=self.top_p, top_k=0)
+        tok, model = self.tokenizer, self.model
+        width = max(map(len, prompts))
+        input_ids = torch.tensor([[tok.pad_token_id] * (width - len(p)) + p for p in prompts], device=model.device)
+        attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device)
+        recorder = SampledLogprobs()
+        do_sample = self.temperature > 0
+        # The warpers are passed here (and generate's own switched off) so that the recorder sees the final distribution.
+        warpers = [TemperatureLogitsWarper(self.temperature)] if do_sample else []
+        if do_sample and self.top_p < 1.0:
+            warpers.append(TopPLogitsWarper(self.top_p))
+        kwargs = {"do_sample": do_sample, "max_new_tokens": self.max_new_tokens, "pad_token_id": tok.pad_token_id,
+                  "eos_token_id": tok.eos_token_id, "temperature": 1.0, "top_p": 1.0, "top_k": 0,
+                  "logits_processor": LogitsProcessorList([*warpers, recorder])}
         with torch.no_grad():
             if self.accelerator is not None and self.wrapped is not None:
                 from trl.models import unwrap_model_for_generation
 
                 with unwrap_model_for_generation(self.wrapped, self.accelerator) as unwrapped:
-                    output = unwrapped.generate(**inputs, **kwargs)
+                    output = unwrapped.generate(input_ids=input_ids, attention_mask=attention, **kwargs)
             else:
-                output = model.generate(**inputs, **kwargs)
-        new = output[:, inputs["input_ids"].shape[1]:].tolist()
-        out = []
-        for row in new:
-            if tok.eos_token_id in row:
-                row = row[: row.index(tok.eos_token_id)]
-            row = [t for t in row if t != tok.pad_token_id]
-            out.append((tok.decode(row, skip_special_tokens=True), len(row) + 1))
-        return out
+                output = model.generate(input_ids=input_ids, attention_mask=attention, **kwargs)
+        logprobs = recorder.finish(output)
+        return [sample(row, lp, tok) for row, lp in zip(output[:, width:].tolist(), logprobs)]
 
 
 class VLLMGenerator:
@@ -170,19 +217,55 @@ class VLLMGenerator:
         self.trainer, self.tokenizer = trainer, tokenizer
         trainer.vllm_generation.max_completion_length = max_new_tokens  # per turn; TRL's is per completion
 
-    def generate(self, prompts: list[str]) -> list[tuple[str, int]]:
-        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        _, completions, _, _ = self.trainer.vllm_generation.generate(prompts=ids, images=None, num_generations=1)
-        eos = self.tokenizer.eos_token_id
-        out = []
-        for row in completions:
-            row = row[: row.index(eos)] if eos in row else row
-            out.append((self.tokenizer.decode(row, skip_special_tokens=True), len(row) + 1))
-        return out
+    def generate(self, prompts: list[list[int]]) -> list[Sample]:
+        _, completions, logprobs, _ = self.trainer.vllm_generation.generate(prompts=prompts, images=None, num_generations=1)
+        return [sample(row, [lp[0] for lp in lps], self.tokenizer) for row, lps in zip(completions, logprobs)]
+
+
+class TokenTrace:
+    """One episode's tokens exactly as the policy saw and sampled them.
+
+    The prompt is the rendering up to the first agent turn; then, turn by turn, the sampled ids
+    (mask 1, with their log-probs) and the tokens the policy is given before its next turn (the
+    rest of the template's rendering of its message after the end-of-turn token, tool results,
+    the user's reply, the generation prompt: mask 0). The next turn is generated from these ids,
+    so what TRL trains on is what was sampled, in the context it was sampled in."""
+
+    def __init__(self, tokenizer, messages: list[dict], tools: list[dict] | None):
+        self.tokenizer, self.tools = tokenizer, tools
+        self.text = render(tokenizer, messages, tools, generation_prompt=True)  # what the ids stand for
+        self.ids = encode(tokenizer, self.text)
+        self.prompt_length = len(self.ids)
+        self.mask = [0] * len(self.ids)
+        self.logprobs = [0.0] * len(self.ids)
+        self.pending: Sample | None = None
+        self.at = len(messages)  # where the agent's next message goes in the conversation
+
+    def sampled(self, turn: Sample) -> None:
+        self.ids += turn.ids
+        self.mask += [1] * len(turn.ids)
+        self.logprobs += turn.logprobs
+        self.pending = turn
+
+    def given(self, messages: list[dict]) -> None:
+        """Extend with what the policy is given after its last turn: MESSAGES is the conversation now."""
+        through = render(self.tokenizer, messages[: self.at + 1], self.tools)
+        now = render(self.tokenizer, messages, self.tools, generation_prompt=True)
+        check_extends(through, self.text)
+        check_extends(now, through)
+        own, end = through[len(self.text):], self.tokenizer.eos_token or ""
+        cut = own.rfind(end) if end else -1
+        # after a turn that stopped, the template's text after its end-of-turn token is given; after a cut one, the end too
+        tail = "" if cut < 0 else own[cut + len(end):] if self.pending.stopped else own[cut:]
+        given = encode(self.tokenizer, tail + now[len(through):])
+        self.ids += given
+        self.mask += [0] * len(given)
+        self.logprobs += [0.0] * len(given)
+        self.text, self.at, self.pending = now, len(messages), None
 
 
 class RolloutPlayer:
-    """Plays batches of episodes of a domain's tasks and turns them into masked token sequences."""
+    """Plays batches of episodes of a domain's tasks and keeps each one's token trace."""
 
     def __init__(self, domain: CompiledDomain, tasks: list[ir.TaskDef], tokenizer, make_user: Callable[[], object],
                  max_steps: int = 30, max_errors: int = 5, max_completion_length: int = 1024):
@@ -199,42 +282,36 @@ class RolloutPlayer:
         episodes = [Episode(self.domain, self.tasks[t], TimedUser(self.make_user(), timers), checker=self.checkers[t],
                             max_steps=self.max_steps, max_errors=self.max_errors) for t in task_ids]
         views = [e.reset() for e in episodes]
-        given = [len(v) for v in views]  # up to the user's opening: the greeting is the episode's, not the policy's
+        t0 = time.perf_counter()
+        traces = [TokenTrace(self.tokenizer, v, e.tools) for e, v in zip(episodes, views)]
+        timers.orchestration += time.perf_counter() - t0
         live = [i for i, e in enumerate(episodes) if not e.done]
-        transcripts = Transcripts(self.tokenizer, self.domain.tool_schemas("agent"))
-        nodes = [transcripts.root] * len(episodes)
         while live:
             t0 = time.perf_counter()
             for i in live:
-                nodes[i] = transcripts.extend(nodes[i], views[i])
-            prompts = transcripts.prompts([nodes[i] for i in live])
+                if traces[i].pending is not None:
+                    traces[i].given(views[i])
             t1 = time.perf_counter()
-            replies = generator.generate(prompts)
+            turns = generator.generate([traces[i].ids for i in live])
             t2 = time.perf_counter()
-            messages = [parse_generation(text) for text, _ in replies]
+            messages = [parse_generation(turn.text) for turn in turns]
             timers.orchestration += (t1 - t0) + (time.perf_counter() - t2)
             timers.generation += t2 - t1
-            for i, message, (_, n) in zip(live, messages, replies):
-                message["usage"] = {"completion_tokens": n}
+            for i, message, turn in zip(live, messages, turns):
+                message["usage"] = {"completion_tokens": len(turn.ids)}
+                traces[i].sampled(turn)
                 views[i] = episodes[i].step(message).observation
             live = [i for i in live if not episodes[i].done]
-        t0 = time.perf_counter()
-        masked = transcripts.masked([transcripts.extend(n, v) for n, v in zip(nodes, views)], given, trimmed=True)
-        timers.orchestration += time.perf_counter() - t0
-        rollouts = [self.finish(e, m, timers) for e, m in zip(episodes, masked)]
+        rollouts = [self.finish(e, trace) for e, trace in zip(episodes, traces)]
         inside = (timers.generation - before[0]) + (timers.user - before[1]) + (timers.orchestration - before[2])
         timers.environment += time.perf_counter() - started - inside
         return rollouts
 
-    def finish(self, episode: Episode, masked: Masked, timers: Timers) -> Rollout:
+    def finish(self, episode: Episode, trace: TokenTrace) -> Rollout:
         result = episode.result()
-        t0 = time.perf_counter()
-        masked = trim_after_last(masked)
-        p = masked.prompt_length
-        completion, env_mask = masked.input_ids[p:], masked.mask[p:]
+        p, n = trace.prompt_length, self.max_completion_length
+        completion, env_mask, logprobs = trace.ids[p:], trace.mask[p:], trace.logprobs[p:]
         if not completion:  # the episode ended before the policy spoke
-            completion, env_mask = [self.tokenizer.eos_token_id], [0]
-        timers.orchestration += time.perf_counter() - t0
+            completion, env_mask, logprobs = [self.tokenizer.eos_token_id], [0], [0.0]
         return Rollout(episode.task.id, result.reward, dict(result.breakdown.components), result.termination,
-                       result.steps, masked.input_ids[:p], completion[: self.max_completion_length],
-                       env_mask[: self.max_completion_length])
+                       result.steps, trace.ids[:p], completion[:n], env_mask[:n], logprobs[:n])
