@@ -41,7 +41,7 @@ SIBLINGS = {
     ("eigendsl.synth", "eigendsl.episode"): None,
     ("eigendsl.synth", "eigendsl.interop"): None,
     ("eigendsl.train", "eigendsl.episode"): None,  # rollouts are episodes; the local agent generates
-    ("eigendsl.train", "eigendsl.eval"): {"eigendsl.eval.config"},  # one TOML reader
+    ("eigendsl.train", "eigendsl.eval"): {"eigendsl.eval.config", "eigendsl.eval.command"},  # one TOML reader; tasks loaded as eval does
 }
 
 

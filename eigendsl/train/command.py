@@ -1,11 +1,40 @@
-"""The `eigendsl train` command's work once the CLI has loaded the domain: the stage run, a one-line summary."""
+"""The `eigendsl train` command: load the domain and tasks, run the stage, print a one-line summary."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import click
+
+from ..console import UsageProblem, out, print_diagnostics
+from ..eval.command import load_eval_tasks, refuse_unstartable
+from ..runtime.environment import DomainLoadError
+from ..syntax.diagnostics import CompileError
 from .config import TrainError, load_config
+
+
+@click.command()
+@click.argument("target", type=click.Path())
+@click.option("--model", required=True, help="A local model folder, or tiny: (tiny:hidden=64,layers=2) for a tiny random model.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Checkpoints, metrics.jsonl and final/.")
+@click.option("--stage", type=click.Choice(["sft", "user-sft", "grpo"]), default="sft", show_default=True,
+              help="sft: the agent on dialogues; user-sft: the simulated user; grpo: the agent on episodes' rewards.")
+@click.option("--data", type=click.Path(dir_okay=False), help="SFT dialogues (sft.jsonl, user_sft.jsonl; default: oracle dialogues).")
+@click.option("--tasks", "tasks_file", type=click.Path(), help="Tasks: an .eig task file, a synth output folder or tau2 JSON.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")
+def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
+    """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
+    try:
+        tasks_path = task_file(tasks_file)
+        domain, task_list = load_eval_tasks(target, tasks_path, None, None)
+        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_path)
+        out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (TrainError, DomainLoadError) as e:
+        raise UsageProblem(str(e))
 
 
 def task_file(path: str | None) -> str | None:
