@@ -5,24 +5,24 @@ held-out tasks (orders no training task names), measured with `eigendsl eval --a
 GRPO on the separate RL tasks must then raise it by at least 0.15. Everything runs through
 the command line, as a user would run it.
 
-Status: the SFT half holds (0.70 at 50 steps). The GRPO half holds in some runs only, so that
-assertion is an expected failure until it holds reliably. What SFT misses is one confusion:
+Status: both halves hold. SFT reaches 0.70 at 50 steps; what it misses is one confusion:
 "return" requests get `hold_order`, because the model does not yet tell the two words apart
 (the next-token distributions for a return and a hold request agree to the third decimal).
-GRPO, training on the sampled ids, has to learn that distinction, not just re-map one: at lr
-2e-4..5e-4, or for 10..40 steps, it never did; at lr 1e-3 without a KL term, 3e-3 with one,
-SGD at lr 1.0 or num_iterations 4 it collapsed. With this config (lr 1e-3 after 3 warmup steps, beta
-0.2, 4 tasks x G=8) it drew the distinction between steps 50 and 80 in one run (held-out 0.70
--> 1.00 at step 80), but not in this test's runs (0.70 -> 0.65 at 80 steps, and twice at 100,
-where P(return) was 0.56 on return requests and 0.49 on hold requests) nor at seed 1 in 100
-steps (0.65 -> 0.65); runs of the same settings diverge with the thread count. SFT at seed 2
-scores 0.30 (it draws no distinction by 50 steps).
+GRPO, training on the sampled ids, has to learn that distinction, not just re-map one, and
+it takes long enough: with this config (lr 1e-3 after 3 warmup steps, beta 0.2, 4 tasks x G=8)
+held-out pass^1 went 0.70 -> 1.00 at 160 steps at seed 0 (with one thread and with two) and
+0.65 -> 1.00 at seed 1, the training reward rising from 0.34 to about 0.8. At 80 steps the
+distinction was drawn in one run of five (0.70 -> 0.65 in the others); at lr 2e-4..5e-4 or
+10..40 steps never; at lr 3e-3 the policy collapses after the warmup, with or without KL.
+SFT at seed 2 scores 0.30 (it draws no distinction by 50 steps), which is why the SFT half
+is asserted at the default seed only.
 docs/training.md has the details.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +37,10 @@ CONFIG = ROOT / "examples" / "train" / "tiny.toml"
 
 
 def run(*args: str, cwd: Path) -> str:
-    result = subprocess.run([str(EIGENDSL), *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+    # One thread per process: the figures above do not then depend on the machine's core count,
+    # and the run does not fight the suite's other test process for the cores.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([str(EIGENDSL), *args], capture_output=True, text=True, cwd=cwd, timeout=1200, env=env)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
     return result.stdout
 
@@ -69,15 +72,14 @@ def test_sft_from_scratch_passes_half_the_held_out_tasks(after_sft):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # 160 GRPO steps: 2-4 minutes alone, longer beside the suite's other process
 def test_grpo_from_the_sft_checkpoint_raises_held_out_pass(after_sft):
     tmp_path, before = after_sft
     run("train", str(DATA / "tinyshop.eig"), "--tasks", str(DATA / "tinyshop_rl.eig"), "--stage", "grpo",
         "--model", str(tmp_path / "sft" / "final"), "--out", str(tmp_path / "grpo"), "--config", str(CONFIG), cwd=tmp_path)
     metrics = [json.loads(line) for line in (tmp_path / "grpo" / "metrics.jsonl").read_text().splitlines()]
-    assert [m["step"] for m in metrics] == list(range(1, 81))
+    assert [m["step"] for m in metrics] == list(range(1, 161))
     assert all(0 <= m["filtered_fraction"] <= 1 and m["time"]["generation"] > 0 for m in metrics)
     after = held_out_pass(tmp_path / "grpo" / "final", tmp_path, "grpo")
     print(f"held-out pass^1: after SFT {before:.2f}, after GRPO {after:.2f}")
-    assert after >= before - 0.1, f"GRPO made the held-out pass^1 worse: {before:.2f} -> {after:.2f}"
-    if after < before + 0.15:  # the open half of the acceptance (see the module docstring)
-        pytest.xfail(f"GRPO does not yet gain 0.15 on the held-out tasks: pass^1 {before:.2f} -> {after:.2f}")
+    assert after >= before + 0.15, f"GRPO did not gain 0.15 on the held-out tasks: pass^1 {before:.2f} -> {after:.2f}"
