@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..console import UsageProblem, compile_or_exit, err, failures_reported, out
+from ..console import UsageProblem, compile_or_exit, err, out, print_diagnostics
+from ..syntax.diagnostics import CompileError
 
 
 @click.command()
@@ -24,9 +25,14 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
     from ..runtime.environment import DomainLoadError
     from ..compiler import load_domain
 
-    with failures_reported(DomainLoadError, TaskFileError):
+    try:
         domain = load_domain(compiled, db, user_db)
         tasks = load_tasks(tasks_path)
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (DomainLoadError, TaskFileError) as e:
+        raise UsageProblem(str(e))
     started = time.perf_counter()
     try:
         n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
@@ -76,10 +82,14 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
             raise UsageProblem(f"--out {out_path} is the {option} file, which scoring would overwrite; write elsewhere")
     started = time.perf_counter()
     try:
-        with failures_reported(DomainLoadError, TaskSourceError, ScoreInputError, JudgeError):
-            judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
-            scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
-            scored, skipped = score_file(scorer, simulations, out_path, on_error=lambda m: err.print(f"skipped {m}", markup=False))
+        judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
+        scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
+        scored, skipped = score_file(scorer, simulations, out_path, on_error=lambda m: err.print(f"skipped {m}", markup=False))
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (DomainLoadError, TaskSourceError, ScoreInputError, JudgeError) as e:
+        raise UsageProblem(str(e))
     except OSError as e:
         raise UsageProblem(f"cannot write {out_path}: {e.strerror}")
     seconds = time.perf_counter() - started

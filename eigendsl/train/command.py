@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..console import failures_reported, out
+from ..console import UsageProblem, out, print_diagnostics
 from ..eval.command import load_eval_tasks, refuse_unstartable
 from ..runtime.environment import DomainLoadError
+from ..syntax.diagnostics import CompileError
 from .config import TrainError, load_config
 
 
@@ -24,11 +25,16 @@ from .config import TrainError, load_config
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")
 def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
-    with failures_reported(TrainError, DomainLoadError):
+    try:
         tasks_path = task_file(tasks_file)
         domain, task_list = load_eval_tasks(target, tasks_path, None, None)
         refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_path)
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except (TrainError, DomainLoadError) as e:
+        raise UsageProblem(str(e))
 
 
 def task_file(path: str | None) -> str | None:
