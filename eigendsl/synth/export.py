@@ -5,6 +5,15 @@ COMMUNICATE): GOAL and POLICY, which it does not know, are left out of the basis
 lost for a synthesized task: its goals pin exactly the changes of its gold final state,
 which DB already compares, and a refusal's DB check is that nothing changed. Facts have no
 field in tau2's format; the scenario text states them.
+
+DB is not kept where tau2-bench cannot reproduce it. In a domain whose user side follows the
+agent's data (`derive`d fields; tau2's `sync_tools`), tau2's evaluator builds its reference
+state by calling the gold actions without syncing the user side in between or after, while
+the run it scores is synced after every call; and such a domain's tools may make up ids at
+random (telecom's new bills). A task whose gold changes the agent's data there would earn 0
+in tau2 whatever the agent does, so its export scores by ENV_ASSERTION and ACTION instead,
+as the benchmark's own tasks of such a domain do: ACTION holds every gold write with its
+arguments (benchmarks/tau2_crosscheck.py checks the gold earns 1 in tau2 itself).
 """
 
 from __future__ import annotations
@@ -12,17 +21,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import ir
 from ..compiler import compile_file
 from ..files import same_file, write_atomic
 from ..interop.tau2_tasks import to_tau2
 from ..runtime.environment import CompiledDomain
 from ..verify.analyses import setup_failures
+from ..verify.reward import TaskChecker
 
 TAU2_BASIS = ("DB", "ENV_ASSERTION", "NL_ASSERTION", "ACTION", "COMMUNICATE")
 
 
 class ExportProblem(Exception):
     """The task file cannot be exported; the message says why."""
+
+
+def user_side_follows_agent(domain: CompiledDomain) -> bool:
+    return any(d.side == ir.Side.USER for d in domain.ir.derives)
+
+
+def tau2_basis(task: ir.TaskDef, domain: CompiledDomain) -> list[str]:
+    """The task's reward basis in what tau2-bench scores, and can score reproducibly (see above)."""
+    basis = [getattr(b, "value", b) for b in task.reward if getattr(b, "value", b) in TAU2_BASIS]
+    if "DB" in basis and task.gold and user_side_follows_agent(domain) and TaskChecker(domain, task).gold_env.diff(side="agent"):
+        basis = [b for b in basis if b != "DB"] + ([] if "ACTION" in basis else ["ACTION"])
+    return basis or ["DB"]
 
 
 def export(tasks_path: Path, out_path: Path) -> int:
@@ -43,13 +66,13 @@ def export(tasks_path: Path, out_path: Path) -> int:
         raise ExportProblem(f"{len(broken)} task(s) of {tasks_path} cannot start on the domain's data, so tau2-bench "
                             f"could not run them either; fix or remove them: {listed}{more}")
     out = []
+    domain = CompiledDomain.from_compilation(c)
     for task in tasks:
         try:
             record = to_tau2(task, c.domain)
         except ValueError as e:
             raise ExportProblem(f"task {task.id}: {e}")
-        criteria = record["evaluation_criteria"]
-        criteria["reward_basis"] = [b for b in criteria["reward_basis"] if b in TAU2_BASIS] or ["DB"]
+        record["evaluation_criteria"]["reward_basis"] = tau2_basis(task, domain)
         out.append(record)
     try:
         write_atomic(out_path, [json.dumps(out, indent=2, ensure_ascii=False) + "\n"])
