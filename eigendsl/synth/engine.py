@@ -136,7 +136,7 @@ class Engine:
         self.user_tools = self.domain.tool_schemas("user")
         self.state = self.open(fresh)
         try:  # kept task files import this copy, so the output folder stands on its own
-            portable = copy_domain(self.source, self.out / "tasks")
+            portable = copy_domain(self.source, self.out / "tasks", config.db, config.user_db)
         except (NotPortable, OSError) as e:
             raise SynthProblem(f"cannot copy the domain beside the tasks: {getattr(e, 'strerror', None) or e}") from None
         self.verifier = Verifier(self.domain, portable, self.out / "work", config.db, config.user_db, config.kill_rate)

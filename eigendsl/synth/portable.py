@@ -19,8 +19,11 @@ class NotPortable(Exception):
     """A domain whose source imports other files, or whose data lies outside its own folder."""
 
 
-def copy_domain(source: Path, dest: Path) -> Path:
-    """Copy the domain's source and the data files it names into `dest`; the copy's path."""
+def copy_domain(source: Path, dest: Path, db: str | None = None, user_db: str | None = None) -> Path:
+    """Copy the domain's source and the data files it names into `dest`; the copy's path.
+
+    `db` / `user_db` (synth --db / --user-db) are copied in place of the data the domain names,
+    so the kept tasks compile, check and export over the data they were synthesized on."""
     sink, files = DiagnosticSink(), {}
     modules = read_modules(source, sink, {}, files, source.resolve().parent)
     if sink.has_errors:
@@ -31,13 +34,14 @@ def copy_domain(source: Path, dest: Path) -> Path:
     copy = dest / source.name
     copy_if_changed(source, copy)
     folder = source.resolve().parent
-    names = [s.value.value for m in modules for d in m.decls if isinstance(d, ast.DomainDecl)
+    given = {"data": db, "user_data": user_db}
+    names = [(s.name, s.value.value) for m in modules for d in m.decls if isinstance(d, ast.DomainDecl)
              for s in d.settings if s.name in ("data", "user_data") and isinstance(s.value.value, str)]
-    for name in names:
+    for setting, name in names:
         data = (folder / name).resolve()
-        if not data.is_relative_to(folder) or not data.is_file():
+        if not data.is_relative_to(folder) or (not data.is_file() and not given[setting]):
             raise NotPortable(f"{source}: data file {name} is not in its folder")
-        copy_if_changed(data, dest / data.relative_to(folder))
+        copy_if_changed(Path(given[setting]) if given[setting] else data, dest / data.relative_to(folder))
     return copy
 
 

@@ -1,0 +1,81 @@
+"""Exported tasks earn in tau2-bench's own evaluator what they earn here: its gold reward is 1.
+
+Slow: synthesises a small set per domain, exports it with `export-tau2` and runs
+benchmarks/tau2_crosscheck.py, which plays each gold in tau2-bench's environment (its own
+Python, $EIGENDSL_TAU2_PYTHON, default /tmp/tau2-venv/bin/python) and scores it with its
+`evaluate_simulation`. Skips when tau2-bench's source (../shared/tau2/bench) or a Python
+with it installed is absent.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from eigendsl.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("tau2_crosscheck", ROOT / "benchmarks" / "tau2_crosscheck.py")
+crosscheck = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(crosscheck)
+
+
+@pytest.fixture(scope="module")
+def tau2():
+    why = crosscheck.tau2_missing()
+    if why:
+        pytest.skip(why)
+    return crosscheck.TAU2_DIR
+
+
+def synthesised_export(tmp_path: Path, domain: str, *data: str) -> list[Path]:
+    out = tmp_path / domain
+    args = ["synth", str(ROOT / "domains" / f"{domain}.eig"), "--out", str(out), "--tasks", "24", "--seed", "5",
+            "--workers", "1", "--no-progress", *data]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    exported = []
+    for tasks_eig in sorted((out / "tasks").glob("round_*.eig")):
+        target = tasks_eig.with_suffix(".json")
+        result = CliRunner().invoke(main, ["export-tau2", str(tasks_eig), "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        exported.append(target)
+    assert exported
+    return exported
+
+
+def assert_gold_earns_one(exported: list[Path], *data: str) -> None:
+    rows = []
+    for path in exported:
+        rows += crosscheck.check(path, None, *data) if data else crosscheck.check(path, None, None, None)
+    assert len(rows) == sum(len(json.loads(p.read_text())) for p in exported)
+    wrong = [f"{r['task_id']}: ours {r['ours']}, tau2 {r['tau2']}: {r['difference']}" for r in rows
+             if r["tau2"] != 1.0 or r["ours"] != 1.0]
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain", ["airline", "retail", "telecom"])
+def test_exported_golds_earn_one_in_tau2(tau2, tmp_path, domain):
+    assert_gold_earns_one(synthesised_export(tmp_path, domain))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("domain", ["airline", "retail", "telecom"])
+def test_tasks_over_the_benchmarks_data_run_in_stock_tau2(tau2, tmp_path, domain):
+    # synth over the benchmark's own data gives tasks stock tau2-bench runs as they are
+    db = tau2 / domain / "db.json"
+    user_db = tau2 / domain / "user_db.json"
+    data = ["--db", str(db)] + (["--user-db", str(user_db)] if user_db.is_file() else [])
+    exported = synthesised_export(tmp_path, domain, *data)
+    assert_gold_earns_one(exported, str(db), str(user_db) if user_db.is_file() else None)
+
+
+def test_crosscheck_says_when_tau2_is_absent(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EIGENDSL_TAU2_PYTHON", str(tmp_path / "no-python"))
+    assert crosscheck.main([str(tmp_path / "tasks.json")]) == crosscheck.UNAVAILABLE
+    assert "tau2-bench is not available, nothing checked" in capsys.readouterr().err
