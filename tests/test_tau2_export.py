@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from eigendsl.cli import main
+from eigendsl.synth.portable import copy_domain
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("tau2_crosscheck", ROOT / "benchmarks" / "tau2_crosscheck.py")
@@ -79,3 +80,44 @@ def test_crosscheck_says_when_tau2_is_absent(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EIGENDSL_TAU2_PYTHON", str(tmp_path / "no-python"))
     assert crosscheck.main([str(tmp_path / "tasks.json")]) == crosscheck.UNAVAILABLE
     assert "tau2-bench is not available, nothing checked" in capsys.readouterr().err
+
+
+TASKS = '''import "telecom.eig"
+
+task "tops-up" {
+  user { reason "Your data ran out." }
+  gold {
+    get_customer_by_id(customer_id: "C2046")
+    refuel_data(customer_id: "C2046", line_id: "L2098", gb_amount: 1.0)
+  }
+  reward { DB }
+}
+
+task "refused" {
+  user { reason "You want more data." }
+  gold { get_customer_by_id(customer_id: "C2045") }
+  reward { DB, ACTION, POLICY }
+}
+'''
+
+
+def test_export_scores_account_writes_of_a_synced_domain_without_db(tmp_path):
+    # tau2 rebuilds its DB reference without syncing the phone to the account: a gold that
+    # changes the account is scored by what tau2 reproduces (ACTION); one that does not keeps DB
+    copy_domain(ROOT / "domains" / "telecom.eig", tmp_path)
+    (tmp_path / "tasks.eig").write_text(TASKS, encoding="utf-8")
+    result = CliRunner().invoke(main, ["export-tau2", str(tmp_path / "tasks.eig"), "-o", str(tmp_path / "out.json")])
+    assert result.exit_code == 0, result.output
+    basis = {t["id"]: t["evaluation_criteria"]["reward_basis"] for t in json.loads((tmp_path / "out.json").read_text())}
+    assert basis == {"tops-up": ["ACTION"], "refused": ["DB", "ACTION"]}
+
+
+def test_synth_data_travels_with_the_kept_tasks(tmp_path):
+    db, user_db = tmp_path / "db.json", tmp_path / "user_db.json"
+    db.write_text('{"plans": []}', encoding="utf-8")
+    user_db.write_text('{"device": {}}', encoding="utf-8")
+    copy = copy_domain(ROOT / "domains" / "telecom.eig", tmp_path / "out", str(db), str(user_db))
+    assert (copy.parent / "telecom.data.json").read_text() == '{"plans": []}'
+    assert (copy.parent / "telecom.user_data.json").read_text() == '{"device": {}}'
+    copy_domain(ROOT / "domains" / "telecom.eig", tmp_path / "own")
+    assert (tmp_path / "own" / "telecom.data.json").read_bytes() == (ROOT / "domains" / "telecom.data.json").read_bytes()
