@@ -61,6 +61,26 @@ class Draft:
         return hashlib.sha256(body.encode()).hexdigest()[:20]
 
 
+def meaning(task: ir.TaskDef) -> str:
+    """A compiled task's identity by what it means, whoever wrote it and in whatever words: its
+    gold calls with their arguments (and what is compared), goals, setup, assertions and facts.
+    Prose, persona, names of the task and the order of goals play no part, so a reworded
+    copy of a kept task is a duplicate."""
+    from ..ir.json_form import to_json
+
+    def bare(x):  # source positions say where, not what; a goal function's name is the task's id
+        if isinstance(x, dict):
+            return {k: bare(v) for k, v in x.items() if k != "span" and not (k == "name" and x.get("@") == "Function")}
+        return [bare(v) for v in x] if isinstance(x, list) else x
+
+    def canon(nodes) -> list[str]:
+        return [json.dumps(bare(to_json(n)), sort_keys=True, default=str) for n in nodes]
+
+    body = json.dumps([sorted(canon(task.gold or ())), sorted(canon(task.goals)), canon(task.setup),
+                       sorted(canon(task.assertions)), sorted((k, json.dumps(v, sort_keys=True)) for k, v in task.user.facts.items())])
+    return hashlib.sha256(body.encode()).hexdigest()[:20]
+
+
 def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> str:
     lines = [f"# {p}" for p in provenance or []]
     if d.text is not None:

@@ -1,0 +1,263 @@
+"""Model roles of `eigendsl synth` against the local chat server: held-out model answers are kept
+or rejected with the right reason, every role survives bad answers (each recorded with its
+reason, no traceback), and the paraphraser keeps only rewrites that state every value."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chat_server import ChatServer, completion
+from conftest import ROOT
+
+from eigendsl.cli import main
+from eigendsl.compiler import compile_file
+from eigendsl.synth.models import extract_json, extract_task
+from eigendsl.synth.portable import task_files
+
+ANSWERS = ROOT / "tests" / "data" / "model_answers"
+INDEX = json.loads((ANSWERS / "answers.json").read_text())["answers"]
+AIRLINE = str(ROOT / "domains" / "airline.eig")
+PREFIXES = {"You plan test tasks": "planner", "You write test tasks": "writer", "You review a test task": "critic",
+            "You improve the instructions": "reflector", "You rewrite what a simulated customer": "paraphraser",
+            "You are playing a customer": "user"}
+
+
+def role_of(request: dict) -> str:
+    first = request["messages"][0]
+    system = first["content"] if first["role"] == "system" else ""
+    return next((role for prefix, role in PREFIXES.items() if system.startswith(prefix)), "agent")
+
+
+def synth(server, out: Path, *options: str):
+    result = CliRunner().invoke(main, ["synth", AIRLINE, "--out", str(out), "--no-progress", "--workers", "1",
+                                       "--base-url", server.base_url, "--api-key", "test", *options])
+    assert result.exception is None or (isinstance(result.exception, SystemExit) and result.exit_code == 0), \
+        f"{result.output}\n{result.exception!r}"
+    assert "Traceback" not in result.output
+    return json.loads((out / "report.json").read_text())
+
+
+def kept_text(out: Path) -> str:
+    return "".join(p.read_text() for p in task_files(out / "tasks"))
+
+
+# ---------------------------------------------------------------- one rule for fenced answers
+
+
+def test_fenced_blocks_of_the_right_language_are_read_and_chatter_is_not():
+    task = 'task "t" {\n  gold { }\n}'
+    assert extract_task(f"Sure! Here it is:\n```eig\n{task}\n```\nWant another?") == task
+    assert extract_task(f"```json\n{{\"a\": 1}}\n```\nand the task:\n```\n{task}\n```") == task
+    assert extract_task(f"```python\n{task}\n```") is None  # a block in another language is not read
+    assert extract_task(task + "\n") == task  # no fence: the answer is read whole
+    assert extract_task("The customer wants a refund.") is None
+    assert extract_json('Here you go:\n```json\n{"realistic": true}\n```\nHope it helps') == {"realistic": True}
+    assert extract_json('{"plans": []} and some words after it') == {"plans": []}
+    with pytest.raises(ValueError):
+        extract_json('{"plans": [{"id": "x", "write": ')
+
+
+# ---------------------------------------------------------------- held-out answers
+
+
+class HeldOut:
+    """The writer answers with the held-out answers in order, and repeats an answer when asked
+    to repair it (a stubborn model); once they are spent the endpoint answers 404."""
+
+    def __init__(self):
+        self.queue = [(ANSWERS / a["file"]).read_text() for a in INDEX]
+        self.lock = threading.Lock()
+        self.last = (None, None)
+
+    def __call__(self, request: dict, n: int):
+        assert role_of(request) == "writer"
+        messages = request["messages"]
+        if len(messages) > 2:
+            return completion(messages[-2]["content"])
+        with self.lock:
+            asked = json.dumps(messages)
+            if asked == self.last[0]:  # the client asks again after an unusable reply: the same answer
+                return self.last[1]
+            answer = completion(self.queue.pop(0)) if self.queue else ("status", 404, {"error": {"message": "no more answers"}})
+            self.last = (asked, answer)
+            return answer
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("held_out") / "run"
+    good = sum(a["expect"] == "kept" for a in INDEX)
+    with ChatServer(HeldOut()) as server:
+        report = synth(server, out, "--writer", "openai:held-out", "--tasks", str(good), "--rounds", "1", "--batch", "30",
+                       "--concurrency", "1")
+    return out, report
+
+
+@pytest.mark.parametrize("answer", INDEX, ids=[a["file"].removesuffix(".txt") for a in INDEX])
+def test_held_out_answer_is_kept_or_rejected_for_its_reason(held_out, answer):
+    out, report = held_out
+    if answer.get("after"):
+        pytest.xfail(f"expected to pass after {answer['after']}")
+    writer = [r for r in report["model_rejections"] if r["role"] == "writer"]
+    if answer["expect"] == "kept":
+        purpose = re.search(r'purpose "([^"]*)"', (ANSWERS / answer["file"]).read_text()).group(1)
+        why = [r for r in writer if r.get("name") == answer["name"]]
+        assert purpose in kept_text(out), why
+    elif answer["name"] is None:  # no task declaration to name it: counted among its kind
+        kind = sum(a["name"] is None and a["expect"] == answer["expect"] for a in INDEX)
+        final = [r for r in writer if "attempt" not in r and r["reason"].startswith(answer["expect"])]
+        assert len(final) == kind, writer
+    else:
+        mine = [r for r in writer if r.get("name") == answer["name"]]
+        assert mine and mine[-1]["reason"].startswith(answer["expect"]), mine
+
+
+def test_held_out_run_keeps_every_good_answer_once(held_out):
+    out, report = held_out
+    compiled = [compile_file(p) for p in task_files(out / "tasks")]
+    assert all(c.ok for c in compiled)
+    ids = [t.id for c in compiled for t in c.domain.tasks]
+    # every kept task is one of the good answers (no defective one slips through)
+    assert report["kept"] == len(ids) == sum(a["expect"] == "kept" and not a.get("after") for a in INDEX)
+
+
+# ---------------------------------------------------------------- every role, bad answers
+
+
+def cycle(variants: list):
+    """A handler part: each variant served for two requests in a row (a reply retry, or the
+    client's retry of a 5xx, sees the same variant)."""
+    lock, count = threading.Lock(), [0]
+
+    def next_variant():
+        with lock:
+            count[0] += 1
+            return variants[((count[0] - 1) // 2) % len(variants)]
+    return next_variant
+
+
+NOT_TEXT = ("raw", json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                               "choices": [{"index": 0, "message": {"role": "assistant", "content": 42}, "finish_reason": "stop"}]}))
+HTTP_500 = ("status", 500, {"error": {"message": "internal error"}})
+HUGE = "All good. " * 8000
+PLAN = {"id": "model-plan", "write": "cancel_reservation", "workflow": ["get_reservation_details", "cancel_reservation"],
+        "branch": "allow", "operator": "retarget", "seed": "cancel-within-a-day"}
+BAD = {
+    "planner": [completion("Here are some ideas: cancel trips, add bags."), completion(""), completion('{"plans": [{"id": "x", "write": '),
+                completion("Sure:\n```json\n" + json.dumps({"plans": [PLAN]}) + "\n```\nThese should help."),
+                completion(HUGE), completion(json.dumps({"plans": [{**PLAN, "id": "typed", "workflow": "cancel"}]})),
+                completion(json.dumps({"plans": [{**PLAN, "id": "teleport", "write": "teleport_member"}]})), NOT_TEXT, HTTP_500],
+    "reflector": [completion(""), completion(HUGE), NOT_TEXT, HTTP_500,
+                  completion("Write one task per answer and state every fact the policy reads in the customer's reason.")],
+    "critic": [completion("Looks realistic to me."), completion(""), completion('{"realistic": tr'), completion(HUGE),
+               completion('{"realistic": "yes", "solvable": 1}'), NOT_TEXT, HTTP_500,
+               completion('Verdict:\n```json\n{"realistic": true, "solvable": true, "why": "a plain request"}\n```\nThanks!')],
+    "writer": [completion("The customer wants to change a booking."), completion(""), completion('```eig\ntask "x" {\n  user {'),
+               completion(HUGE), NOT_TEXT, HTTP_500,
+               completion('```eig\ntask "x" {\n  user { reason "Refund me." }\n  gold { refund_everything(user_id: "a") }\n'
+                          '  reward { DB, ACTION }\n}\n```')],
+    "agent": [completion("Let me think about that."), completion(""), completion("x" * 70_000), NOT_TEXT, HTTP_500,
+              completion(None, tool_calls=[{"name": "teleport_member", "arguments": {"to": "Mars"}}]),
+              completion(None, tool_calls=[{"name": "get_user_details", "arguments": '{"user_id": '}])],
+    "user": [completion(""), completion("x" * 70_000), NOT_TEXT, HTTP_500, completion("Thanks, that is all. ###STOP###")],
+}
+EXPECTED = {
+    "planner": {"plans are not valid JSON of the plan model", "answer too long", "unknown write tool", "unusable reply", "endpoint"},
+    "reflector": {"the new instructions are empty or too long", "answer too long", "unusable reply", "endpoint"},
+    "critic": {"verdict is not valid JSON of the verdict model", "answer too long", "unusable reply", "endpoint"},
+    "writer": {"prose instead of code after 0 repair(s)", "does not compile after 0 repair(s)", "answer too long", "unusable reply",
+               "endpoint"},
+    "agent": {"endpoint"},
+    "user": {"endpoint"},
+}
+RUNS = {  # a run long enough for the role to be asked every variant
+    "planner": ["--tasks", "9", "--rounds", "9", "--batch", "8"],
+    "reflector": ["--tasks", "5", "--rounds", "5", "--batch", "8"],
+    "critic": ["--tasks", "10", "--rounds", "1", "--batch", "20"],
+    "writer": ["--tasks", "4", "--rounds", "1", "--batch", "16", "--repairs", "0"],
+    "agent": ["--tasks", "8", "--rounds", "1", "--batch", "12"],
+    "user": ["--tasks", "6", "--rounds", "1", "--batch", "12"],
+}
+
+
+@pytest.mark.parametrize("role", list(BAD))
+def test_every_role_survives_bad_answers(role, tmp_path):
+    bad = cycle(BAD[role])
+
+    def handler(request, n):
+        asked = role_of(request)
+        if asked == role:
+            return bad()
+        if asked == "user":  # the user role's partner when the agent is the model on trial, and vice versa
+            return completion("I need help with my reservation. ###STOP###")
+        return completion("Sorry, I cannot help with that today.")
+
+    with ChatServer(handler) as server:
+        report = synth(server, tmp_path / role, f"--{role}", f"openai:{role}-model", "--concurrency", "1", *RUNS[role])
+    reasons = {r["reason"] for r in report["model_rejections"] if r["role"] == role}
+    assert EXPECTED[role] <= reasons, reasons
+    if role == "planner":  # the fenced plan with chatter around it was taken
+        assert any(u.get("plan") == "model-plan" for r in report["rounds"] for u in r["reflection"]) or \
+            "model-plan" in json.loads((tmp_path / role / "state.json").read_text())["plans"].__repr__()
+    if role == "critic":  # the fenced verdict with chatter was read: some task was judged and kept
+        assert report["kept"] >= 1
+    if role == "agent":  # the bad answers that are episodes are the agent's failures
+        assert sum(r["attributed"].get("agent", 0) for r in report["rounds"]) >= 1
+    if role == "user":
+        assert sum(r["user_attributed"] for r in report["rounds"]) >= 1
+
+
+# ---------------------------------------------------------------- the paraphraser
+
+
+def rewrite(texts: dict, how: str) -> dict:
+    if how == "good":  # other words around every value
+        return {k: "To put it another way: " + v.replace("You want this done:", "What you need is this:") for k, v in texts.items()}
+    if how == "drops":  # the sentence with the first id or number goes
+        return {k: re.sub(r"[^.]*\d[^.]*\.", "", v, count=1) or "Help me." for k, v in texts.items()}
+    if how == "changes":  # one number changes
+        return {k: re.sub(r"\d+", lambda m: str(int(m.group()) + 1), v, count=1) for k, v in texts.items()}
+    return {}
+
+
+def test_paraphraser_keeps_rewrites_that_state_every_value(tmp_path):
+    kinds = cycle(["good", "drops", "changes", "garbage"])
+
+    def handler(request, n):
+        assert role_of(request) == "paraphraser"
+        kind = kinds()
+        kinds()  # one variant per request
+        texts = json.loads(re.search(r"^Texts: (\{.*\})$", request["messages"][-1]["content"], re.M).group(1))
+        if kind == "garbage":
+            return completion("I'd rather write a poem about airports.")
+        return completion(json.dumps(rewrite(texts, kind)))
+
+    out = tmp_path / "para"
+    with ChatServer(handler) as server:
+        report = synth(server, out, "--paraphraser", "openai:para-model", "--tasks", "12", "--rounds", "1", "--batch", "16",
+                       "--concurrency", "1")
+    rejected = [r for r in report["model_rejections"] if r["role"] == "paraphraser"]
+    reasons = {r["reason"] for r in rejected}
+    assert {"a stated value is lost or changed", "not the texts as JSON"} <= reasons, reasons
+    text = kept_text(out)
+    rewritten = text.count("paraphraser openai:para-model")
+    assert rewritten >= 1 and text.count("To put it another way: ") >= rewritten
+    # every kept task, rewritten or not, still compiles with the domain's copy
+    assert all(compile_file(p).ok for p in task_files(out / "tasks"))
+    # a rewrite that loses a value is never kept: every kept scenario keeps the original's figures
+    assert report["kept"] >= 1 and len(rejected) >= 2
+
+
+def test_paraphraser_is_part_of_the_configuration_a_run_resumes_with(tmp_path):
+    from eigendsl.synth.engine import SynthConfig, config_hash
+
+    offline = SynthConfig(target=AIRLINE)
+    with_model = SynthConfig(target=AIRLINE, paraphraser="openai:m")
+    assert config_hash(offline, "x") != config_hash(with_model, "x")
+    assert "paraphraser" not in offline.deciding()  # runs made before the role resume as before
