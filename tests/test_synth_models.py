@@ -131,14 +131,17 @@ def test_held_out_run_keeps_every_good_answer_once(held_out):
 
 
 def cycle(variants: list):
-    """A handler part: each variant served for two requests in a row (a reply retry, or the
-    client's retry of a 5xx, sees the same variant)."""
-    lock, count = threading.Lock(), [0]
+    """A handler part: the next variant for each new request; a request asked again (the
+    client's retry of an unusable reply or of a 5xx) gets the variant it got before."""
+    lock, state = threading.Lock(), {"count": 0, "last": None}
 
-    def next_variant():
+    def next_variant(request: dict):
+        asked = json.dumps(request["messages"])
         with lock:
-            count[0] += 1
-            return variants[((count[0] - 1) // 2) % len(variants)]
+            if asked != state["last"]:
+                state["count"] += 1
+                state["last"] = asked
+            return variants[(state["count"] - 1) % len(variants)]
     return next_variant
 
 
@@ -147,13 +150,13 @@ NOT_TEXT = ("raw", json.dumps({"id": "x", "object": "chat.completion", "created"
 HTTP_500 = ("status", 500, {"error": {"message": "internal error"}})
 HUGE = "All good. " * 8000
 PLAN = {"id": "model-plan", "write": "cancel_reservation", "workflow": ["get_reservation_details", "cancel_reservation"],
-        "branch": "allow", "operator": "retarget", "seed": "cancel-within-a-day"}
+        "branch": "allow", "operator": "retarget", "seed": "cancel-within-a-day", "partner": "insured-cancel-for-health"}
 BAD = {
     "planner": [completion("Here are some ideas: cancel trips, add bags."), completion(""), completion('{"plans": [{"id": "x", "write": '),
                 completion("Sure:\n```json\n" + json.dumps({"plans": [PLAN]}) + "\n```\nThese should help."),
                 completion(HUGE), completion(json.dumps({"plans": [{**PLAN, "id": "typed", "workflow": "cancel"}]})),
                 completion(json.dumps({"plans": [{**PLAN, "id": "teleport", "write": "teleport_member"}]})), NOT_TEXT, HTTP_500],
-    "reflector": [completion(""), completion(HUGE), NOT_TEXT, HTTP_500,
+    "reflector": [completion("OK."), completion(HUGE), NOT_TEXT, HTTP_500,
                   completion("Write one task per answer and state every fact the policy reads in the customer's reason.")],
     "critic": [completion("Looks realistic to me."), completion(""), completion('{"realistic": tr'), completion(HUGE),
                completion('{"realistic": "yes", "solvable": 1}'), NOT_TEXT, HTTP_500,
@@ -165,7 +168,7 @@ BAD = {
     "agent": [completion("Let me think about that."), completion(""), completion("x" * 70_000), NOT_TEXT, HTTP_500,
               completion(None, tool_calls=[{"name": "teleport_member", "arguments": {"to": "Mars"}}]),
               completion(None, tool_calls=[{"name": "get_user_details", "arguments": '{"user_id": '}])],
-    "user": [completion(""), completion("x" * 70_000), NOT_TEXT, HTTP_500, completion("Thanks, that is all. ###STOP###")],
+    "user": [completion(""), NOT_TEXT, HTTP_500, completion("x" * 70_000), completion("Thanks, that is all. ###STOP###")],
 }
 EXPECTED = {
     "planner": {"plans are not valid JSON of the plan model", "answer too long", "unknown write tool", "unusable reply", "endpoint"},
@@ -182,7 +185,7 @@ RUNS = {  # a run long enough for the role to be asked every variant
     "critic": ["--tasks", "10", "--rounds", "1", "--batch", "20"],
     "writer": ["--tasks", "4", "--rounds", "1", "--batch", "16", "--repairs", "0"],
     "agent": ["--tasks", "8", "--rounds", "1", "--batch", "12"],
-    "user": ["--tasks", "6", "--rounds", "1", "--batch", "12"],
+    "user": ["--tasks", "3", "--rounds", "1", "--batch", "8"],
 }
 
 
@@ -193,7 +196,7 @@ def test_every_role_survives_bad_answers(role, tmp_path):
     def handler(request, n):
         asked = role_of(request)
         if asked == role:
-            return bad()
+            return bad(request)
         if asked == "user":  # the user role's partner when the agent is the model on trial, and vice versa
             return completion("I need help with my reservation. ###STOP###")
         return completion("Sorry, I cannot help with that today.")
@@ -203,8 +206,7 @@ def test_every_role_survives_bad_answers(role, tmp_path):
     reasons = {r["reason"] for r in report["model_rejections"] if r["role"] == role}
     assert EXPECTED[role] <= reasons, reasons
     if role == "planner":  # the fenced plan with chatter around it was taken
-        assert any(u.get("plan") == "model-plan" for r in report["rounds"] for u in r["reflection"]) or \
-            "model-plan" in json.loads((tmp_path / role / "state.json").read_text())["plans"].__repr__()
+        assert "model-plan" in {p["id"] for p in json.loads((tmp_path / role / "state.json").read_text())["plans"]}
     if role == "critic":  # the fenced verdict with chatter was read: some task was judged and kept
         assert report["kept"] >= 1
     if role == "agent":  # the bad answers that are episodes are the agent's failures
@@ -231,8 +233,7 @@ def test_paraphraser_keeps_rewrites_that_state_every_value(tmp_path):
 
     def handler(request, n):
         assert role_of(request) == "paraphraser"
-        kind = kinds()
-        kinds()  # one variant per request
+        kind = kinds(request)
         texts = json.loads(re.search(r"^Texts: (\{.*\})$", request["messages"][-1]["content"], re.M).group(1))
         if kind == "garbage":
             return completion("I'd rather write a poem about airports.")

@@ -29,6 +29,7 @@ from ..compiler import load_domain
 from ..verify.reward import TaskChecker
 from . import graph as tool_graph
 from .operators import Writer
+from .paraphrase import paraphrase
 from .plans import Plan, enumerate_plans
 from .pool import PoolFailure, VerifyPool, default_workers
 from .portable import NotPortable, copy_domain, task_files
@@ -380,7 +381,7 @@ class Engine:
                 self.describe(v.draft, v.task)
             kept.append(v)
         if self.models is not None and self.models.paraphrases:
-            kept = self.models.paraphrase(self, kept)
+            kept = paraphrase(self.models, self, kept)
         t = add(timer, "critic", t)
         self.progress({"round": r, "stage": "rollout", **self.counts(r)})
         tasks_file = self.out / "tasks" / f"round_{r}.eig"

@@ -180,7 +180,7 @@ class Roles:
             return
         seeds = [s.task.id for s in engine.writer.seeds]
         tools = [t.name for t in engine.domain.ir.tools]
-        ask = (f"Domain {engine.name}. Write tools and seeds you may use.\nTools: {', '.join(tools)}\nSeeds: {', '.join(seeds)}\n"
+        ask = (f"Domain {engine.name}, round {r}. Write tools and seeds you may use.\nTools: {', '.join(tools)}\nSeeds: {', '.join(seeds)}\n"
                f"Existing plans: {len(engine.state['plans'])}. Propose up to 8 new plans.")
         try:
             answer = self.ask("planner", self.prompt(engine, "planner", PLANNER_PROMPT), ask)
@@ -294,12 +294,6 @@ class Roles:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         return [{"role": "writer", "action": "rewrite_prompt", "to": str(path.relative_to(self.out)), "evidence": evidence}]
-
-    # ------------------------------------------------------------ paraphraser
-    def paraphrase(self, engine, kept: list) -> list:
-        from .paraphrase import paraphrase
-
-        return paraphrase(self, engine, kept)
 
     # ------------------------------------------------------------ rollouts
     def rollout_factories(self):

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .. import ir
 from ..interop.tau2_tasks import TaskImportError, quote
+from .models import Unanswered, extract_json
 from .render import Draft
 from .world import leaves
 
@@ -119,8 +120,6 @@ def read_rewrite(answer_json, original: dict[str, str]) -> dict[str, str]:
 
 def paraphrase(roles, engine, kept: list) -> list:
     """The kept verdicts, each with its paraphrased task where the rewrite holds, else as it was."""
-    from .models import Unanswered, extract_json
-
     model = roles.models["paraphraser"].model
     prompt = roles.prompt(engine, "paraphraser", PARAPHRASER_PROMPT)
     tried = []
