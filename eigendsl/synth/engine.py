@@ -441,7 +441,8 @@ class Engine:
             for tool in {c_.name for c_ in v.draft.gold if self.writer.is_write(c_)}:
                 stats.setdefault("write_tools", {}).setdefault(tool, 0)
                 stats["write_tools"][tool] += 1
-            said_by = v.draft.writer + (f" · paraphraser {v.draft.meta['paraphraser']}" if v.draft.meta.get("paraphraser") else "")
+            said_by = (v.draft.writer + (f" (as {v.draft.meta['name']})" if v.draft.meta.get("name") else "")
+                       + (f" · paraphraser {v.draft.meta['paraphraser']}" if v.draft.meta.get("paraphraser") else ""))
             provenance = [f"plan {plan.id} · round {r} · writer {said_by} · operator {v.draft.operator} · seed {v.draft.seed}",
                           f"branch {v.draft.branch} · guards {', '.join(v.draft.guards) or '-'} · kill rate {v.kill_rate:.2f} of {v.mutants} mutants"
                           f" · z3 findings 0{f' (goals outside the encoding: {v.notes})' if v.notes else ''} · gold reward 1"
@@ -467,6 +468,7 @@ class Engine:
         d.writes = sum(self.writer.is_write(c) for c in d.gold)
         d.branch = "allow" if d.writes else ("transfer" if any("transfer" in c.name for c in d.gold) else "forbid")
         d.reward = tuple(task.reward)
+        d.meta["meaning"] = meaning(task)  # its signature from now on (rl.jsonl, synth-merge)
 
     # ------------------------------------------------------------ bookkeeping
     def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:

@@ -245,7 +245,7 @@ class Roles:
                 errors = [d for d in diagnostics if d.is_error]
                 if domain is not None and not errors:
                     written = Draft(plan.id, "model", draft.seed, plan.branch, {}, {}, {}, (), (), writer=f"openai:{self.models['writer'].model}",
-                                    text=text, meta={"repairs": attempt, "name": name[:80]})
+                                    text=text, meta={"repairs": attempt, "name": " ".join(name.split())[:80]})
                     return written, None, "", name
                 header_lines = 2
                 problem = "The compiler reports:\n" + "\n".join(f"line {d.span.line - header_lines}:{d.span.col}: {d.message}" for d in errors[:8])

@@ -53,6 +53,8 @@ class Draft:
     def signature(self) -> str:
         """Canonical identity for deduplication: gold, goals, setup, facts and entities known."""
         if self.text is not None:
+            if "meaning" in self.meta:  # a model's task, once compiled, is known by what it means
+                return self.meta["meaning"]
             body = " ".join(self.text.split("{", 1)[-1].split())
             return hashlib.sha256(body.encode()).hexdigest()[:20]
         body = json.dumps([sorted(c.key() for c in self.gold), sorted(self.goals), list(self.setup),
