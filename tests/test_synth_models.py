@@ -8,6 +8,7 @@ import json
 import re
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,15 @@ def test_every_role_survives_bad_answers(role, tmp_path):
         assert sum(r["attributed"].get("agent", 0) for r in report["rounds"]) >= 1
     if role == "user":
         assert sum(r["user_attributed"] for r in report["rounds"]) >= 1
+
+
+def test_a_runaway_user_message_is_checked_for_identifiers_in_linear_time():
+    from eigendsl.episode.fidelity import identifiers
+
+    start = time.perf_counter()
+    assert identifiers("x" * 70_000) == []  # took a minute: the email pattern retried every character
+    assert identifiers("write to ana.li+x@mail.example.com now") == [("email", "ana.li+x@mail.example.com")]
+    assert time.perf_counter() - start < 2.0
 
 
 # ---------------------------------------------------------------- the paraphraser
