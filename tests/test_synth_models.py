@@ -245,3 +245,26 @@ def test_paraphraser_is_part_of_the_configuration_a_run_resumes_with(tmp_path):
     with_model = SynthConfig(target=AIRLINE, paraphraser="openai:m")
     assert config_hash(offline, "x") != config_hash(with_model, "x")
     assert "paraphraser" not in offline.deciding()  # runs made before the role resume as before
+
+
+def test_a_rewrite_must_state_every_value_and_replaces_only_the_scenario_texts():
+    from eigendsl.compiler import load_domain
+    from eigendsl.synth.paraphrase import lost_values, reworded
+    from eigendsl.synth.render import Draft
+
+    task = next(t for t in load_domain(ROOT / "domains" / "airline.eig").ir.tasks if t.id == "add-paid-bags")
+    original = {k: task.user.texts[k] for k in ("reason", "known", "instructions")}
+    kept = {k: "Put another way: " + v for k, v in original.items()}
+    assert lost_values(task, original, kept) == []
+    moved = dict(kept, known=kept["known"].replace("ending in 8746", "ending in 8764"))
+    assert lost_values(task, original, moved) == ["8746"]
+    # the date goes with the reason; the cities and the companion's name are no value the gold uses
+    dropped = dict(kept, reason="You need more bags on your trip.")
+    assert set(lost_values(task, original, dropped)) == {"21", "may"}
+    # in a model's eig text only the user block's texts change, not a word inside another string
+    text = ('task "t" {\n  purpose "what the reason known is"\n  user {\n    reason "Old reason."\n'
+            '    known "Old known."\n  }\n  gold { }\n}')
+    draft = Draft("p", "model", "s", "allow", {}, {}, {}, (), (), text=text)
+    new = reworded(draft, {"reason": 'New "reason".', "known": "New known."}, "m").text
+    assert 'purpose "what the reason known is"' in new
+    assert 'reason "New \\"reason\\"."' in new and 'known "New known."' in new and "Old" not in new
