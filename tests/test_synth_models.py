@@ -239,10 +239,15 @@ def test_paraphraser_keeps_rewrites_that_state_every_value(tmp_path):
 
 
 def test_paraphraser_is_part_of_the_configuration_a_run_resumes_with(tmp_path):
+    from eigendsl.synth.command import load_config
     from eigendsl.synth.engine import SynthConfig, config_hash
 
+    toml = tmp_path / "synth.toml"
+    toml.write_text('[synth]\nparaphraser = "openai:m"\n')
+    with_model = load_config(str(toml), AIRLINE, {})
+    assert with_model.paraphraser == "openai:m"
+    assert load_config(str(toml), AIRLINE, {"paraphraser": "offline"}).paraphraser == "offline"  # the option wins
     offline = SynthConfig(target=AIRLINE)
-    with_model = SynthConfig(target=AIRLINE, paraphraser="openai:m")
     assert config_hash(offline, "x") != config_hash(with_model, "x")
     assert "paraphraser" not in offline.deciding()  # runs made before the role resume as before
 
