@@ -129,7 +129,8 @@ BAD = {
     "planner": [completion("Here are some ideas: cancel trips, add bags."), completion(""), completion('{"plans": [{"id": "x", "write": '),
                 completion("Sure:\n```json\n" + json.dumps({"plans": [PLAN]}) + "\n```\nThese should help."),
                 completion(HUGE), completion(json.dumps({"plans": [{**PLAN, "id": "typed", "workflow": "cancel"}]})),
-                completion(json.dumps({"plans": [{**PLAN, "id": "teleport", "write": "teleport_member"}]})), NOT_TEXT, HTTP_500],
+                completion(json.dumps({"plans": [{**PLAN, "id": "teleport", "write": "teleport_member"}]})), NOT_TEXT, HTTP_500,
+                completion(json.dumps({"plans": [{**PLAN, "id": "two\nlines", "partner": None}]}))],
     "reflector": [completion("OK."), completion(HUGE), NOT_TEXT, HTTP_500,
                   completion("Write one task per answer and state every fact the policy reads in the customer's reason.")],
     "critic": [completion("Looks realistic to me."), completion(""), completion('{"realistic": tr'), completion(HUGE),
@@ -145,7 +146,8 @@ BAD = {
     "user": [completion(""), NOT_TEXT, HTTP_500, completion("x" * 70_000), completion("Thanks, that is all. ###STOP###")],
 }
 EXPECTED = {
-    "planner": {"plans are not valid JSON of the plan model", "answer too long", "unknown write tool", "unusable reply", "endpoint"},
+    "planner": {"plans are not valid JSON of the plan model", "answer too long", "unknown write tool", "unusable reply", "endpoint",
+                "plan id is not a short name"},
     "reflector": {"the new instructions are empty or too long", "answer too long", "unusable reply", "endpoint"},
     "critic": {"verdict is not valid JSON of the verdict model", "answer too long", "unusable reply", "endpoint"},
     "writer": {"prose instead of code after 0 repair(s)", "does not compile after 0 repair(s)", "answer too long", "unusable reply",
@@ -154,7 +156,7 @@ EXPECTED = {
     "user": {"endpoint"},
 }
 RUNS = {  # a run long enough for the role to be asked every variant
-    "planner": ["--tasks", "9", "--rounds", "9", "--batch", "8"],
+    "planner": ["--tasks", "10", "--rounds", "10", "--batch", "8"],
     "reflector": ["--tasks", "5", "--rounds", "5", "--batch", "8"],
     "critic": ["--tasks", "10", "--rounds", "1", "--batch", "20"],
     "writer": ["--tasks", "4", "--rounds", "1", "--batch", "16", "--repairs", "0"],

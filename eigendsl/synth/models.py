@@ -73,6 +73,7 @@ class CriticVerdict(BaseModel):
 
 
 FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
+PLAN_ID = re.compile(r"[\w./+:-]{1,100}")
 TASK_HEAD = re.compile(r'^\s*task\s+("(?:[^"\\]|\\.)*"|[A-Za-z_][\w-]*)', re.M)
 
 
@@ -193,7 +194,9 @@ class Roles:
         known = {Plan.model_validate(p).key() for p in engine.state["plans"]}
         ids = {p["id"] for p in engine.state["plans"]}
         for p in proposed.plans:
-            if p.write not in tools:
+            if not PLAN_ID.fullmatch(p.id):  # it goes into task files' provenance comments, one line each
+                self.rejected(engine, "planner", "plan id is not a short name", p.id[:80], round=r)
+            elif p.write not in tools:
                 self.rejected(engine, "planner", "unknown write tool", p.write, round=r, plan=p.id)
             elif p.operator != "fresh" and p.seed not in seeds:
                 self.rejected(engine, "planner", "unknown seed task", p.seed, round=r, plan=p.id)
