@@ -62,6 +62,7 @@ def test_fenced_blocks_of_the_right_language_are_read_and_chatter_is_not():
     assert extract_task("The customer wants a refund.") is None
     assert extract_json('Here you go:\n```json\n{"realistic": true}\n```\nHope it helps') == {"realistic": True}
     assert extract_json('{"plans": []} and some words after it') == {"plans": []}
+    assert extract_json('My verdict {as asked}: {"realistic": false}') == {"realistic": False}
     with pytest.raises(ValueError):
         extract_json('{"plans": [{"id": "x", "write": ')
 

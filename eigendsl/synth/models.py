@@ -96,14 +96,15 @@ def extract_task(answer: str) -> str | None:
 
 
 def extract_json(answer: str):
-    """The first JSON object or array in the answer's blocks (text after it is chatter)."""
+    """The first complete JSON object or array in the answer's blocks: chatter before it (where
+    a brace may open that is not JSON) and after it is skipped; 20 starts are tried at most."""
     for text in blocks(answer, "json"):
-        for i, ch in enumerate(text):
-            if ch in "{[":
-                try:
-                    return json.JSONDecoder().raw_decode(text, i)[0]
-                except ValueError:
-                    break
+        starts = [m.start() for m in re.finditer(r"[{\[]", text)][:20]
+        for i in starts:
+            try:
+                return json.JSONDecoder().raw_decode(text, i)[0]
+            except ValueError:
+                continue
     raise ValueError("the answer holds no complete JSON object")
 
 
