@@ -39,6 +39,16 @@ def test_a_plan_running_out_of_new_tasks_loses_weight_and_is_retired_when_spent(
     assert many["repeats"] < weights["repeats"]
 
 
+def test_a_plan_whose_every_draft_was_a_duplicate_has_no_new_task_left():
+    # a model writer that answers the same task every time: nothing written is new, the pool
+    # of distinct tasks is estimated at 0 (this divided by zero before), and the plan retires
+    rounds = [{"echo": {"attempted": 8, "kept": 0, "rejections": {"duplicate": 8}}}]
+    weights, retired, updates, _ = reflect(rounds, {}, [], {"echo": "fresh"}, draws={"echo": 5.0})
+    assert retired == ["echo"]
+    update = next(u for u in updates if u.get("plan") == "echo")
+    assert update["evidence"]["new"] == 0.0 and "pool of tasks is spent" in update["because"]
+
+
 def test_shares_follow_yield_but_hold_the_kept_set_floors():
     configured = {"multi": 0.45, "refusal": 0.2, "single": 0.35}
     makes = {"multi": {"multi_write": 1.0, "refusal": 0.0}, "refusal": {"multi_write": 0.0, "refusal": 1.0},

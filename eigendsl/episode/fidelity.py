@@ -13,7 +13,9 @@ import re
 from .. import ir
 
 _PATTERNS = [
-    ("email", re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
+    # starting only where a run of name characters starts: otherwise a long run without an @
+    # (a runaway user message) is retried from each of its characters, quadratic in its length
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")),
     ("identifier", re.compile(r"\b[a-z]+(?:_[a-z]+)*_\d+\b")),
     ("code", re.compile(r"#?\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{5,10}\b")),
     ("phone", re.compile(r"\b\d{3}[-. ]\d{3}[-. ]\d{4}\b")),

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ..files import make_folder
 
 OPTION_KEYS = ("db", "user_db", "rounds", "plans", "tasks", "seed", "batch", "rollouts", "concurrency", "workers", "writer", "critic",
-               "agent", "user", "reflector", "planner", "base_url", "api_key", "repairs", "kill_rate")
+               "agent", "user", "reflector", "planner", "paraphraser", "base_url", "api_key", "repairs", "kill_rate")
 
 
 def load_config(path: str | None, target: str, options: dict):
@@ -61,6 +61,7 @@ def load_config(path: str | None, target: str, options: dict):
 @click.option("--user", help="offline | openai:MODEL")
 @click.option("--reflector", help="offline | openai:MODEL")
 @click.option("--planner", help="offline | openai:MODEL")
+@click.option("--paraphraser", help="offline | openai:MODEL: rewrites kept tasks' scenario text, every stated value kept.")
 @click.option("--base-url", help="The OpenAI-compatible endpoint of the model roles.")
 @click.option("--api-key", help="Its key (default: OPENAI_API_KEY).")
 @click.option("--repairs", type=int, help="Repairs a model writer gets from compiler diagnostics (default 2).")

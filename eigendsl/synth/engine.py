@@ -29,11 +29,12 @@ from ..compiler import load_domain
 from ..verify.reward import TaskChecker
 from . import graph as tool_graph
 from .operators import Writer
+from .paraphrase import paraphrase
 from .plans import Plan, enumerate_plans
 from .pool import PoolFailure, VerifyPool, default_workers
 from .portable import NotPortable, copy_domain, task_files
 from .reflect import GROUPS, group_rates, history, reflect, steer_shares
-from .render import Call, Draft, task_text
+from .render import Call, Draft, meaning, task_text
 from .rollout import rollout, sft_record, user_sft_record
 from .verify import Verifier
 
@@ -69,13 +70,15 @@ class SynthConfig(BaseModel):
     user: str = "offline"
     reflector: str = "offline"
     planner: str = "offline"
+    paraphraser: str = "offline"
     base_url: str | None = None
     api_key: str | None = None
     repairs: int = Field(2, ge=0, le=10)
 
     def deciding(self) -> dict:
         """What decides the kept set (not concurrency or workers, not the endpoint's key)."""
-        return self.model_dump(exclude={"concurrency", "workers", "api_key"})
+        # an offline paraphraser (the default) leaves the hash of runs made before the role existed as it was
+        return self.model_dump(exclude={"concurrency", "workers", "api_key", *(("paraphraser",) if self.paraphraser == "offline" else ())})
 
 
 def config_hash(config: SynthConfig, source_text: str) -> str:
@@ -367,16 +370,18 @@ class Engine:
         kept = []
         for v in verdicts:
             if not v.ok:
-                self.reject(stats, plans[v.task_id].id, v.reason, v.detail)
+                self.reject(stats, plans[v.task_id].id, v.reason, v.detail, v)
                 continue
             if self.models is not None and self.models.criticises:
                 ok, why = self.models.criticise(self, v)
                 if not ok:
-                    self.reject(stats, plans[v.task_id].id, "critic", why)
+                    self.reject(stats, plans[v.task_id].id, "critic", why, v)
                     continue
             if v.draft.text is not None:
                 self.describe(v.draft, v.task)
             kept.append(v)
+        if self.models is not None and self.models.paraphrases:
+            kept = paraphrase(self.models, self, kept)
         t = add(timer, "critic", t)
         self.progress({"round": r, "stage": "rollout", **self.counts(r)})
         tasks_file = self.out / "tasks" / f"round_{r}.eig"
@@ -385,13 +390,19 @@ class Engine:
             plan = plans[v.task_id]
             checker = TaskChecker(self.domain, v.task)
             ro = rollout(self.domain, v.task, checker, *(self.models.rollout_factories() if self.models else (None, None)), k=c.rollouts)
+            for role, why in ro.unplayed:  # the agent's or user's endpoint failed: no episode, the run goes on
+                self.models.rejected(self, role, "endpoint", why, task=v.task_id)
             if ro.oracle.attributed == "task":
-                self.reject(stats, plan.id, "rollout_task", ro.oracle.why)
+                self.reject(stats, plan.id, "rollout_task", ro.oracle.why, v)
                 continue
-            if v.draft.signature() in self.state["signatures"]:
-                self.reject(stats, plan.id, "duplicate", "")
+            # a duplicate by its draft's signature, or by meaning (a reworded copy of a kept task)
+            meant = meaning(v.task)
+            meanings = self.state.setdefault("meanings", [])
+            if v.draft.signature() in self.state["signatures"] or meant in meanings:
+                self.reject(stats, plan.id, "duplicate", "the same gold, goals, setup and facts as a kept task", v)
                 continue
             self.state["signatures"].append(v.draft.signature())
+            meanings.append(meant)
             self.count(stats, plan.id, "kept")
             stats["kept"] += 1
             self.state["kept"] += 1
@@ -430,7 +441,9 @@ class Engine:
             for tool in {c_.name for c_ in v.draft.gold if self.writer.is_write(c_)}:
                 stats.setdefault("write_tools", {}).setdefault(tool, 0)
                 stats["write_tools"][tool] += 1
-            provenance = [f"plan {plan.id} · round {r} · writer {v.draft.writer} · operator {v.draft.operator} · seed {v.draft.seed}",
+            said_by = (v.draft.writer + (f" (as {v.draft.meta['name']})" if v.draft.meta.get("name") else "")
+                       + (f" · paraphraser {v.draft.meta['paraphraser']}" if v.draft.meta.get("paraphraser") else ""))
+            provenance = [f"plan {plan.id} · round {r} · writer {said_by} · operator {v.draft.operator} · seed {v.draft.seed}",
                           f"branch {v.draft.branch} · guards {', '.join(v.draft.guards) or '-'} · kill rate {v.kill_rate:.2f} of {v.mutants} mutants"
                           f" · z3 findings 0{f' (goals outside the encoding: {v.notes})' if v.notes else ''} · gold reward 1"
                           f" · oracle pass {ro.oracle.result.reward:.0f} · pass rate {ro.pass_rate:.2f} · signature {v.draft.signature()}"]
@@ -455,6 +468,7 @@ class Engine:
         d.writes = sum(self.writer.is_write(c) for c in d.gold)
         d.branch = "allow" if d.writes else ("transfer" if any("transfer" in c.name for c in d.gold) else "forbid")
         d.reward = tuple(task.reward)
+        d.meta["meaning"] = meaning(task)  # its signature from now on (rl.jsonl, synth-merge)
 
     # ------------------------------------------------------------ bookkeeping
     def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:
@@ -463,7 +477,9 @@ class Engine:
         if what == "attempted":
             stats["attempted"] += n
 
-    def reject(self, stats: dict, plan: str, reason: str, detail: str) -> None:
+    def reject(self, stats: dict, plan: str, reason: str, detail: str, verdict=None) -> None:
+        if verdict is not None and verdict.draft.text is not None and self.models is not None:  # a model's task: say which
+            self.models.rejected(self, "writer", reason, detail, task=verdict.task_id, name=verdict.draft.meta.get("name"))
         key = reason if reason != "writer" else "writer: " + detail.split(":")[0][:60]
         stats["rejections"][key] = stats["rejections"].get(key, 0) + 1
         p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})

@@ -5,7 +5,13 @@ Every answer is checked before it is used: plans and critic verdicts are JSON va
 pydantic models; a written task must contain an eig task declaration that compiles against
 the domain, and the compiler's diagnostics go back to the writer for a bounded number of
 repairs; then the task goes through the same verification chain as an offline one. A bad
-answer is rejected with its reason (kept in report.json) and never ends the run.
+answer (prose, nothing, cut-off JSON, a flood of text, values of the wrong type, an endpoint
+that fails) is rejected with its reason (kept in report.json) and never ends the run.
+
+One rule finds the code in any answer: where the answer has fenced blocks (```), the blocks
+tagged with the expected language (`eig` for a task, `json` for plans and verdicts) or
+untagged are read, in order, and the first that holds what is expected is taken, whatever
+chatter is around them; an answer without fences is read whole.
 """
 
 from __future__ import annotations
@@ -17,11 +23,16 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from ..episode.chat import ChatClient, ChatConfig, ChatError
+from pydantic import ConfigDict
+
+from ..episode.chat import ChatClient, ChatConfig, ChatError, EndpointError
 from .plans import Plan, PlanSet
 from .render import Draft, task_text
 
-ROLES = ("planner", "writer", "critic", "reflector", "agent", "user")
+ROLES = ("planner", "writer", "critic", "reflector", "agent", "user", "paraphraser")
+# An answer longer than this is not a task, plan or verdict but a runaway generation: refused
+# before anything parses it.
+MAX_ANSWER = 60_000
 
 WRITER_PROMPT = """You write test tasks for a customer-service agent, in the eig language.
 A task declares what the simulated user knows and wants, the gold tool calls that solve it,
@@ -54,34 +65,47 @@ new instructions as plain text, nothing else."""
 
 
 class CriticVerdict(BaseModel):
+    model_config = ConfigDict(strict=True)  # "yes" or 1 is not a verdict
+
     realistic: bool
     solvable: bool
     why: str = ""
 
 
-FENCE = re.compile(r"```(?:eig)?\s*\n(.*?)```", re.S)
+FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)^[ \t]*```", re.S | re.M)
+PLAN_ID = re.compile(r"[\w./+:-]{1,100}")
 TASK_HEAD = re.compile(r'^\s*task\s+("(?:[^"\\]|\\.)*"|[A-Za-z_][\w-]*)', re.M)
 
 
+def blocks(answer: str, language: str) -> list[str]:
+    """The texts to read in an answer: its fenced blocks tagged `language` or untagged, in
+    order; the whole answer when it has no fenced block."""
+    found = list(FENCE.finditer(answer or ""))
+    if not found:
+        return [answer or ""]
+    return [m.group(2) for m in found if m.group(1).lower() in ("", language)]
+
+
 def extract_task(answer: str) -> str | None:
-    """The task declaration in a writer's answer (a fenced block, or text from `task` on)."""
-    m = FENCE.search(answer or "")
-    text = m.group(1) if m else answer or ""
-    head = TASK_HEAD.search(text)
-    if head is None:
-        return None
-    return text[head.start():].strip()
+    """The task declaration in a writer's answer: from `task` on, in the first block that has one."""
+    for text in blocks(answer, "eig"):
+        head = TASK_HEAD.search(text)
+        if head is not None:
+            return text[head.start():].strip()
+    return None
 
 
 def extract_json(answer: str):
-    text = (answer or "").strip()
-    m = FENCE.search(text)
-    if m:
-        text = m.group(1)
-    start = min([i for i in (text.find("{"), text.find("[")) if i >= 0], default=-1)
-    if start < 0:
-        raise ValueError("the answer holds no JSON")
-    return json.loads(text[start:])
+    """The first complete JSON object or array in the answer's blocks: chatter before it (where
+    a brace may open that is not JSON) and after it is skipped; 20 starts are tried at most."""
+    for text in blocks(answer, "json"):
+        starts = [m.start() for m in re.finditer(r"[{\[]", text)][:20]
+        for i in starts:
+            try:
+                return json.JSONDecoder().raw_decode(text, i)[0]
+            except ValueError:
+                continue
+    raise ValueError("the answer holds no complete JSON object")
 
 
 def role_spec(spec: str) -> str | None:
@@ -91,6 +115,14 @@ def role_spec(spec: str) -> str | None:
     if spec.startswith("openai:") and len(spec) > 7:
         return spec[7:]
     raise ValueError(f"a role is `offline` or `openai:MODEL`, not {spec!r}")
+
+
+class Unanswered(Exception):
+    """A role gave no answer to use: the reason to record and its detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
 
 
 class Roles:
@@ -103,22 +135,36 @@ class Roles:
         for role in ROLES:
             name = role_spec(getattr(config, role))
             if name is not None:
+                # an endpoint that stays overloaded a minute fails that answer, not the run
                 self.models[role] = ChatConfig(model=name, base_url=config.base_url, api_key=config.api_key,
-                                               timeout=60.0, max_retries=1, reply_retries=1, temperature=0.0)
+                                               timeout=60.0, max_retries=1, reply_retries=1, temperature=0.0,
+                                               overload_wait=60.0)
         self.writes = "writer" in self.models
         self.criticises = "critic" in self.models
+        self.paraphrases = "paraphraser" in self.models
 
     @property
     def any(self) -> bool:
         return bool(self.models)
 
     def ask(self, role: str, system: str, user: str, history: list[dict] | None = None) -> str:
-        client = ChatClient(self.models[role])
+        """The role's answer as text. Raises Unanswered (with the reason to record) when the
+        endpoint failed, the reply was no usable message, or the answer is a runaway."""
+        client = ChatClient(self.models[role], who=role)
         messages = [{"role": "system", "content": system}, *(history or []), {"role": "user", "content": user}]
-        reply = client.complete(messages)
-        return reply.get("content") or ""
+        try:
+            reply = client.complete(messages)
+        except EndpointError as e:
+            raise Unanswered("endpoint", str(e)) from None
+        except ChatError as e:
+            raise Unanswered("unusable reply", str(e)) from None
+        content = reply.get("content") or ""
+        if len(content) > MAX_ANSWER:
+            raise Unanswered("answer too long", f"{len(content)} characters (at most {MAX_ANSWER})")
+        return content
 
     def rejected(self, engine, role: str, reason: str, detail: str = "", **where) -> None:
+        """Record a rejected answer (report.json's model_rejections)."""
         engine.state["model_rejections"].append({"role": role, "reason": reason, "detail": detail[:300], **where})
 
     # ------------------------------------------------------------ prompts (versions kept)
@@ -136,12 +182,12 @@ class Roles:
             return
         seeds = [s.task.id for s in engine.writer.seeds]
         tools = [t.name for t in engine.domain.ir.tools]
-        ask = (f"Domain {engine.name}. Write tools and seeds you may use.\nTools: {', '.join(tools)}\nSeeds: {', '.join(seeds)}\n"
+        ask = (f"Domain {engine.name}, round {r}. Write tools and seeds you may use.\nTools: {', '.join(tools)}\nSeeds: {', '.join(seeds)}\n"
                f"Existing plans: {len(engine.state['plans'])}. Propose up to 8 new plans.")
         try:
             answer = self.ask("planner", self.prompt(engine, "planner", PLANNER_PROMPT), ask)
-        except ChatError as e:
-            return self.rejected(engine, "planner", "endpoint", str(e), round=r)
+        except Unanswered as e:
+            return self.rejected(engine, "planner", e.reason, e.detail, round=r)
         try:
             proposed = PlanSet.model_validate(extract_json(answer))
         except (ValueError, ValidationError) as e:
@@ -149,7 +195,9 @@ class Roles:
         known = {Plan.model_validate(p).key() for p in engine.state["plans"]}
         ids = {p["id"] for p in engine.state["plans"]}
         for p in proposed.plans:
-            if p.write not in tools:
+            if not PLAN_ID.fullmatch(p.id):  # it goes into task files' provenance comments, one line each
+                self.rejected(engine, "planner", "plan id is not a short name", p.id[:80], round=r)
+            elif p.write not in tools:
                 self.rejected(engine, "planner", "unknown write tool", p.write, round=r, plan=p.id)
             elif p.operator != "fresh" and p.seed not in seeds:
                 self.rejected(engine, "planner", "unknown seed task", p.seed, round=r, plan=p.id)
@@ -173,10 +221,10 @@ class Roles:
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
             results = list(pool.map(one, items))
         out = []
-        for (tid, draft, plan), (written, reason, detail) in results:
+        for (tid, draft, plan), (written, reason, detail, name) in results:
             if written is None:
                 engine.reject(stats, plan.id, f"model_writer: {reason}", detail)
-                self.rejected(engine, "writer", reason, detail, task=tid, plan=plan.id)
+                self.rejected(engine, "writer", reason, detail, task=tid, plan=plan.id, name=name)
                 continue
             out.append((tid, written, plan))
         return out
@@ -185,31 +233,32 @@ class Roles:
         ask = (f"Plan: {plan.model_dump_json()}\nEntities the user has: {json.dumps(draft.knows)}\nFacts: {json.dumps(draft.facts)}\n"
                f"Gold calls that work on the data:\n" + "\n".join(c.text() for c in draft.gold))
         history: list[dict] = []
-        problems = []
+        problems, name = [], None
         for attempt in range(1 + self.config.repairs):
             try:
                 answer = self.ask("writer", system, ask, history)
-            except ChatError as e:
-                return None, "endpoint", str(e)
+            except Unanswered as e:
+                return None, e.reason, e.detail, name
             text = extract_task(answer)
             if text is None:
                 problem, reason = "Your answer contains no eig task declaration; reply with one ```eig block.", "prose instead of code"
             else:
+                name = TASK_HEAD.search(text).group(1).strip('"')
                 text = TASK_HEAD.sub(f'task "{tid}"', text, count=1)
                 domain, diagnostics = engine.verifier.check_text(engine.verifier.work / f"{tid}.eig", engine.verifier.header(engine.verifier.work / "x.eig") + text + "\n")
                 errors = [d for d in diagnostics if d.is_error]
                 if domain is not None and not errors:
                     written = Draft(plan.id, "model", draft.seed, plan.branch, {}, {}, {}, (), (), writer=f"openai:{self.models['writer'].model}",
-                                    text=text, meta={"repairs": attempt})
-                    return written, None, ""
+                                    text=text, meta={"repairs": attempt, "name": " ".join(name.split())[:80]})
+                    return written, None, "", name
                 header_lines = 2
                 problem = "The compiler reports:\n" + "\n".join(f"line {d.span.line - header_lines}:{d.span.col}: {d.message}" for d in errors[:8])
                 reason = "contradictory facts" if any(d.code == "E191" for d in errors) else "does not compile"
             problems.append(reason)
-            self.rejected(engine, "writer", reason, problem, task=tid, plan=plan.id, attempt=attempt)
+            self.rejected(engine, "writer", reason, problem, task=tid, plan=plan.id, attempt=attempt, name=name)
             history += [{"role": "user", "content": ask}, {"role": "assistant", "content": answer}]
             ask = problem + "\nReply with the corrected task."
-        return None, problems[-1] + f" after {self.config.repairs} repair(s)", ask[:300]
+        return None, problems[-1] + f" after {self.config.repairs} repair(s)", ask[:300], name
 
     # ------------------------------------------------------------ critic
     def criticise(self, engine, verdict) -> tuple[bool, str]:
@@ -217,8 +266,8 @@ class Roles:
         try:
             answer = self.ask("critic", self.prompt(engine, "critic", CRITIC_PROMPT), text)
             judged = CriticVerdict.model_validate(extract_json(answer))
-        except ChatError as e:
-            self.rejected(engine, "critic", "endpoint", str(e), task=verdict.task_id)
+        except Unanswered as e:  # no verdict: the task stands on its verification
+            self.rejected(engine, "critic", e.reason, e.detail, task=verdict.task_id)
             return True, ""
         except (ValueError, ValidationError) as e:
             self.rejected(engine, "critic", "verdict is not valid JSON of the verdict model", str(e).splitlines()[0], task=verdict.task_id)
@@ -236,8 +285,8 @@ class Roles:
                     "rejections": dict(sorted(stats["rejections"].items(), key=lambda kv: -kv[1])[:10])}
         try:
             answer = self.ask("reflector", REFLECTOR_PROMPT, f"Instructions:\n{current}\n\nRound {r}: {json.dumps(evidence)}")
-        except ChatError as e:
-            self.rejected(engine, "reflector", "endpoint", str(e), round=r)
+        except Unanswered as e:
+            self.rejected(engine, "reflector", e.reason, e.detail, round=r)
             return []
         text = (answer or "").strip()
         if len(text) < 40 or len(text) > 20000:

@@ -76,7 +76,9 @@ def expected_yield(h: dict, draws: float = 0.0) -> tuple[float, float, dict]:
     written = a - h["writer"]
     distinct = written - h["duplicate"]
     pool = pool_size(written, distinct)
-    novel = 1.0 if math.isinf(pool) else max(0.0, 1.0 - distinct / pool)
+    # a pool of size 0: not one written draft was new (a model writer that answers the same
+    # task every time, say), so none of the next ones will be either
+    novel = 1.0 if math.isinf(pool) else (max(0.0, 1.0 - distinct / pool) if pool > 0 else 0.0)
     ahead = novel if math.isinf(pool) or draws <= 0 or pool <= 0 else novel * -math.expm1(-draws / pool) / (draws / pool)
     rates = {"writes": round(smoothed(written, a), 3), "new": round(novel, 3), "verifies": round(smoothed(k, distinct), 3)}
     if not math.isinf(pool):

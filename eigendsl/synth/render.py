@@ -53,12 +53,34 @@ class Draft:
     def signature(self) -> str:
         """Canonical identity for deduplication: gold, goals, setup, facts and entities known."""
         if self.text is not None:
+            if "meaning" in self.meta:  # a model's task, once compiled, is known by what it means
+                return self.meta["meaning"]
             body = " ".join(self.text.split("{", 1)[-1].split())
             return hashlib.sha256(body.encode()).hexdigest()[:20]
         body = json.dumps([sorted(c.key() for c in self.gold), sorted(self.goals), list(self.setup),
                            sorted(self.facts.items()), sorted((k, json.dumps(v, sort_keys=True)) for k, v in self.knows.items()),
                            sorted(self.assertions)], sort_keys=True, default=str)
         return hashlib.sha256(body.encode()).hexdigest()[:20]
+
+
+def meaning(task: ir.TaskDef) -> str:
+    """A compiled task's identity by what it means, whoever wrote it and in whatever words: its
+    gold calls with their arguments (and what is compared), goals, setup, assertions and facts.
+    Prose, persona, names of the task and the order of goals play no part, so a reworded
+    copy of a kept task is a duplicate."""
+    from ..ir.json_form import to_json
+
+    def bare(x):  # source positions say where, not what; a goal function's name is the task's id
+        if isinstance(x, dict):
+            return {k: bare(v) for k, v in x.items() if k != "span" and not (k == "name" and x.get("@") == "Function")}
+        return [bare(v) for v in x] if isinstance(x, list) else x
+
+    def canon(nodes) -> list[str]:
+        return [json.dumps(bare(to_json(n)), sort_keys=True, default=str) for n in nodes]
+
+    body = json.dumps([sorted(canon(task.gold or ())), sorted(canon(task.goals)), canon(task.setup),
+                       sorted(canon(task.assertions)), sorted((k, json.dumps(v, sort_keys=True)) for k, v in task.user.facts.items())])
+    return hashlib.sha256(body.encode()).hexdigest()[:20]
 
 
 def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> str:

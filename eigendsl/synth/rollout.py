@@ -5,6 +5,8 @@ the task itself is wrong (its checker or its scenario) and it is dropped. Then t
 plays it K times with the user role. A failed episode is attributed to the user when the user
 misbehaved (fidelity flags, an error, a stop while the agent was asking), else to the agent, with
 the reward components that failed. User-attributed episodes are left out of the SFT data.
+An episode whose agent or user endpoint failed (unreachable, erroring, overloaded) says nothing
+about the task or the models: it is not played, and the role and reason are handed back.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .. import ir
 from ..episode.agents import OracleAgent
+from ..episode.chat import EndpointError
 from ..episode.episode import Episode, EpisodeResult
 from ..episode.episode import play as play_episode
 from ..episode.users import ScriptedUser, scenario_system
@@ -33,6 +36,7 @@ class Played:
 class Rollouts:
     oracle: Played
     episodes: list[Played] = field(default_factory=list)
+    unplayed: list[tuple[str, str]] = field(default_factory=list)  # (agent | user, why) of episodes whose endpoint failed
 
     @property
     def pass_rate(self) -> float:
@@ -71,7 +75,11 @@ def rollout(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker, agen
     for i in range(k):
         agent = agent_factory() if agent_factory else OracleAgent()
         user = user_factory() if user_factory else ScriptedUser()
-        p = play(domain, task, agent, user, checker, seed=i)
+        try:
+            p = play(domain, task, agent, user, checker, seed=i)
+        except EndpointError as e:
+            out.unplayed.append(("user" if "the user endpoint" in str(e) else "agent", str(e)))
+            continue
         p.attributed, p.why = attribute(p, oracle.result.reward == 1.0)
         out.episodes.append(p)
     return out

@@ -12,6 +12,7 @@ as "vacuous".
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +75,9 @@ class Verifier:
         self.modules = None
         self.batch_file = "batch.eig"  # in `work`; a worker process has its own
         self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
+        # the policy's own figures (a certificate of 100 per passenger, 50 per bag) are known to
+        # the agent, who reads the policy, as its strings are
+        self.policy_numbers = {float(x) if "." in x else int(x) for x in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", domain.policy_text)}
 
     def header(self, where: Path) -> str:
         rel = os.path.relpath(self.source.resolve(), where.resolve().parent)
@@ -209,7 +213,7 @@ class Verifier:
                 if shown.lower() not in lowered and shown.replace("_", " ").lower() not in lowered:
                     return f"fact {f} = {shown!r} is not in the user's scenario text"
         known_strings = set(strings(user.knows, [])) | {str(v) for v in facts.values()}
-        numbers = set(range(0, 6)) | set(numeric(user.knows, []))
+        numbers = set(range(0, 6)) | set(numeric(user.knows, [])) | self.policy_numbers
         env = checker.start()
         results_text = []
         for call in task.gold or ():
