@@ -39,7 +39,8 @@ SCENARIO_TEXTS = ("reason", "known", "unknown", "instructions")
 UNDETERMINED = "undetermined choice"
 SHINGLE = 5
 WORD = re.compile(r"[a-z0-9]+")
-TOKEN = re.compile(r"[\w#@.'\-]*\w|[^\w\s]")
+TOKEN = re.compile(r"\w(?:[\w#@.'\-]*\w)?|#\w+|[^\w\s]")
+DIGIT = re.compile(r"\d")
 SENTENCE_END = {".", "!", "?", ":", ";", '"'}
 ID_FIELD = re.compile(r"(^|_)ids?$")
 # parameter names a customer says as they are: ids, numbers, names
@@ -209,7 +210,7 @@ def masked(s: Scenario, lex: Lexicon, keys: tuple[str, ...] = SCENARIO_TEXTS) ->
     for t in tokens(s.text(keys)):
         if t in lex.ids or "@" in t:
             out.append("<id>")
-        elif any(c.isdigit() for c in t):
+        elif DIGIT.search(t):
             out.append("<n>")
         elif t[:1].isupper() and (not start or (len(t) > 1 and t.isupper())):
             out.append("<name>")
