@@ -475,6 +475,7 @@ class Engine:
     # ------------------------------------------------------------ bookkeeping
     def measure(self, stats: dict, plan: str, v) -> None:
         """Count a kept task in the round's quality figures and charge its plan with what it is."""
+        t = time.perf_counter()
         if self.masked_seen is None:  # every scenario kept so far, once masked (rebuilt on resume)
             self.masked_seen = {k for s in self.state["rounds"] for k in s.get("quality", {}).get("masked", {})}
         verdict = quality.measure(quality.Scenario.of(v.task, v.draft.branch, v.draft.guards), self.lexicon, self.held, self.declared)
@@ -483,6 +484,7 @@ class Engine:
         for k, n in verdict.flags(verdict.key in self.masked_seen).items():
             flags[k] = flags.get(k, 0) + n
         self.masked_seen.add(verdict.key)
+        stats["quality"]["seconds"] = stats["quality"].get("seconds", 0.0) + time.perf_counter() - t
 
     def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:
         p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})
