@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..files import write_atomic
 from ..interop.task_source import TaskSourceError
@@ -35,6 +35,7 @@ from . import quality
 from .portable import NotPortable, copy_domain, task_files
 from .reflect import GROUPS, group_rates, history, quality_weights, reflect, steer_shares
 from .render import Call, Draft, task_text
+from .state import problem as state_problem
 from .rollout import rollout, sft_record, user_sft_record
 from .verify import Verifier
 
@@ -82,25 +83,6 @@ class SynthConfig(BaseModel):
 def config_hash(config: SynthConfig, source_text: str) -> str:
     body = json.dumps({"config": config.deciding(), "source": hashlib.sha256(source_text.encode()).hexdigest(), "version": VERSION}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()[:16]
-
-
-STATE_FIELDS = {"config_hash": str, "round": int, "batch": int, "plans": list, "kept": int, "rounds": list, "sizes": dict,
-                "signatures": list, "weights": dict, "retired": list, "op_weights": dict, "done": bool}
-
-
-def state_is_whole(state) -> bool:
-    """A saved state.json with every field a resume reads, of its type (sizes: file -> byte count)."""
-    return (isinstance(state, dict) and all(isinstance(state.get(k), t) for k, t in STATE_FIELDS.items())
-            and all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in state["sizes"].items())
-            and plans_read(state["plans"]))
-
-
-def plans_read(plans: list) -> bool:
-    try:
-        [Plan.model_validate(p) for p in plans]
-    except ValidationError:
-        return False
-    return True
 
 
 def domain_source(target: Path) -> Path:
@@ -158,8 +140,9 @@ class Engine:
                 state = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 state = None
-            if not state_is_whole(state):  # never cut kept outputs back by a state that cannot say what they are
-                raise SynthProblem(f"{path} is damaged; rerun with --fresh to start again")
+            damage = state_problem(state)
+            if damage:  # never cut kept outputs back by a state that cannot say what they are
+                raise SynthProblem(f"{path} is damaged; rerun with --fresh to start again ({damage})")
             if state.get("config_hash") != self.hash:
                 raise SynthProblem(f"{self.out} holds a run with another configuration (or domain source); "
                                    "use the same options to resume, another --out, or --fresh to start again")
