@@ -379,6 +379,7 @@ class Engine:
         self.progress({"round": r, "stage": "rollout", **self.counts(r)})
         tasks_file = self.out / "tasks" / f"round_{r}.eig"
         task_chunks, sft, user_sft, rl = [], [], [], []
+        measured = timer.get("quality", 0.0)  # measuring kept tasks is its own stage, not the rollout's
         for v in kept:
             plan = plans[v.task_id]
             checker = TaskChecker(self.domain, v.task)
@@ -437,7 +438,7 @@ class Engine:
             rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
                        "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty,
                        "signature": v.draft.signature(), "sft": n_sft})
-        add(timer, "rollout", t)
+        add(timer, "rollout", t + timer.get("quality", 0.0) - measured)
         if task_chunks:
             if not tasks_file.exists():
                 task_chunks.insert(0, f"# Tasks kept by `eigendsl synth` in round {r}.\n" + self.verifier.header(tasks_file))
@@ -467,7 +468,7 @@ class Engine:
         for k, n in verdict.flags(verdict.key in self.masked_seen).items():
             flags[k] = flags.get(k, 0) + n
         self.masked_seen.add(verdict.key)
-        stats["quality"]["seconds"] = stats["quality"].get("seconds", 0.0) + time.perf_counter() - t
+        stats["seconds"]["quality"] = stats["seconds"].get("quality", 0.0) + time.perf_counter() - t
 
     def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:
         p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})

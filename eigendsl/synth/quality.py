@@ -251,7 +251,7 @@ def label(s: Scenario, lex: Lexicon, declared: Declared | None = None) -> tuple[
 
 def new_tally() -> dict:
     return {"scenarios": 0, "tool_language": 0, "foreign_ids": 0, "labelled": 0, "label_agrees": 0,
-            "basis": {}, "undetermined": 0, "masked": {}, "masked_reason": {}, "seconds": 0.0}
+            "basis": {}, "undetermined": 0, "masked": {}, "masked_reason": {}}
 
 
 @dataclass
@@ -310,14 +310,14 @@ def figures(tally: dict) -> dict:
             "distinct_masked": len(tally["masked"]),
             "undetermined": share(tally["undetermined"], n + tally["undetermined"]),
             "label_agreement": share(tally["label_agrees"], tally["labelled"]), "labelled": tally["labelled"],
-            "label_basis": dict(tally["basis"]), "seconds": round(tally.get("seconds", 0.0), 3)}
+            "label_basis": dict(tally["basis"])}
 
 
 def merged(tallies: list[dict]) -> dict:
     """One tally of several rounds."""
     out = new_tally()
     for t in tallies:
-        for k in ("scenarios", "tool_language", "foreign_ids", "labelled", "label_agrees", "undetermined", "seconds"):
+        for k in ("scenarios", "tool_language", "foreign_ids", "labelled", "label_agrees", "undetermined"):
             out[k] += t.get(k, 0)
         for sub in ("basis", "masked", "masked_reason"):
             for k, v in t.get(sub, {}).items():

@@ -32,7 +32,6 @@ class Tally(Record):
     basis: dict[str, Count] = {}
     masked: dict[str, Count] = {}
     masked_reason: dict[str, Count] = {}
-    seconds: float = 0.0
 
 
 class PlanCounts(Record):
