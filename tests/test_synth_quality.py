@@ -55,6 +55,9 @@ def test_ids_of_kinds_customers_do_not_hold_are_found_in_text_and_knows(airline)
     assert q.ids_in(s, lex) == [(reservation, "reservations"), (user, "users"), (payment, "users.payment_methods")]
     assert "users.payment_methods" in held and q.foreign_ids(s, lex, held) == []  # the seeds hand users a payment id
     assert q.foreign_ids(s, lex, {"users"}) == [reservation, payment]  # a narrower declared set: the domain's `holds`
+    # a domain's declared holdings, by kind or by the id field that holds them
+    assert q.held_from(["user_id", "reservations", "email"], lex) == {"users", "reservations"}
+    assert q.held_from(["payment_id"], lex) == {"users.payment_methods"}
     # a hand-written task holds no id of a kind that the hand-written tasks do not hold
     assert all(not q.foreign_ids(q.Scenario.of(t, "allow"), lex, held) for t in domain.ir.tasks)
 

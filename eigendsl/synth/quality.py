@@ -11,7 +11,7 @@ Every measure is a pure function of a task's scenario (`Scenario`) and of what t
 - ids a customer would not have: a string in the text or in `knows` that is a database id (a
   key of a state table or of a nested map keyed by its rows' id field, or the first id field of
   a list table's rows) of a kind not in the held set (the kinds a customer has: the domain's
-  declared ones, or those its own hand-written tasks hand to the user, `held_kinds`);
+  declared ones, `held_from`, or those its own hand-written tasks hand the user, `held_kinds`);
 - masked scenario: the text with ids, emails, numbers, dates and capitalised names replaced by
   placeholders; two tasks with one masked scenario are the same scenario with other values (the
   figures count it for the whole text and for the reason alone, the request the templates write);
@@ -74,6 +74,7 @@ class Lexicon:
 
     phrases: dict[int, set[tuple[str, ...]]]  # length -> word tuples that mark tool language
     ids: dict[str, str]  # database id -> its kind
+    fields: dict[str, set[str]] = field(default_factory=dict)  # id field name -> the kinds of the ids it holds
     writes: set[str] = field(default_factory=set)
     transfers: set[str] = field(default_factory=set)
 
@@ -97,15 +98,16 @@ class Lexicon:
             phrases[n] = {p for p in phrases[n] if not any(p == w[i:i + n] for w in own for i in range(len(w) - n + 1))}
         base = domain.base
         tables = {n: base.roots[n] for n, k in base.kinds.items() if k in ("map", "list") and str(base.sides[n]).endswith("agent")}
-        return cls(phrases, database_ids(tables),
+        return cls(phrases, *database_ids(tables),
                    {t.name for t in d.tools if t.effect == ir.Effect.WRITES},
                    {t.name for t in d.tools if t.actor == ir.Side.AGENT and "transfer" in t.name})
 
 
-def database_ids(tables: dict[str, dict | list]) -> dict[str, str]:
+def database_ids(tables: dict[str, dict | list]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """Every id in the data, by kind: a table's keys (a list table's rows' first id field) are of
     the table's kind, a nested map keyed by its rows' id field of "table.field"; then any other
-    value of an id field (`id`, `*_id`), of "table.field", where no kind claimed it first."""
+    value of an id field (`id`, `*_id`), of "table.field", where no kind claimed it first. And
+    each id field's name -> the kinds of the ids it holds (`user_id` -> users)."""
     out: dict[str, str] = {}
     later: list[tuple[str, str]] = []
 
@@ -142,7 +144,10 @@ def database_ids(tables: dict[str, dict | list]) -> dict[str, str]:
                 walk(row, name, 1)
     for v, kind in later:
         out.setdefault(v, kind)
-    return out
+    fields: dict[str, set[str]] = {}
+    for v, where in later:
+        fields.setdefault(where.rpartition(".")[2], set()).add(out[v])
+    return out, fields
 
 
 def id_keyed(m: dict) -> bool:
@@ -201,6 +206,20 @@ def held_kinds(scenarios: list[Scenario], lex: Lexicon) -> set[str]:
     """The id kinds a set of hand-written tasks hands its users (in knows or text): the held set
     until the domain declares one."""
     return {kind for s in scenarios for _, kind in ids_in(s, lex)}
+
+
+def held_from(names, lex: Lexicon) -> set[str]:
+    """The id kinds a domain's declared holdings name: each a kind itself (`reservations`) or an
+    id field of the data (`reservation_id`: the kinds of the ids that field holds). Any other
+    name (`phone_number`, `email`) is something a customer holds that is no database id here,
+    so it adds no kind."""
+    kinds, out = set(lex.ids.values()), set()
+    for name in names:
+        if name in kinds:
+            out.add(name)
+        else:
+            out |= lex.fields.get(name, set())
+    return out
 
 
 def masked(s: Scenario, lex: Lexicon, keys: tuple[str, ...] = SCENARIO_TEXTS) -> str:
