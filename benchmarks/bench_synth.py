@@ -57,6 +57,7 @@ def main() -> None:
             "multi_write_share": cov["multi_write_share"], "refusal_or_transfer_share": cov["refusal_or_transfer_share"],
             "missing_write_tools": cov["write_tools"]["missing"], "missing_guard_branches": cov["guard_branches"]["missing"],
             "retired_plans": len(report["retired"]),
+            "quality": report["quality"],  # the kept tasks' quality figures, and the seconds measuring them took
         }), flush=True)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from html.parser import HTMLParser
 
 import pytest
 
@@ -142,6 +143,78 @@ def test_synth_and_train_reports_chart_what_they_have(browser, tmp_path):
     assert last[0] == ["reward", "0.500", "0.100", "0.500"]
 
 
+# a synth report.json's quality figures, as eigendsl/synth/engine.py writes them
+QUALITY_ROUNDS = [
+    {"scenarios": 40, "tool_language": 1.0, "foreign_ids": 0.325, "identical_masked": 0.25, "identical_masked_reason": 0.8,
+     "undetermined": 0.0, "label_agreement": 1.0, "labelled": 9, "label_basis": {"gold": 9}},
+    {"scenarios": 35, "tool_language": 0.5, "foreign_ids": 0.2, "identical_masked": 0.1, "identical_masked_reason": 0.6,
+     "undetermined": 0.125, "label_agreement": 0.75, "labelled": 8, "label_basis": {"declared": 6, "gold": 2}},
+]
+QUALITY_RUN = {"scenarios": 75, "tool_language": 0.7667, "foreign_ids": 0.2667, "identical_masked": 0.2, "identical_masked_reason": 0.72,
+               "undetermined": 0.0617, "label_agreement": 0.8824, "labelled": 17, "label_basis": {"declared": 6, "gold": 11},
+               "held": ["users"], "declared_outcomes": True}
+QUALITY_TABLE = [["1", "40", "100.0%", "32.5%", "25.0%", "80.0%", "0.0%", "100.0%", "gold 9"],
+                 ["2", "35", "50.0%", "20.0%", "10.0%", "60.0%", "12.5%", "75.0%", "declared 6, gold 2"],
+                 ["run", "75", "76.7%", "26.7%", "20.0%", "72.0%", "6.2%", "88.2%", "declared 6, gold 11"]]
+
+
+def quality_report(tmp_path):
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"rounds": [{"round": i + 1, "attempted": 90, "kept": q["scenarios"], "rejections": {}, "quality": q}
+                                             for i, q in enumerate(QUALITY_ROUNDS)], "quality": QUALITY_RUN, "kept": 75}))
+    return report
+
+
+class Cells(HTMLParser):
+    """The rows of one table of a page, as the cells' text."""
+
+    def __init__(self, table_id: str):
+        super().__init__()
+        self.table_id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag in ("td", "th") and self.cell is not None:
+            self.rows[-1].append(self.cell)
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def test_synth_report_renders_its_quality_figures_per_round(tmp_path):
+    page = tmp_path / "synth.html"
+    assert run_cli("report", quality_report(tmp_path), "-o", page).exit_code == 0
+    cells = Cells("quality-table")
+    cells.feed(page.read_text())
+    assert cells.rows[0][:3] == ["round", "scenarios", "tool language"] and cells.rows[0][-1] == "label basis"
+    assert cells.rows[1:] == QUALITY_TABLE
+    series = re.findall(r'data-series="([^"]+)"', page.read_text())
+    assert {"tool language", "ids customers lack", "identical masked", "undetermined choices", "label agreement"} <= set(series)
+    assert "quality.tool_language" not in series  # shown once, in its own section
+
+
+def test_synth_report_quality_in_a_browser(browser, tmp_path):
+    page = tmp_path / "synth.html"
+    assert run_cli("report", quality_report(tmp_path), "-o", page).exit_code == 0
+    browser.open(page.as_uri())
+    assert browser.errors == []
+    rows = browser.eval("[...document.querySelectorAll('#quality-table tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+    assert rows == QUALITY_TABLE
+    charts = dict(browser.eval("[...document.querySelectorAll('#quality ~ .charts svg.chart')].map(s => [s.dataset.series, s.querySelectorAll('circle').length])"))
+    assert charts["tool language"] == 2 and charts["label agreement"] == 2
+
+
 def test_report_errors_are_sentences(tmp_path):
     (tmp_path / "x.json").write_text('{"hello": 1}')
     (tmp_path / "bad.json").write_text("{")
@@ -168,6 +241,8 @@ EPISODE = {"task_id": "t", "trial": 0, "reward": 1.0, "components": {}, "details
     ("r.jsonl", {**EPISODE, "reward": float("nan")}, "episode 1: reward: Input should be a finite number"),
     ("r.jsonl", {**EPISODE, "trial": 1e999}, "episode 1: trial: Input should be a finite number"),
     ("report.json", {"rounds": [{"round": 1, "rejections": 5}]}, "rounds.0.rejections: Input should be a valid dictionary"),
+    ("report.json", {"rounds": [{"round": 1, "quality": {"tool_language": 1.5}}]},
+     "rounds.0.quality.tool_language: Input should be less than or equal to 1"),
 ])
 def test_a_results_file_with_wrong_field_types_is_one_line(tmp_path, name, content, said):
     (tmp_path / name).write_text(json.dumps(content) + "\n")

@@ -186,6 +186,14 @@ def edit_state(**changes):
     return edit
 
 
+def edit_round(**changes):
+    def edit(folder):
+        state = json.loads((folder / "state.json").read_text())
+        state["rounds"][0].update(changes)
+        (folder / "state.json").write_text(json.dumps({**state, "done": False}))
+    return edit
+
+
 @pytest.mark.parametrize("damage, said", [
     (lambda d: (d / "state.json").write_text("[1]"), "state.json is damaged; rerun with --fresh"),
     (lambda d: (d / "state.json").write_text('{"config_hash": '), "state.json is damaged"),
@@ -193,9 +201,12 @@ def edit_state(**changes):
     (edit_state(sizes="x"), "state.json is damaged"),
     (edit_state(kept="3", done=False), "state.json is damaged"),
     (edit_state(plans=[5], done=False), "state.json is damaged"),
+    (edit_round(quality={"scenarios": "3"}), "state.json is damaged; rerun with --fresh to start again (rounds.0.quality.scenarios:"),
+    (edit_round(plans={"p": {"attempted": 1.5}}), "(rounds.0.plans.p.attempted: Input should be a valid integer"),
     (lambda d: (d / "rl.jsonl").write_text((d / "rl.jsonl").read_text()[:-40]), "rl.jsonl is shorter than the run"),
     (lambda d: (d / "tasks" / "round_1.eig").unlink(), "round_1.eig is missing from the run"),
-], ids=["list", "torn", "no-sizes", "sizes-string", "kept-string", "plans-wrong", "rl-torn", "task-file-gone"])
+], ids=["list", "torn", "no-sizes", "sizes-string", "kept-string", "plans-wrong", "quality-string", "plan-count-float", "rl-torn",
+        "task-file-gone"])
 def test_a_damaged_synth_folder_is_refused_and_keeps_its_tasks(synth_run, tmp_path, damage, said):
     folder = tmp_path / "run"
     shutil.copytree(synth_run, folder)

@@ -164,6 +164,7 @@ class ScriptedModels:
         self.writes = 0
         self.critic = 0
         self.seen: list[str] = []
+        self.reflected: list[str] = []
 
     def __call__(self, request: dict, n: int):
         system = request["messages"][0]["content"] if request["messages"][0]["role"] == "system" else ""
@@ -176,6 +177,7 @@ class ScriptedModels:
                 k = self.critic
             return completion("I think it is fine." if k == 1 else '{"realistic": true, "solvable": true, "why": "plain request"}')
         if system.startswith("You improve the instructions"):
+            self.reflected.append(last)
             return completion("Write one task per answer. Give every value the user needs in knows, and state every fact in the reason.")
         if system.startswith("You write test tasks"):
             if len(request["messages"]) > 2:  # a repair: the compiler's diagnostics came back
@@ -231,6 +233,9 @@ def test_model_roles_reject_bad_answers_with_reasons(tmp_path):
     assert all(json.loads(line)["pass_rate"] == 0.0 for line in (out / "rl.jsonl").read_text().splitlines())
     assert (out / "prompts" / "writer_v2.md").is_file()
     assert any(u.get("action") == "rewrite_prompt" for u in report["rounds"][0]["reflection"])
+    # the reflector is shown the round's quality figures, as report.json gives them
+    shown = json.loads(models.reflected[0].split("Round 1: ", 1)[1])["quality"]
+    assert shown == {k: v for k, v in report["rounds"][0]["quality"].items()}
 
 
 # ---------------------------------------------------------------- export to tau2-bench

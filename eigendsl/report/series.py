@@ -40,7 +40,7 @@ def render_synth(report: dict, source: str) -> str:
     rounds = [r for r in report["rounds"] if isinstance(r, dict)]
     for i, r in enumerate(rounds):
         r.setdefault("round", i + 1)
-    flat = [flatten({k: v for k, v in r.items() if k != "rejections"}) for r in rounds]
+    flat = [flatten({k: v for k, v in r.items() if k not in ("rejections", "quality")}) for r in rounds]
     names = series_names(flat, "round", ("yield", "pass_rate", "kept", "attempted"))
     reasons: list[str] = []
     for r in rounds:
@@ -57,10 +57,43 @@ def render_synth(report: dict, source: str) -> str:
                                 id="rejection-table")
                         + charts([{"round": r["round"], **{k: (r.get("rejections") or {}).get(k, 0) for k in reasons}} for r in rounds],
                                  "round", reasons))
+    if any(isinstance(r.get("quality"), dict) for r in rounds):
+        sections.insert(2, quality_section(report, rounds))
     totals = {k: v for k, v in report.items() if k != "rounds" and (numeric(v) or isinstance(v, str))}
     if totals:
         sections.insert(0, "<h2>Run</h2>" + table(["measure", "value"], [[escape(k), fmt(v)] for k, v in totals.items()], {1}))
     return page("synthesis", f"{escape(source)} · {len(rounds)} round{'s' if len(rounds) != 1 else ''}", sections)
+
+
+# The quality figures of a synth report, as its rounds give them (eigendsl/synth/quality.py).
+QUALITY = (("tool_language", "tool language"), ("foreign_ids", "ids customers lack"), ("identical_masked", "identical masked"),
+           ("identical_masked_reason", "identical masked reason"), ("undetermined", "undetermined choices"),
+           ("label_agreement", "label agreement"))
+
+
+def percent(value) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def quality_section(report: dict, rounds: list[dict]) -> str:
+    """A table of the kept tasks' quality figures per round (and for the run), and their charts."""
+    def row(name: str, q: dict) -> list[str]:
+        basis = ", ".join(f"{escape(k)} {fmt(n)}" for k, n in sorted((q.get("label_basis") or {}).items())) or "-"
+        return [name, fmt(q.get("scenarios"))] + [percent(q.get(k)) for k, _ in QUALITY] + [basis]
+
+    rows = [row(fmt(r["round"]), r["quality"]) for r in rounds if isinstance(r.get("quality"), dict)]
+    run = report.get("quality")
+    if isinstance(run, dict):
+        rows.append(row("run", run))
+    note = ("<p class=\"muted\">Shares of the kept tasks: scenarios in tool language, holding ids customers lack, equal to another"
+            " once ids, numbers and names are masked (the whole scenario, the reason alone); undetermined choices among kept tasks"
+            " and such rejections; refusal and transfer labels that agree with the guards (basis: <i>declared</i> outcomes, or the"
+            " <i>gold</i>'s shape where none is declared).</p>")
+    shares = [{"round": r["round"], **{label: r["quality"].get(k) for k, label in QUALITY}} for r in rounds if isinstance(r.get("quality"), dict)]
+    return ("<h2 id=\"quality\">Quality of kept tasks</h2>" + note
+            + table(["round", "scenarios", *[label for _, label in QUALITY], "label basis"], rows, set(range(1, len(QUALITY) + 2)),
+                    id="quality-table")
+            + charts(shares, "round", [label for _, label in QUALITY]))
 
 
 def render_train(records: list[dict], source: str, skipped: int = 0) -> str:

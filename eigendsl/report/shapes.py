@@ -70,13 +70,28 @@ class Results(Shape):
     episodes: list[Episode]
 
 
+class Quality(Shape):
+    """A synth report's quality figures (eigendsl/synth/quality.py): shares of the kept tasks."""
+
+    scenarios: int = Field(default=0, ge=0)
+    tool_language: float | None = Field(default=None, ge=0, le=1)
+    foreign_ids: float | None = Field(default=None, ge=0, le=1)
+    identical_masked: float | None = Field(default=None, ge=0, le=1)
+    identical_masked_reason: float | None = Field(default=None, ge=0, le=1)
+    undetermined: float | None = Field(default=None, ge=0, le=1)
+    label_agreement: float | None = Field(default=None, ge=0, le=1)
+    label_basis: dict[str, int] = {}
+
+
 class Round(Shape):
     round: int | None = None
     rejections: dict[str, int] = {}
+    quality: Quality | None = None
 
 
 class SynthReport(Shape):
     rounds: list[Round]
+    quality: Quality | None = None
 
 
 class ShapeError(Exception):

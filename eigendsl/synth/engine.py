@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..files import write_atomic
 from ..interop.task_source import TaskSourceError
@@ -32,9 +32,11 @@ from .operators import Writer
 from .paraphrase import paraphrase
 from .plans import Plan, enumerate_plans
 from .pool import PoolFailure, VerifyPool, default_workers
+from . import quality
 from .portable import NotPortable, copy_domain, task_files
-from .reflect import GROUPS, group_rates, history, reflect, steer_shares
+from .reflect import GROUPS, group_rates, history, quality_weights, reflect, steer_shares
 from .render import Call, Draft, meaning, task_text
+from .state import problem as state_problem
 from .rollout import rollout, sft_record, user_sft_record
 from .verify import Verifier
 
@@ -86,25 +88,6 @@ def config_hash(config: SynthConfig, source_text: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
-STATE_FIELDS = {"config_hash": str, "round": int, "batch": int, "plans": list, "kept": int, "rounds": list, "sizes": dict,
-                "signatures": list, "weights": dict, "retired": list, "op_weights": dict, "done": bool}
-
-
-def state_is_whole(state) -> bool:
-    """A saved state.json with every field a resume reads, of its type (sizes: file -> byte count)."""
-    return (isinstance(state, dict) and all(isinstance(state.get(k), t) for k, t in STATE_FIELDS.items())
-            and all(isinstance(k, str) and type(v) is int and v >= 0 for k, v in state["sizes"].items())
-            and plans_read(state["plans"]))
-
-
-def plans_read(plans: list) -> bool:
-    try:
-        [Plan.model_validate(p) for p in plans]
-    except ValidationError:
-        return False
-    return True
-
-
 def domain_source(target: Path) -> Path:
     try:
         return source_of(target)
@@ -134,6 +117,12 @@ class Engine:
         self.hash = config_hash(config, self.source.read_text(encoding="utf-8"))
         self.writer = Writer(self.domain)
         self.graph = tool_graph.build(self.domain.ir)
+        # what the quality figures read: the domain's tool language and ids, the id kinds its own
+        # tasks hand their users, and (None until the guards declare it) each guard's outcome
+        self.lexicon = quality.Lexicon.of(self.domain)
+        self.held = quality.held_kinds([quality.Scenario.of(t, "allow") for t in self.domain.ir.tasks], self.lexicon)
+        self.declared: quality.Declared | None = None
+        self.masked_seen: set[str] | None = None
         self.models = models
         self.tools = self.domain.tool_schemas("agent")
         self.user_tools = self.domain.tool_schemas("user")
@@ -154,8 +143,9 @@ class Engine:
                 state = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 state = None
-            if not state_is_whole(state):  # never cut kept outputs back by a state that cannot say what they are
-                raise SynthProblem(f"{path} is damaged; rerun with --fresh to start again")
+            damage = state_problem(state)
+            if damage:  # never cut kept outputs back by a state that cannot say what they are
+                raise SynthProblem(f"{path} is damaged; rerun with --fresh to start again ({damage})")
             if state.get("config_hash") != self.hash:
                 raise SynthProblem(f"{self.out} holds a run with another configuration (or domain source); "
                                    "use the same options to resume, another --out, or --fresh to start again")
@@ -174,7 +164,7 @@ class Engine:
         if not plans:
             raise SynthProblem(f"domain {self.name} has no task with a write in its gold actions to start from")
         return {"config_hash": self.hash, "config": self.config.deciding(), "round": 1, "batch": 0,
-                "plans": [p.model_dump() for p in plans], "weights": {}, "retired": [], "op_weights": {},
+                "plans": [p.model_dump() for p in plans], "weights": {}, "retired": [], "op_weights": {}, "quality": {},
                 "signatures": [], "kept": 0, "rounds": [], "sizes": {}, "files": [], "model_rejections": [],
                 "started": time.time(), "seconds": 0.0, "done": False}
 
@@ -247,7 +237,7 @@ class Engine:
         while len(self.state["rounds"]) < r:
             self.state["rounds"].append({"round": len(self.state["rounds"]) + 1, "attempted": 0, "kept": 0, "rejections": {},
                                          "plans": {}, "seconds": {}, "target": None, "passed": 0, "rolled": 0,
-                                         "workflows": [], "branches": [], "reflection": []})
+                                         "workflows": [], "branches": [], "reflection": [], "quality": quality.new_tally()})
         return self.state["rounds"][r - 1]
 
     def finish_round(self, r: int) -> None:
@@ -255,6 +245,8 @@ class Engine:
         plans = self.plans()
         rounds = [s["plans"] for s in self.state["rounds"][:r]]
         before, draws, last = (self.state["weights"], self.state["retired"]), None, r == self.config.rounds
+        # the scenarios' quality scales each plan's draws; it does not change with the draws ahead
+        self.state["quality"], quality_updates = quality_weights(rounds, self.state.get("quality", {}))
         # first each plan's yield on its next draft, then averaged over the drafts the shares
         # and weights that gives are expected to draw from it next round
         for _ in range(1 if last else 2):
@@ -262,6 +254,7 @@ class Engine:
             self.state["weights"], self.state["retired"], self.state["op_weights"] = weights, retired, op_weights
             if not last:
                 shares, shares_update, draws = self.steer(rounds, plans)
+        updates += quality_updates
         if not last:
             self.state["shares"] = shares
             updates.append(shares_update)
@@ -278,7 +271,12 @@ class Engine:
         return shares
 
     def weight(self, plan: Plan) -> float:
+        """The plan's expected yield, as reflection set it."""
         return self.state["weights"].get(plan.id, self.state["op_weights"].get(plan.operator, 1.0))
+
+    def draw_weight(self, plan: Plan) -> float:
+        """How often the plan is drawn within its group: its expected yield times the quality of its scenarios."""
+        return self.weight(plan) * self.state.get("quality", {}).get(plan.id, 1.0)
 
     def steer(self, rounds: list[dict], plans: list[Plan]) -> tuple[dict[str, float], dict, dict[str, float]]:
         """The next round's draft shares per group, from the weights reflection just set, and
@@ -286,16 +284,16 @@ class Engine:
         active = [p for p in plans if p.id not in set(self.state["retired"])]
         yields, weight = {}, {}
         for g in GROUPS:
-            weight[g] = sum(self.weight(p) for p in active if p.group() == g)
-            if weight[g] > 0:  # draws within a group follow the weights, so its yield is their weighted mean
-                yields[g] = sum(self.weight(p) * min(1.0, self.weight(p)) for p in active if p.group() == g) / weight[g]
+            weight[g] = sum(self.draw_weight(p) for p in active if p.group() == g)
+            if weight[g] > 0:  # draws within a group follow the draw weights, so its yield is the mean they weight
+                yields[g] = sum(self.draw_weight(p) * min(1.0, self.weight(p)) for p in active if p.group() == g) / weight[g]
         so_far = {"multi_write": sum(s.get("multi_write", 0) for s in self.state["rounds"]),
                   "refusal": sum(s.get("kinds", {}).get(k, 0) for s in self.state["rounds"] for k in ("refusal", "transfer"))}
         target = math.ceil(max(0, self.config.tasks - self.state["kept"]) / (self.config.rounds - len(rounds)))
         shares, update = steer_shares(self.configured_shares(), yields, group_rates(history(rounds), {p.id: p.group() for p in plans}),
                                       so_far, self.state["kept"], target)
         attempts = target / max(0.05, sum(shares[g] * yields[g] for g in shares))
-        draws = {p.id: attempts * shares.get(p.group(), 0.0) * self.weight(p) / weight[p.group()] for p in active if p.group() in shares}
+        draws = {p.id: attempts * shares.get(p.group(), 0.0) * self.draw_weight(p) / weight[p.group()] for p in active if p.group() in shares}
         return shares, update, draws
 
     def choose(self, rng: random.Random, n: int) -> list[Plan]:
@@ -313,7 +311,7 @@ class Engine:
         for _ in range(n):
             g = rng.choices(names, [shares.get(x, 0.0) / total or 1.0 for x in names])[0]
             pool = groups[g]
-            out.append(rng.choices(pool, [self.weight(p) for p in pool])[0])
+            out.append(rng.choices(pool, [self.draw_weight(p) for p in pool])[0])
         return out
 
     def batch_size(self, r: int) -> int:
@@ -386,6 +384,7 @@ class Engine:
         self.progress({"round": r, "stage": "rollout", **self.counts(r)})
         tasks_file = self.out / "tasks" / f"round_{r}.eig"
         task_chunks, sft, user_sft, rl = [], [], [], []
+        measured = timer.get("quality", 0.0)  # measuring kept tasks is its own stage, not the rollout's
         for v in kept:
             plan = plans[v.task_id]
             checker = TaskChecker(self.domain, v.task)
@@ -404,6 +403,7 @@ class Engine:
             self.state["signatures"].append(v.draft.signature())
             meanings.append(meant)
             self.count(stats, plan.id, "kept")
+            self.measure(stats, plan.id, v)
             stats["kept"] += 1
             self.state["kept"] += 1
             episodes = ro.episodes or [ro.oracle]
@@ -451,7 +451,7 @@ class Engine:
             rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
                        "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty,
                        "signature": v.draft.signature(), "sft": n_sft})
-        add(timer, "rollout", t)
+        add(timer, "rollout", t + timer.get("quality", 0.0) - measured)
         if task_chunks:
             if not tasks_file.exists():
                 task_chunks.insert(0, f"# Tasks kept by `eigendsl synth` in round {r}.\n" + self.verifier.header(tasks_file))
@@ -471,6 +471,19 @@ class Engine:
         d.meta["meaning"] = meaning(task)  # its signature from now on (rl.jsonl, synth-merge)
 
     # ------------------------------------------------------------ bookkeeping
+    def measure(self, stats: dict, plan: str, v) -> None:
+        """Count a kept task in the round's quality figures and charge its plan with what it is."""
+        t = time.perf_counter()
+        if self.masked_seen is None:  # every scenario kept so far, once masked (rebuilt on resume)
+            self.masked_seen = {k for s in self.state["rounds"] for k in s.get("quality", {}).get("masked", {})}
+        verdict = quality.measure(quality.Scenario.of(v.task, v.draft.branch, v.draft.guards), self.lexicon, self.held, self.declared)
+        quality.count(stats.setdefault("quality", quality.new_tally()), verdict)
+        flags = stats["plans"][plan].setdefault("quality", {})
+        for k, n in verdict.flags(verdict.key in self.masked_seen).items():
+            flags[k] = flags.get(k, 0) + n
+        self.masked_seen.add(verdict.key)
+        stats["seconds"]["quality"] = stats["seconds"].get("quality", 0.0) + time.perf_counter() - t
+
     def count(self, stats: dict, plan: str, what: str, n: int = 1) -> None:
         p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})
         p[what] = p.get(what, 0) + n
@@ -481,6 +494,8 @@ class Engine:
         if verdict is not None and verdict.draft.text is not None and self.models is not None:  # a model's task: say which
             self.models.rejected(self, "writer", reason, detail, task=verdict.task_id, name=verdict.draft.meta.get("name"))
         key = reason if reason != "writer" else "writer: " + detail.split(":")[0][:60]
+        if quality.is_undetermined(reason, detail):
+            stats.setdefault("quality", quality.new_tally())["undetermined"] += 1
         stats["rejections"][key] = stats["rejections"].get(key, 0) + 1
         p = stats["plans"].setdefault(plan, {"attempted": 0, "kept": 0})
         p.setdefault("rejections", {})
@@ -503,7 +518,7 @@ class Engine:
                 "kinds": s.get("kinds", {}), "multi_write": s.get("multi_write", 0), "write_tools": s.get("write_tools", {}),
                 "seconds": {k: round(v, 3) for k, v in s["seconds"].items()}, "reflection": s["reflection"],
                 "verify_seconds": {k: round(v, 3) for k, v in s.get("verify", {}).items()},
-                "plans": s["plans"],
+                "plans": s["plans"], "quality": quality.figures(s.get("quality") or quality.new_tally()),
             })
         kept = self.state["kept"]
         branches = sorted({b for s in self.state["rounds"] for b in s["branches"]})
@@ -529,6 +544,8 @@ class Engine:
                 "refusal_or_transfer_share": round((kinds["refusal"] + kinds["transfer"]) / kept, 4) if kept else None,
                 "kinds": dict(kinds),
             },
+            "quality": {**quality.figures(quality.merged([s.get("quality") or {} for s in self.state["rounds"]])),
+                        "held": sorted(self.held), "declared_outcomes": self.declared is not None},
             "model_rejections": self.state["model_rejections"][-200:],
             "seconds": round(self.state["seconds"], 2), "stage_seconds": round(seconds, 2),
             "kept_per_minute": round(kept / self.state["seconds"] * 60, 1) if self.state["seconds"] else None,

@@ -27,6 +27,7 @@ from pydantic import ConfigDict
 
 from ..episode.chat import ChatClient, ChatConfig, ChatError, EndpointError
 from .plans import Plan, PlanSet
+from .quality import figures as quality_figures, new_tally
 from .render import Draft, task_text
 
 ROLES = ("planner", "writer", "critic", "reflector", "agent", "user", "paraphraser")
@@ -60,8 +61,11 @@ customer could ask this) and solvable (the user knows enough, the gold calls fol
 policy)? Reply with JSON only: {"realistic": true|false, "solvable": true|false, "why": "..."}"""
 
 REFLECTOR_PROMPT = """You improve the instructions given to a task writer. You get the current
-instructions and the last round's statistics (rejections by reason). Reply with the complete
-new instructions as plain text, nothing else."""
+instructions and the last round's statistics: rejections by reason, and the quality of the kept
+tasks (shares of scenarios in tool language, holding ids a customer would not have, identical to
+another once ids, numbers and names are masked, of undetermined choices, and of refusal or
+transfer labels that agree with the policy). Instructions that bring the bad shares down and the
+agreement up are better. Reply with the complete new instructions as plain text, nothing else."""
 
 
 class CriticVerdict(BaseModel):
@@ -282,7 +286,8 @@ class Roles:
             return []
         current = self.prompt(engine, "writer", WRITER_PROMPT)
         evidence = {"attempted": stats["attempted"], "kept": stats["kept"],
-                    "rejections": dict(sorted(stats["rejections"].items(), key=lambda kv: -kv[1])[:10])}
+                    "rejections": dict(sorted(stats["rejections"].items(), key=lambda kv: -kv[1])[:10]),
+                    "quality": quality_figures(stats.get("quality") or new_tally())}
         try:
             answer = self.ask("reflector", REFLECTOR_PROMPT, f"Instructions:\n{current}\n\nRound {r}: {json.dumps(evidence)}")
         except Unanswered as e:

@@ -10,7 +10,10 @@ that pool still unseen is the chance that its next draft is new. A plan whose ex
 below the floor (because it fails to write or verify, or because its pool is spent) is retired;
 weights are times a bonus when the plan's tasks' pass rate lies in the target difficulty band.
 Operator weights (the yield of every plan using the operator last round) seed plans not
-attempted yet, such as new plans from a model planner. Each update is returned with the
+attempted yet, such as new plans from a model planner. Apart from the yield, a plan's draws
+are scaled by a quality factor (`quality_weights`): its kept tasks' scenarios read in tool
+language, hold ids customers lack, repeat earlier ones once masked, or carry labels the guards
+contradict, and a plan whose tasks do that more is drawn less. Each update is returned with the
 evidence that caused it, for report.json.
 """
 
@@ -194,3 +197,39 @@ def group_rates(totals: dict[str, dict], group: dict[str, str]) -> dict[str, dic
         prior = {"multi_write": float(g == "multi"), "refusal": float(g == "refusal")}
         out[g] = {k: sum(h[k] for h in hs) / kept if kept else prior[k] for k in FLOORS}
     return out
+
+
+# What a plan's kept tasks are charged with (synth/quality.py), each a share of its kept tasks;
+# the plan's draw weight is times 1 minus their mean, at least QUALITY_FLOOR.
+QUALITY_FLAGS = ("tool_language", "foreign_ids", "repeats", "label_disagrees")
+QUALITY_FLOOR = 0.2
+
+
+def quality_weights(rounds: list[dict[str, dict]], factors: dict[str, float]) -> tuple[dict[str, float], list[dict]]:
+    """Each plan's quality factor from its kept tasks so far: 1 - the mean of the shares of them
+    in tool language, holding ids customers lack, repeating an earlier scenario once masked, and
+    labelled against the guards (each share smoothed as flagged / (kept + 1), so one task does
+    not condemn a plan), at least QUALITY_FLOOR. Yield alone cannot see these: a templated task
+    verifies as well as any. Returns the factors and an update, with its evidence, per change."""
+    factors, updates = dict(factors), []
+    totals: dict[str, dict[str, int]] = {}
+    for stats in rounds:
+        for pid, s in stats.items():
+            t = totals.setdefault(pid, {"kept": 0, **{f: 0 for f in QUALITY_FLAGS}})
+            t["kept"] += s.get("kept", 0)
+            for f in QUALITY_FLAGS:
+                t[f] += s.get("quality", {}).get(f, 0)
+    for pid in sorted(totals):
+        t = totals[pid]
+        if not t["kept"]:
+            continue
+        shares = {f: t[f] / (t["kept"] + 1) for f in QUALITY_FLAGS}
+        new = round(max(QUALITY_FLOOR, 1.0 - sum(shares.values()) / len(shares)), 4)
+        old = factors.get(pid, 1.0)
+        factors[pid] = new
+        if abs(new - old) > 1e-9:
+            worst = max(shares, key=lambda f: shares[f])
+            updates.append({"plan": pid, "action": "quality", "from": old, "to": new,
+                            "because": f"its kept tasks' scenarios, worst {worst.replace('_', ' ')} ({t[worst]} of {t['kept']})",
+                            "evidence": {"kept": t["kept"], **{f: t[f] for f in QUALITY_FLAGS}}})
+    return factors, updates
