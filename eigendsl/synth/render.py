@@ -49,6 +49,7 @@ class Draft:
     writer: str = "offline"
     text: str | None = None  # eig text written by a model writer, instead of the fields above
     meta: dict = field(default_factory=dict)
+    judge: tuple[str, ...] = ()  # NL assertions: what only a judge can check
 
     def signature(self) -> str:
         """Canonical identity for deduplication: gold, goals, setup, facts and entities known."""
@@ -86,6 +87,8 @@ def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> st
         lines += ["  assert {", *[f"    {a}" for a in d.assertions], "  }"]
     if d.communicate:
         lines.append("  communicate { " + ", ".join(quote(s) for s in d.communicate) + " }")
+    if d.judge:
+        lines.append("  judge { " + ", ".join(quote(s) for s in d.judge) + " }")
     lines.append("  reward { " + ", ".join(d.reward) + " }")
     lines.append("}")
     return "\n".join(lines)
