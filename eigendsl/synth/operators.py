@@ -170,6 +170,7 @@ class Writer:
                 return told
             if told.transfer_call is not None:
                 kept.append(Call("agent", told.transfer_call["name"], told.transfer_call["args"], ()))
+            texts["notes"] = outcomes.forbidden_note(gold[first_bad].actor, gold[first_bad].name, gold[first_bad].args)
             gold, branch, said, judge = kept, told.branch, told.communicate, told.judge
             start, env, problem = self.play(facts, setup, gold)
             assertions = [a for a in assertions if (lambda r: r.ok and r.content == a.expected)(env.run_assertion(a.name, a.args, a.actor, record=False))]

@@ -69,6 +69,8 @@ def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> st
     lines.append(f"task {quote(task_id)} {{")
     if d.texts.get("purpose"):
         lines.append(f"  purpose {quote(d.texts['purpose'])}")
+    if d.texts.get("notes"):
+        lines.append(f"  notes {quote(d.texts['notes'])}")
     lines.append("  user {")
     for key in ("persona", "reason", "known", "unknown", "instructions"):
         if d.texts.get(key):
