@@ -2,8 +2,8 @@
 
 Every operator ends the same way: the new gold actions are replayed on the compiled domain
 from the task's initial state, the guard verdicts of its writes decide the branch (allowed,
-or forbidden and so a refusal or a transfer), and the goals are recomputed from the replay's
-diff. Nothing is asserted that the runtime did not compute.
+or forbidden and so a refusal or a transfer, as the violated guards declare: outcomes.py),
+and the goals are recomputed from the replay's diff. Nothing is asserted that the runtime did not compute.
 
 - retarget:   the seed's request on another entity of the same table; ids that hang off the
               entity (its owner, the owner's payment methods) follow it by their place in the row
