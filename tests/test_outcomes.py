@@ -137,3 +137,36 @@ def test_transfer_pays_the_oracle_and_not_the_silent_agent():
     assert run_episode(domain, task, OracleAgent(), ScriptedUser()).reward == 1.0
     silent = run_episode(domain, task, SilentAgent(), ScriptedUser())
     assert silent.reward == 0.0 and silent.breakdown.components["COMMUNICATE"] == 0.0
+
+
+def test_reply_needs_words_after_the_last_call():
+    from eigendsl.verify.reward import TaskChecker
+
+    domain = load_domain(ROOT / "compiled" / "airline")
+    task = next(t for t in domain.ir.tasks if t.id == "refuse-basic-economy-cancel")
+    checker = TaskChecker(domain, task)
+    env = checker.replay()
+    said = ["Basic economy booked two weeks ago cannot be cancelled for a change of plan."]
+    assert checker.score(env, said, replied=True).reward == 1.0
+    late = checker.score(env, said, replied=False)  # it spoke, then called a tool and fell silent
+    assert late.reward == 0.0 and late.components["REPLY"] == 0.0
+    assert checker.score(env, []).components["REPLY"] == 0.0  # no order given: any word counts, and there is none
+    assert checker.score(env, checker.oracle_messages()).reward == 1.0
+
+
+def test_scored_trajectories_need_the_reply_after_the_reads():
+    from eigendsl.interop.score import Scorer
+
+    domain = load_domain(ROOT / "compiled" / "airline")
+    scorer = Scorer(domain, domain.ir.tasks)
+    task = next(t for t in domain.ir.tasks if t.id == "refuse-basic-economy-cancel")
+    reads = []
+    for i, c in enumerate(task.gold):
+        reads += [{"role": "assistant", "content": None, "tool_calls": [{"id": f"c{i}", "name": c.name, "arguments": dict(c.args)}]},
+                  {"role": "tool", "id": f"c{i}", "content": "{}"}]
+    opening = [{"role": "assistant", "content": "Hi! How can I help you today?"}, {"role": "user", "content": "Cancel my trip."}]
+    record = {"task_id": task.id, "termination_reason": "user_stop"}
+    silent = scorer.score({**record, "messages": opening + reads})
+    told = scorer.score({**record, "messages": opening + reads + [{"role": "assistant", "content": "I cannot cancel it: basic economy."}]})
+    assert silent["components"]["REPLY"] == 0.0 and silent["reward"] == 0.0
+    assert told["components"]["REPLY"] == 1.0 and told["reward"] == 1.0
