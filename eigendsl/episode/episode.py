@@ -277,6 +277,18 @@ class Episode:
         """The spoken part of the conversation, as a judge reads it."""
         return [{"role": t.role, "content": t.content} for t in self.turns if t.role in ("assistant", "user") and t.content]
 
+    def replied(self) -> bool:
+        """Whether the agent said something to the user after its last tool call (the greeting,
+        which the episode says for the agent, does not count)."""
+        spoke = False
+        for t in self.turns[1:]:
+            if t.role == "assistant":
+                if t.tool_calls:
+                    spoke = False
+                elif t.content and t.content.strip():
+                    spoke = True
+        return spoke
+
     def agent_texts(self) -> list[str]:
         return [t.content for t in self.turns if t.role == "assistant" and t.content]
 
@@ -284,7 +296,7 @@ class Episode:
         """The reward and its components so far; once the episode is over, scored once and kept."""
         if self._final is not None:
             return self._final
-        breakdown = self.checker.score(self.env, self.agent_texts(), self.termination, self.conversation())
+        breakdown = self.checker.score(self.env, self.agent_texts(), self.termination, self.conversation(), self.replied())
         tokens: dict[str, dict[str, int]] = {"agent": {"prompt": 0, "completion": 0}, "user": {"prompt": 0, "completion": 0}}
         for t in self.turns:
             if t.usage and t.role in ("assistant", "user"):

@@ -67,6 +67,7 @@ class Trajectory:
     termination: str | None
     calls: list[ToolCallRecord] = field(default_factory=list)
     agent_texts: list[str] = field(default_factory=list)
+    replied: bool = False  # the agent said something after its last tool call
     conversation: list[dict] = field(default_factory=list)
 
 
@@ -160,7 +161,8 @@ def parse_record(record: Any) -> Trajectory:
         if content is not None and not isinstance(content, str):
             content = json.dumps(content) if role == "tool" else None
         if role in ROLES:
-            for c in _tool_calls(m, where):
+            calls = _tool_calls(m, where)
+            for c in calls:
                 actor = ROLES.get(c["requestor"], ROLES[role])
                 call = ToolCallRecord(c["id"], c["name"], c["arguments"], actor)
                 t.calls.append(call)
@@ -171,6 +173,11 @@ def parse_record(record: Any) -> Trajectory:
                 t.conversation.append({"role": role, "content": content})
                 if role == "assistant":
                     t.agent_texts.append(content)
+            if role == "assistant":  # REPLY: text after the agent's last tool call
+                if calls:
+                    t.replied = False
+                elif content and content.strip():
+                    t.replied = True
         elif role == "tool":
             ident = m.get("tool_call_id", m.get("id"))
             call = pending.pop(str(ident), None) if ident is not None else None
@@ -263,7 +270,7 @@ class Scorer:
                 disagreements.append({"call": i, "name": call.name, "writes": writes,
                                       "recorded": str(call.recorded.get("content"))[:200], "replayed": str(mine)[:200]})
         try:
-            breakdown = checker.score(env, t.agent_texts, termination, t.conversation)
+            breakdown = checker.score(env, t.agent_texts, termination, t.conversation, t.replied)
         except JudgeError as e:
             raise RecordError(f"the judge failed: {e}") from None
         details.update(breakdown.details)

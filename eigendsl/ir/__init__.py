@@ -9,7 +9,7 @@ runtime never needs the source.
 
 from .kinds import (
     UnaryOperator, BinaryOperator, AssignOperator, MutateMethod, Quantifier, Iteration, Unwrap, StepKind,
-    PlaceRoot, Side, Effect, FunctionKind, CallKind, RewardComponent, ARITHMETIC, COMPARISONS, ENUMS,
+    PlaceRoot, Side, Effect, FunctionKind, CallKind, RewardComponent, Outcome, ARITHMETIC, COMPARISONS, ENUMS,
 )
 from .nodes import (
     Expr, Const, Local, StateRoot, Fact, GetField, GetIndex, GetSlice, CallBuiltin, CallFn, Construct,

@@ -144,7 +144,15 @@ class RewardComponent(StrEnum):
     ACTION = "ACTION"
     POLICY = "POLICY"
     NL_ASSERTION = "NL_ASSERTION"
+    REPLY = "REPLY"
+
+
+class Outcome(StrEnum):
+    """What follows a violated guard: the agent refuses (the default) or transfers to a human."""
+
+    REFUSE = "refuse"
+    TRANSFER = "transfer"
 
 
 ENUMS = (UnaryOperator, BinaryOperator, AssignOperator, MutateMethod, Quantifier, Iteration, Unwrap, StepKind,
-         PlaceRoot, Side, Effect, FunctionKind, CallKind, RewardComponent)
+         PlaceRoot, Side, Effect, FunctionKind, CallKind, RewardComponent, Outcome)

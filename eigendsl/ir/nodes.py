@@ -16,7 +16,7 @@ from ..types import Type
 from ..syntax.spans import NOWHERE, Span
 from .kinds import (
     AssignOperator, BinaryOperator, CallKind, Effect, FunctionKind, Iteration, MutateMethod, PlaceRoot, Quantifier,
-    RewardComponent, Side, StepKind, UnaryOperator, Unwrap,
+    Outcome, RewardComponent, Side, StepKind, UnaryOperator, Unwrap,
 )
 
 JSON_PAYLOAD = "json payload"
@@ -371,6 +371,8 @@ class GuardDef:
     tool: str
     enforce: bool
     function: Function
+    outcome: Outcome = Outcome.REFUSE  # what the agent must do when the guard is violated
+    reason: str | None = None  # the reason the agent gives, in words (`else transfer "..."`)
     span: Span = NOWHERE
 
 

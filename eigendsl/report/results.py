@@ -201,7 +201,8 @@ def guard_badge(g: dict) -> str:
     verdict = g.get("verdict", "?")
     mode = "enforce" if g.get("enforce") else "monitor"
     cls = "ok" if verdict == "ok" else "bad"
-    return f" <span class=\"badge guard {cls}\">policy {escape(str(g.get('policy')))}: {escape(verdict)} ({mode})</span>"
+    outcome = f", {escape(str(g['outcome']))} declared" if g.get("outcome") else ""  # refuse | transfer
+    return f" <span class=\"badge guard {cls}\">policy {escape(str(g.get('policy')))}: {escape(verdict)}{outcome} ({mode})</span>"
 
 
 def arguments(value) -> str:

@@ -49,11 +49,17 @@ class GuardVerdict:
     enforce: bool
     verdict: str  # ok | violated | error
     detail: str | None = None
+    outcome: str = "refuse"  # what the guard declares follows a violation: refuse | transfer
+    reason: str | None = None  # the reason it declares the agent gives, in words
 
     def to_json(self) -> dict:
         out = {"policy": self.policy, "verdict": self.verdict, "enforce": self.enforce}
         if self.detail:
             out["detail"] = self.detail
+        if self.verdict == "violated":  # the declared outcome is what a violation calls for
+            out["outcome"] = self.outcome
+            if self.reason:
+                out["reason"] = self.reason
         return out
 
 
@@ -376,7 +382,7 @@ class Environment:
                 verdict, detail = "error", e.message
             except INTERNAL_ERRORS as e:
                 verdict, detail = "error", f"{type(e).__name__}: {e}"
-            yield GuardVerdict(g.policy, g.tool, g.enforce, verdict, detail)
+            yield GuardVerdict(g.policy, g.tool, g.enforce, verdict, detail, g.outcome.value, g.reason)
 
     def _record(self, actor, kind, name, arguments, result: ToolResult, writes, record: bool = True) -> None:
         if not record:

@@ -77,8 +77,28 @@ class BodiesPass(Context):
             key = ("agent", g.tool) if ("agent", g.tool) in self.tool_decls else candidates[0]
             params = self.tool_params[key]
             fn = self.expr_block_function(FunctionKind.GUARD, f"{d.name}:{g.tool}", key[0], params, g.body, g.span)
-            guards.append(ir.GuardDef(d.name, g.tool, g.enforce, fn, g.span))
+            guards.append(ir.GuardDef(d.name, g.tool, g.enforce, fn, self.guard_outcome(g), g.reason, g.span))
         return ir.PolicyDef(d.name, d.text, tuple(guards), d.span)
+
+    def guard_outcome(self, g: ast.Guard) -> ir.Outcome:
+        """What a violation of the guard calls for (`else refuse`, the default, or `else transfer`).
+        A transfer needs the domain to say how one is made: its `transfer_tool` setting."""
+        if g.outcome is None:
+            return ir.Outcome.REFUSE
+        words = [o.value for o in ir.Outcome]
+        if g.outcome not in words:
+            self.sink.error(f"unknown guard outcome '{g.outcome}' (known: {', '.join(words)}){suggest(g.outcome, words)}",
+                            g.outcome_span, code="E054")
+            return ir.Outcome.REFUSE
+        outcome = ir.Outcome(g.outcome)
+        if outcome == ir.Outcome.TRANSFER:
+            setting = next((s for s in self.domain_decl.settings if s.name == "transfer_tool"), None) if self.domain_decl else None
+            tool = setting.value.value if setting is not None else None
+            if tool is None or ("agent", tool) not in self.tool_decls:
+                what = f"names no agent tool ('{tool}')" if setting is not None else "is not given"
+                self.sink.error(f"`else transfer` needs the domain setting transfer_tool, the agent's tool that hands over "
+                                f"to a human; it {what}", g.outcome_span, code="E055")
+        return outcome
 
     def check_derives(self, decls) -> list[ir.DeriveDef]:
         out = []

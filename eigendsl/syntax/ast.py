@@ -388,6 +388,9 @@ class Guard(Node):
     tool: str
     tool_span: Span
     body: ExprBlock
+    outcome: str | None = None  # `else refuse` / `else transfer`: what follows a violation
+    outcome_span: Span | None = None
+    reason: str | None = None  # the reason the agent gives, in words
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,10 @@ E011 builtin-type-name | a declared type takes the name of a built-in type
 E012 duplicate-type | two types have the same name
 E013 duplicate-function | two functions have the same name
 E014 duplicate-tool | two tools of the same actor have the same name
-E015 unknown-setting | a domain setting other than now, data, user_data, intro and arguments
+E015 unknown-setting | a domain setting other than now, data, user_data, intro, arguments, transfer_tool and transfer_message
 E016 duplicate-setting | a domain setting is given twice
 E017 bad-now | the `now` setting is not a datetime literal
-E018 setting-not-string | `data`, `user_data` or `intro` is not a string
+E018 setting-not-string | `data`, `user_data`, `intro`, `transfer_tool` or `transfer_message` is not a string
 E019 no-domain | the program has no `domain` declaration
 E043 builtin-function-name | a function takes the name of a built-in function
 E044 bad-arguments-rule | the `arguments` setting is neither "lax" (the benchmark's coercion) nor "strict"
@@ -82,6 +82,8 @@ E050 derive-through-non-record | a `derive` path goes through a value with no fi
 E051 derive-unknown-field | a `derive` path names a field the record does not have
 E052 duplicate-derive | the same field is derived twice
 E053 recursion | functions call each other in a cycle; bodies must be total
+E054 unknown-guard-outcome | a guard's `else` names an outcome other than refuse or transfer
+E055 transfer-without-tool | a guard declares `else transfer` but the domain's `transfer_tool` setting names no agent tool
 statements
 W002 unreachable | a statement after `return` or `fail` on every path
 E060 let-none | `let x = none` leaves the type of x unknown

@@ -139,8 +139,13 @@ class ToAst(Transformer):
         return ast.PolicyDecl(self.sp(meta), str(name), self.text(text), tuple(guards))
 
     def guard(self, meta, c):
-        enforce, tool, body = c
-        return ast.Guard(self.sp(meta), enforce is not None, str(tool), self.tsp(tool), body)
+        enforce, tool, body, outcome = c
+        word, word_span, reason = outcome if outcome is not None else (None, None, None)
+        return ast.Guard(self.sp(meta), enforce is not None, str(tool), self.tsp(tool), body, word, word_span, reason)
+
+    def guard_else(self, meta, c):
+        word, reason = c
+        return str(word), self.tsp(word), (self.text(reason) if reason is not None else None)
 
     def reads(self, meta, c):
         return "reads"

@@ -466,7 +466,7 @@ class Engine:
         d.gold = tuple(Call(c.actor, c.name, dict(c.args), c.compare) for c in task.gold or ())
         d.workflow = tuple(c.name for c in d.gold)
         d.writes = sum(self.writer.is_write(c) for c in d.gold)
-        d.branch = "allow" if d.writes else ("transfer" if any("transfer" in c.name for c in d.gold) else "forbid")
+        d.branch = "allow" if d.writes else ("transfer" if any(c.name == self.writer.transfer for c in d.gold) else "forbid")
         d.reward = tuple(task.reward)
         d.meta["meaning"] = meaning(task)  # its signature from now on (rl.jsonl, synth-merge)
 

@@ -1,9 +1,10 @@
 """Kept tasks to tau2-bench's task format, so that they run in tau2-bench itself.
 
 tau2-bench scores with its own reward basis (DB, ENV_ASSERTION, NL_ASSERTION, ACTION,
-COMMUNICATE): GOAL and POLICY, which it does not know, are left out of the basis. Nothing is
-lost for a synthesized task: its goals pin exactly the changes of its gold final state,
-which DB already compares, and a refusal's DB check is that nothing changed. Facts have no
+COMMUNICATE): GOAL, POLICY and REPLY, which it does not know, are left out of the basis.
+Little is lost for a synthesized task: its goals pin exactly the changes of its gold final
+state, which DB already compares, a refusal's DB check is that nothing changed, and what a
+refusal must say is its NL assertion, which tau2-bench's judge scores. Facts have no
 field in tau2's format; the scenario text states them.
 
 DB is not kept where tau2-bench cannot reproduce it. In a domain whose user side follows the

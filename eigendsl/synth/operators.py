@@ -2,8 +2,8 @@
 
 Every operator ends the same way: the new gold actions are replayed on the compiled domain
 from the task's initial state, the guard verdicts of its writes decide the branch (allowed,
-or forbidden and so a refusal or a transfer), and the goals are recomputed from the replay's
-diff. Nothing is asserted that the runtime did not compute.
+or forbidden and so a refusal or a transfer, as the violated guards declare: outcomes.py),
+and the goals are recomputed from the replay's diff. Nothing is asserted that the runtime did not compute.
 
 - retarget:   the seed's request on another entity of the same table; ids that hang off the
               entity (its owner, the owner's payment methods) follow it by their place in the row
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from .. import ir
 from ..runtime.environment import CompiledDomain
 from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordType
+from . import outcomes
 from .personas import PERSONAS, STYLES
 from .render import Call, Draft, Typed
 from .world import World, collect_named, strings, substitute
@@ -68,7 +69,7 @@ class Writer:
                 self.guard_facts.setdefault(g.tool, set()).update(
                     x.name for x in ir.walk_exprs(g.function) if isinstance(x, ir.Fact))
         self.fact_types = {f.name: (f.type.inner if isinstance(f.type, OptionalType) else f.type) for f in domain.ir.facts}
-        self.transfer = next((t.name for t in domain.ir.tools if t.actor == ir.Side.AGENT and "transfer" in t.name), None)
+        self.transfer = outcomes.transfer_tool(domain)
         self.seeds = [s for s in (self.take_apart(t) for t in (seeds if seeds is not None else domain.ir.tasks)) if s is not None]
         self.owned_cache: dict[tuple, object] = {}
         self.owned_index: dict[tuple, dict] = {}
@@ -156,23 +157,27 @@ class Writer:
         ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"
         texts = {"persona": rng.choice(PERSONAS)}
         style = rng.choice(STYLES)
+        said, judge = (), ()
         if branch == "forbid":
             first_bad = next(i for i, (c, e) in enumerate(zip(gold, env.trace))
                              if (not e.ok) or any(v.verdict == "violated" for v in e.guards))
             kept = [c for c in gold[:first_bad] if not self.is_write(c)]
             if len(kept) != first_bad or not kept:
                 return "forbidden request after other writes"
-            transfer = want == "transfer" and self.transfer is not None
-            if transfer:
-                kept.append(Call("agent", self.transfer, {"summary": f"The customer asks to {gold[first_bad].name.replace('_', ' ')}; the policy does not allow it."}, ()))
-            gold, branch = kept, ("transfer" if transfer else "forbid")
+            # refuse or transfer: what the violated guards declare, never what the plan wanted
+            told = outcomes.no_write(self.domain, env.trace[first_bad], ask)
+            if isinstance(told, str):
+                return told
+            if told.transfer_call is not None:
+                kept.append(Call("agent", told.transfer_call["name"], told.transfer_call["args"], ()))
+            texts["notes"] = outcomes.forbidden_note(gold[first_bad].actor, gold[first_bad].name, gold[first_bad].args)
+            gold, branch, said, judge = kept, told.branch, told.communicate, told.judge
             start, env, problem = self.play(facts, setup, gold)
             assertions = [a for a in assertions if (lambda r: r.ok and r.content == a.expected)(env.run_assertion(a.name, a.args, a.actor, record=False))]
             texts["reason"] = f"You want this done: {ask}{extra_reason}"
-            texts["instructions"] = (f"Speak in a {style} way. If the agent says the policy does not allow it, "
-                                     + ("accept a transfer to a human agent." if transfer else "accept it and end the conversation; ask for nothing else."))
+            texts["instructions"] = f"Speak in a {style} way. {told.instruction}"
             goals: list[str] = []
-            reward = ("DB", "ACTION", "POLICY") + (("ENV_ASSERTION",) if assertions else ())
+            reward = ("DB", "ACTION", "POLICY") + (("ENV_ASSERTION",) if assertions else ()) + told.reward
         else:
             texts["reason"] = f"You want this done: {ask}{extra_reason}"
             texts["instructions"] = f"Speak in a {style} way. Confirm when the agent lists the change; ask for nothing else."
@@ -193,8 +198,8 @@ class Writer:
                 text += f" == {literal(a.expected)}"
             asserts.append(text)
         return Draft(plan, operator, seed_id, branch, texts, knows, facts, tuple(s.text() for s in setup), tuple(gold),
-                     tuple(goals), tuple(asserts), (), reward, sum(1 for c in gold if self.is_write(c)), tuple(sorted(set(branches))),
-                     tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions)})
+                     tuple(goals), tuple(asserts), said, reward, sum(1 for c in gold if self.is_write(c)), tuple(sorted(set(branches))),
+                     tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions)}, judge=judge)
 
     # ------------------------------------------------------------ operators
     def retargeted(self, seed: Seed, rng: random.Random, new=None):

@@ -15,9 +15,10 @@ from typing import Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..ir import Effect, Side
+from ..ir import Effect, Outcome, Side
 from . import graph as tool_graph
 from .operators import OPERATORS, Writer
+from .outcomes import transfers_declared
 
 Branch = Literal["allow", "forbid", "transfer"]
 
@@ -55,8 +56,9 @@ def evaluation(branch: str) -> list[str]:
     if branch == "allow":
         return ["DB: the final state equals the gold final state", "GOAL: every field the gold changes is pinned",
                 "ACTION: every gold call, arguments compared", "POLICY: no guard violated"]
-    out = ["DB: nothing changes", "ACTION: the reads that establish the refusal", "POLICY: the forbidden write is not made"]
-    return out + (["ACTION: a transfer to a human agent"] if branch == "transfer" else [])
+    out = ["DB: nothing changes", "ACTION: the reads that establish the refusal", "POLICY: the forbidden write is not made",
+           "REPLY: the agent answers the user after its last call", "NL_ASSERTION: the judge reads that the agent said why"]
+    return out + (["ACTION: a transfer to a human agent", "COMMUNICATE: the policy's transfer message"] if branch == "transfer" else [])
 
 
 def difficulty(branch: str, intents: str, operator: str) -> str:
@@ -68,13 +70,20 @@ def difficulty(branch: str, intents: str, operator: str) -> str:
 def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> list[Plan]:
     """Every (seed, operator, branch) the domain supports, then multi-intent pairs; `limit`
     of them chosen round-robin over write tools so that every write tool is planned."""
-    guarded = {g_.tool for p in writer.domain.ir.policies for g_ in p.guards}
+    # a refusal plan only for a tool a guard of which declares a refusal, a transfer plan only
+    # where one declares a transfer: the declaration decides the label, so other plans cannot land
+    refused = {g_.tool for p in writer.domain.ir.policies for g_ in p.guards if g_.outcome == Outcome.REFUSE}
+    transferred = transfers_declared(writer.domain) if writer.transfer else set()
+
+    def no_write_branches(write: str) -> list[str]:
+        return (["forbid"] if write in refused else []) + (["transfer"] if write in transferred else [])
+
     by_tool: dict[str, list[Plan]] = {}
     for s in writer.seeds:
         write = s.gold[s.main].name
         feeds = set(tool_graph.feeders(g, write))
         workflow = [c.name for c in s.gold[:s.main] if c.name in feeds] + [write]
-        branches = ["allow"] + (["forbid"] + (["transfer"] if writer.transfer else []) if write in guarded else [])
+        branches = ["allow"] + no_write_branches(write)
         for op in OPERATORS:
             if op in ("compose", "fresh"):
                 continue
@@ -96,7 +105,7 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
                 operator="compose", seed=s.task.id, partner=f"fresh:{u}", difficulty="hard",
                 evaluation=evaluation("allow") + ["both requests"]))
     for write in tool_graph.write_tools(g):
-        branches = ["allow"] + (["forbid"] + (["transfer"] if writer.transfer else []) if write in guarded else [])
+        branches = ["allow"] + no_write_branches(write)
         feeds = tool_graph.feeders(g, write)
         for b in branches:
             by_tool.setdefault(write, []).append(Plan(

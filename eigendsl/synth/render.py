@@ -49,6 +49,7 @@ class Draft:
     writer: str = "offline"
     text: str | None = None  # eig text written by a model writer, instead of the fields above
     meta: dict = field(default_factory=dict)
+    judge: tuple[str, ...] = ()  # NL assertions: what only a judge can check
 
     def signature(self) -> str:
         """Canonical identity for deduplication: gold, goals, setup, facts and entities known."""
@@ -90,6 +91,8 @@ def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> st
     lines.append(f"task {quote(task_id)} {{")
     if d.texts.get("purpose"):
         lines.append(f"  purpose {quote(d.texts['purpose'])}")
+    if d.texts.get("notes"):
+        lines.append(f"  notes {quote(d.texts['notes'])}")
     lines.append("  user {")
     for key in ("persona", "reason", "known", "unknown", "instructions"):
         if d.texts.get(key):
@@ -108,6 +111,8 @@ def task_text(d: Draft, task_id: str, provenance: list[str] | None = None) -> st
         lines += ["  assert {", *[f"    {a}" for a in d.assertions], "  }"]
     if d.communicate:
         lines.append("  communicate { " + ", ".join(quote(s) for s in d.communicate) + " }")
+    if d.judge:
+        lines.append("  judge { " + ", ".join(quote(s) for s in d.judge) + " }")
     lines.append("  reward { " + ", ".join(d.reward) + " }")
     lines.append("}")
     return "\n".join(lines)

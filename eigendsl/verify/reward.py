@@ -16,6 +16,8 @@ Components (a task's `reward { ... }` selects which count; the reward is their p
   POLICY         no policy guard was violated by any call of the episode
   NL_ASSERTION   every natural-language assertion judged met by the checker's judge (see
                  judge.py); without a judge it is reported as not evaluated (excluded)
+  REPLY          the agent answered the user in words after its last tool call (a refusal or
+                 a transfer must be told; what it said is the judge's to assess)
 
 `score(..., termination=...)` applies the benchmark's rule on how a run ended (rules.py): a run
 cut short scores 0 whatever its state. Matching and state equality follow rules.py too.
@@ -123,14 +125,19 @@ class TaskChecker:
         return self.replay()
 
     def oracle_messages(self) -> list[str]:
-        """What an agent that knows the answer says: the strings the task requires."""
-        return [" ".join(self.task.communicate)] if self.task.communicate else []
+        """What an agent that knows the answer says, after its last call: the strings the task
+        requires (and, where the task rewards a reply, a reply even when it requires none)."""
+        if self.task.communicate:
+            return [" ".join(self.task.communicate)]
+        return ["I have looked into it; that is as far as I can help."] if ir.RewardComponent.REPLY in self.task.reward else []
 
     # ------------------------------------------------------------ scoring
     def score(self, env: Environment, messages: list[str] | None = None, termination: str | None = None,
-              conversation: list[dict] | None = None) -> RewardBreakdown:
+              conversation: list[dict] | None = None, replied: bool | None = None) -> RewardBreakdown:
         """The reward of a final state. `messages`: the agent's texts; `termination`: how the run
-        ended (a premature ending scores 0); `conversation`: [{"role", "content"}] for the judge."""
+        ended (a premature ending scores 0); `conversation`: [{"role", "content"}] for the judge;
+        `replied`: whether the agent spoke after its last tool call (None: the caller's messages
+        all came after its calls, as an oracle's do, so any non-empty one is a reply)."""
         if rules.ended_prematurely(termination):
             components = {name: None for name in self.task.reward}
             return RewardBreakdown(0.0, components, self.task.reward, {"termination": rules.premature_note(termination)})
@@ -138,7 +145,10 @@ class TaskChecker:
         components: dict[str, float | None] = {}
         details: dict[str, Any] = {}
         for name in self.task.reward:
-            value, detail = getattr(self, self.SCORERS[name])(env, messages, conversation)
+            if name == ir.RewardComponent.REPLY:
+                value, detail = self.c_reply(env, messages, conversation, replied)
+            else:
+                value, detail = getattr(self, self.SCORERS[name])(env, messages, conversation)
             components[name] = value
             if detail:
                 details[name] = detail
@@ -200,6 +210,11 @@ class TaskChecker:
         violated = [{"policy": g.policy, "call": f"{e.name}({eig_value(e.arguments)[1:-1]})", "mode": "enforce" if g.enforce else "monitor"}
                     for e in env.trace for g in e.guards if g.verdict == "violated"]
         return (0.0, {"violated": violated}) if violated else (1.0, None)
+
+    def c_reply(self, env: Environment, messages, conversation=None, replied: bool | None = None):
+        if replied is None:
+            replied = any(m and m.strip() for m in messages)
+        return (1.0, None) if replied else (0.0, {"missing": "no agent message after its last tool call"})
 
     def c_nl_assertion(self, env: Environment, messages, conversation: list[dict] | None = None):
         if not self.task.judge:
