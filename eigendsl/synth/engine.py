@@ -121,7 +121,14 @@ class Engine:
         # tasks hand their users, and (None until the guards declare it) each guard's outcome
         self.lexicon = quality.Lexicon.of(self.domain)
         self.held = quality.held_kinds([quality.Scenario.of(t, "allow") for t in self.domain.ir.tasks], self.lexicon)
-        self.declared: quality.Declared | None = None
+        # what a violated guard declares (refuse or transfer), by policy and tool; a policy with
+        # guards of both outcomes on one tool says nothing here (the label's basis falls back to the gold)
+        outcomes: dict[tuple[str, str], set[str]] = {}
+        for p in self.domain.ir.policies:
+            for g in p.guards:
+                outcomes.setdefault((p.name, g.tool), set()).add(str(g.outcome))
+        self.declared: quality.Declared | None = lambda policy, tool: next(iter(outcomes.get((policy, tool), ())), None) \
+            if len(outcomes.get((policy, tool), ())) == 1 else None
         self.masked_seen: set[str] | None = None
         self.models = models
         self.tools = self.domain.tool_schemas("agent")
