@@ -66,9 +66,10 @@ class Draft:
 
 def meaning(task: ir.TaskDef) -> str:
     """A compiled task's identity by what it means, whoever wrote it and in whatever words: its
-    gold calls with their arguments (and what is compared), goals, setup, assertions and facts.
-    Prose, persona, names of the task and the order of goals play no part, so a reworded
-    copy of a kept task is a duplicate."""
+    gold calls with their arguments (and what is compared), goals, setup, assertions, facts and
+    the values the user holds (a refusal's gold may read only the user, so which reservation
+    they ask about is told by `knows` alone). Prose, persona, the task's name and the order of
+    goals and of known values play no part, so a reworded copy of a kept task is a duplicate."""
     from ..ir.json_form import to_json
 
     def bare(x):  # source positions say where, not what; a goal function's name is the task's id
@@ -80,7 +81,8 @@ def meaning(task: ir.TaskDef) -> str:
         return [json.dumps(bare(to_json(n)), sort_keys=True, default=str) for n in nodes]
 
     body = json.dumps([sorted(canon(task.gold or ())), sorted(canon(task.goals)), canon(task.setup),
-                       sorted(canon(task.assertions)), sorted((k, json.dumps(v, sort_keys=True)) for k, v in task.user.facts.items())])
+                       sorted(canon(task.assertions)), sorted((k, json.dumps(v, sort_keys=True)) for k, v in task.user.facts.items()),
+                       sorted((k, json.dumps(v, sort_keys=True)) for k, v in task.user.knows.items())])
     return hashlib.sha256(body.encode()).hexdigest()[:20]
 
 
