@@ -151,6 +151,7 @@ def test_a_run_reports_quality_per_round_and_draws_templated_plans_less(tmp_path
     engine.state["weights"] = {p.id: 0.5 for p in engine.plans()}
     engine.state["shares"] = {g: float(g == plan.group()) for g in ("multi", "refusal", "single")}
     group = [p for p in engine.plans() if p.group() == plan.group() and p.id not in engine.state["retired"]]
-    drawn = engine.choose(random.Random(0), 2000)
-    expected = 2000 * QUALITY_FLOOR / (QUALITY_FLOOR + len(group) - 1)
-    assert sum(p.id == plan.id for p in drawn) == pytest.approx(expected, rel=0.35)
+    # enough draws that the binomial spread (about 6% of the mean here) sits well inside the bound
+    drawn = engine.choose(random.Random(0), 20000)
+    expected = 20000 * QUALITY_FLOOR / (QUALITY_FLOOR + len(group) - 1)
+    assert sum(p.id == plan.id for p in drawn) == pytest.approx(expected, rel=0.2)
