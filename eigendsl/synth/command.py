@@ -119,6 +119,13 @@ def synth(target, out_dir, config_file, fresh, no_progress, **options) -> None:
     click.echo(f"  multi-write share {cov['multi_write_share']}, refusal or transfer share {cov['refusal_or_transfer_share']}; "
                f"missing write tools: {', '.join(cov['write_tools']['missing']) or 'none'}; "
                f"missing guard branches: {len(cov['guard_branches']['missing'])}")
+    q = report["quality"]
+
+    def pct(v) -> str:
+        return "-" if v is None else f"{v:.0%}"
+    click.echo(f"  quality: tool language {pct(q['tool_language'])}, ids customers lack {pct(q['foreign_ids'])}, "
+               f"identical masked {pct(q['identical_masked'])}, undetermined {pct(q['undetermined'])}, "
+               f"label agreement {pct(q['label_agreement'])} ({', '.join(f'{k} {n}' for k, n in sorted(q['label_basis'].items())) or 'none'})")
     if report["kept"] < config.tasks:
         click.echo(f"  note: the target of {config.tasks} was not reached: the plans ran out of new, verified tasks (see report.json)")
 
