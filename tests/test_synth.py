@@ -90,7 +90,7 @@ def test_report_records_reflection_with_evidence(airline_run):
     _, report = airline_run
     updates = [u for r in report["rounds"] for u in r["reflection"]]
     assert any(u["action"] in ("reweight", "retire") and "attempted" in u["evidence"] for u in updates)
-    assert all(r["seconds"] for r in report["rounds"])
+    assert all(r["seconds"] for r in report["rounds"] if r["attempted"])  # a round after the target is met attempts nothing
     assert report["rounds"][0]["diversity"]["workflows"] > 1
 
 

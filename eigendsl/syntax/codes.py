@@ -40,10 +40,10 @@ E011 builtin-type-name | a declared type takes the name of a built-in type
 E012 duplicate-type | two types have the same name
 E013 duplicate-function | two functions have the same name
 E014 duplicate-tool | two tools of the same actor have the same name
-E015 unknown-setting | a domain setting other than now, data, user_data, intro and arguments
+E015 unknown-setting | a domain setting other than now, data, user_data, words, intro and arguments
 E016 duplicate-setting | a domain setting is given twice
 E017 bad-now | the `now` setting is not a datetime literal
-E018 setting-not-string | `data`, `user_data` or `intro` is not a string
+E018 setting-not-string | `data`, `user_data`, `words` or `intro` is not a string
 E019 no-domain | the program has no `domain` declaration
 E043 builtin-function-name | a function takes the name of a built-in function
 E044 bad-arguments-rule | the `arguments` setting is neither "lax" (the benchmark's coercion) nor "strict"
@@ -196,6 +196,7 @@ E211 path-refused | an import or data path is absolute, leads outside the root f
 E212 hidden-character | an invisible, bidi or control character in the source
 E213 literal-too-large | a string or number literal, or the string holes of one file, past the size limits
 E214 number-not-finite | a float literal too large to be a finite number
+E215 bad-words | the domain's words file (`words =`) cannot be read, is not valid TOML, does not fit its schema, or names tools, parameters or facts the domain lacks
 analyses
 E300 guard-conflict | a tool's guards can never hold together
 N300 guard-not-analysed | a tool's guards are outside the Z3 encoding, or the solver could not settle them within its budget

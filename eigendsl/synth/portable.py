@@ -32,7 +32,7 @@ def copy_domain(source: Path, dest: Path) -> Path:
     copy_if_changed(source, copy)
     folder = source.resolve().parent
     names = [s.value.value for m in modules for d in m.decls if isinstance(d, ast.DomainDecl)
-             for s in d.settings if s.name in ("data", "user_data") and isinstance(s.value.value, str)]
+             for s in d.settings if s.name in ("data", "user_data", "words") and isinstance(s.value.value, str)]
     for name in names:
         data = (folder / name).resolve()
         if not data.is_relative_to(folder) or not data.is_file():

@@ -23,6 +23,7 @@ from ..syntax.diagnostics import CompileError, DiagnosticSink
 from ..syntax.parser import parse_text
 from ..runtime.environment import CompiledDomain
 from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings
+from ..verify.choices import undetermined_choice
 from ..verify.mutate import ValuePool, mutation_score
 from ..verify.reward import TaskChecker, TaskSetupError
 from .render import Draft, task_text
@@ -74,6 +75,7 @@ class Verifier:
         self.modules = None
         self.batch_file = "batch.eig"  # in `work`; a worker process has its own
         self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
+        self.writes = {t.name for t in domain.ir.tools if t.effect == ir.Effect.WRITES}
 
     def header(self, where: Path) -> str:
         rel = os.path.relpath(self.source.resolve(), where.resolve().parent)
@@ -190,6 +192,10 @@ class Verifier:
         self.timer.add("information_flow", t)
         if problem:
             return Verdict(d, tid, False, "information_flow", problem, task, score.kill_rate, score.total)
+        problem = undetermined_choice(self.domain, task, checker, self.writes)
+        self.timer.add("determinable", t)
+        if problem:
+            return Verdict(d, tid, False, "undetermined choice", problem, task, score.kill_rate, score.total)
         return Verdict(d, tid, True, None, "", task, score.kill_rate, score.total, len(findings))
 
     # ------------------------------------------------------------ information flow
@@ -206,8 +212,9 @@ class Verifier:
                 if f not in facts:
                     return f"the guard of {call.name} reads fact {f}, which the task does not state"
                 shown = str(facts[f])
-                if shown.lower() not in lowered and shown.replace("_", " ").lower() not in lowered:
-                    return f"fact {f} = {shown!r} is not in the user's scenario text"
+                phrases = [shown, shown.replace("_", " ")] + self.domain.words.fact_phrases_for(f, facts[f])
+                if not any(x.lower() in lowered for x in phrases):
+                    return f"fact {f} = {shown!r} is not in the user's scenario text, in its value or in the domain's words for it"
         known_strings = set(strings(user.knows, [])) | {str(v) for v in facts.values()}
         numbers = set(range(0, 6)) | set(numeric(user.knows, []))
         env = checker.start()
