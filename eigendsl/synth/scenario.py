@@ -76,20 +76,21 @@ class ScenarioWriter:
         needs = []
         for i, call in enumerate(requests):
             text = self.need(call, results, chosen, rng) or f"You want to {tool_sentence(self.tools.get(call.name))}"
-            needs.append(text if i == 0 else rng.choice(JOINERS) + text[:1].lower() + text[1:])
+            needs.append(text[:1].upper() + text[1:] if i == 0 else rng.choice(JOINERS) + text[:1].lower() + text[1:])
         reason = " ".join(needs)
         for (arg, value), expr in chosen.items():
             if expr.lower() not in reason.lower():
                 frames = self.words.mention.get(arg) or ["You mean {}."]
                 reason += " " + rng.choice(frames).replace("{}", expr)
+        known = self.known(knows, rng)
         for k, v in knows.items():
             said = spoken(v)
-            if base_name(k) in self.words.says and said and said.lower() not in reason.lower():
+            if base_name(k) in self.words.says and said and said.lower() not in (reason + known).lower():
                 reason += f" The {base_name(k).replace('_', ' ')} is {said}."
         reason += self.fact_text(facts, rng)
         reason += "".join(" " + n.strip() for n in notes if n.strip())
         texts["reason"] = reason
-        texts["known"] = self.known(knows, rng)
+        texts["known"] = known
         unknown = [rng.choice(self.words.unknown[n]) for n in dict.fromkeys(c.name for c in requests) if n in self.words.unknown]
         if unknown:
             texts["unknown"] = " ".join(unknown)
@@ -121,19 +122,21 @@ class ScenarioWriter:
         return out
 
     def known(self, knows: dict, rng: random.Random) -> str:
+        """What the customer knows about themself: held ids, and stated values the words have a
+        `known` phrase for (an email, a name and zip code), over the record a held id opens."""
         parts = []
+        flat = {base_name(k): v for k, v in knows.items()}
         for k, v in knows.items():
             name = base_name(k)
-            if name not in self.words.holds:
+            templates = self.words.known.get(name)
+            if name not in self.words.holds and not templates:
                 continue
             row = self.record_of(v) or {}
-            templates = self.words.known.get(name)
             text = None
-            if templates:
-                for t in rng.sample(templates, len(templates)):
-                    text = render(t, {**row, name: v})
-                    if text:
-                        break
+            for t in rng.sample(templates, len(templates)) if templates else ():
+                text = render(t, {**flat, **row, name: v})
+                if text:
+                    break
             parts.append(text or f"Your {name.replace('_', ' ')} is {v}.")
         return " ".join(parts)
 
