@@ -7,8 +7,9 @@ against DOMAIN.eig (the domain with its words file, so that older outputs are ju
 same words). Prints one JSON line:
 
 - tool_language: share of scenarios holding six consecutive words of a tool's description;
-- foreign_ids: share whose text or `knows` holds an id from the data (a map key, or a field
-  named *id) other than the values of the parameters the domain's words say customers hold;
+- foreign_ids: share whose text or `knows` holds an id from the data (a map key other than a
+  date, or a field named *id or *_number) other than the values of the parameters the
+  domain's words say customers hold;
 - identical_masked: share whose reason+known+instructions equal another task's once ids,
   numbers, dates and capitalised words are masked;
 - undetermined: share whose gold makes a choice the scenario does not single out
@@ -40,7 +41,7 @@ WORD = re.compile(r"[a-z]+")
 def ids_in(value, out: set, key: str = "") -> set:
     if isinstance(value, dict):
         for k, v in value.items():
-            if isinstance(v, dict) and re.search(r"\d", k):
+            if isinstance(v, dict) and re.search(r"\d", k) and not re.match(r"^\d{4}-\d\d-\d\d", k):  # not a date
                 out.add(k)
             ids_in(v, out, k)
     elif isinstance(value, list):
@@ -48,6 +49,19 @@ def ids_in(value, out: set, key: str = "") -> set:
             ids_in(v, out, key)
     elif isinstance(value, str) and (key.endswith("id") or key.endswith("_number")) and len(value) >= 5:
         out.add(value)
+    return out
+
+
+def values_under(value, key: str, out: list) -> list:
+    """Every string stored under a field named `key` (a phone number the customer has)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == key and isinstance(v, str):
+                out.append(v)
+            values_under(v, key, out)
+    elif isinstance(value, list):
+        for v in value:
+            values_under(v, key, out)
     return out
 
 
@@ -72,6 +86,7 @@ def main() -> None:
     docs = [WORD.findall((t.doc or "").lower()) for t in domain.ir.tools]
     grams = {" ".join(d[i:i + 6]) for d in docs for i in range(len(d) - 5)}
     all_ids = ids_in(domain.base.roots, set())
+    all_ids -= {v for k in domain.words.holds for v in values_under(domain.base.roots, k, [])}  # a customer has these
     writes = {t.name for t in domain.ir.tools if t.effect == ir.Effect.WRITES}
     held = set(domain.words.holds)
     n = len(tasks)

@@ -183,7 +183,8 @@ def load_words(result: Compilation, checker: Checker, sink: DiagnosticSink, root
     for f in domain.facts:
         t = f.type.inner if isinstance(f.type, OptionalType) else f.type
         facts[f.name] = enums.get(t.name) if isinstance(t, EnumType) else None
-    problems = name_problems(words, tools, facts)
+    fields = {f.name for r in domain.records for f in r.fields} | {f.name for u in domain.unions for v in u.variants for f in v.fields}
+    problems = name_problems(words, tools, facts, fields)
     if problems:
         sink.error(f"words file {name}: {problems[0]}", span, code="E215")
         return

@@ -13,7 +13,9 @@ this file, so it names no domain itself. Sections (docs/language.md, "Customer w
 - `needs`: per write tool, the customer's reason for calling, with `{param}` placeholders;
 - `unknown`: per tool, what the customer does not know;
 - `known`: per held parameter, what a customer knows about themselves, over the held record;
-- `values`: per free-text string parameter, what customers give for it.
+- `values`: per free-text string parameter, what customers give for it;
+- `prefer`: per parameter or field, words of a preference that decides among candidates ("cheapest",
+  "fastest"); a scenario that states one decides that choice (not evaluated: docs/synthesis.md).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class Words(BaseModel):
     unknown: dict[str, Phrases] = Field(default_factory=dict)
     known: dict[str, Phrases] = Field(default_factory=dict)
     values: dict[str, Phrases] = Field(default_factory=dict)
+    prefer: dict[str, Phrases] = Field(default_factory=dict)
 
     @field_validator("mention", "needs", "unknown", "known", "values")
     @classmethod
@@ -121,14 +124,16 @@ def load_words_json(path: Path) -> Words:
         raise ValueError(f"{path}: {str(e).splitlines()[0]}") from None
 
 
-def name_problems(words: Words, tools: dict[str, list[str]], facts: dict[str, list[str] | None]) -> list[str]:
-    """Names the words file uses that the domain does not declare (tools, parameters, facts, values)."""
-    params = {p for ps in tools.values() for p in ps}
+def name_problems(words: Words, tools: dict[str, list[str]], facts: dict[str, list[str] | None],
+                  fields: set[str] = frozenset()) -> list[str]:
+    """Names the words file uses that the domain does not declare (tools, parameters or record
+    fields, facts, values)."""
+    params = {p for ps in tools.values() for p in ps} | set(fields)
     out = []
     for section in ("needs", "unknown"):
         out += [f"{section}.{t}: no tool '{t}'" for t in getattr(words, section) if t not in tools]
     for section in ("holds", "says"):
-        out += [f"{section}: no tool takes a parameter '{p}'" for p in getattr(words, section) if p not in params]
+        out += [f"{section}: no tool takes a parameter '{p}' and no record has such a field" for p in getattr(words, section) if p not in params]
     out += [f"mention.{p}: no tool takes a parameter '{p}'" for p in words.mention if p not in params]
     for f, by_value in words.facts.items():
         if f not in facts:

@@ -213,6 +213,7 @@ E305 goal-pins-nothing | the goals pin none of the changes the gold actions make
 W304 goal-underspecified | the goals leave some changes of the gold actions unchecked
 E306 assertion-fails-on-gold | an env assertion that counts towards the reward fails after the gold actions
 W305 assertion-fails-on-gold-unscored | an env assertion that does not count towards the reward fails after the gold actions
+W306 undetermined-choice | a gold write picks a value among several the agent reads (a card, a flight, an item) that the scenario does not single out by the domain's words
 """
 
 
@@ -248,6 +249,7 @@ FINDINGS: dict[tuple[str, str], str] = {
     ("goal_underspecified", "warning"): "W304",
     ("assertion_fails_on_gold", "error"): "E306",
     ("assertion_fails_on_gold", "warning"): "W305",
+    ("undetermined_choice", "warning"): "W306",
 }
 
 

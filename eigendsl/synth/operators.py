@@ -30,6 +30,7 @@ from .. import ir
 from ..runtime.environment import CompiledDomain
 from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordType
 from .render import Call, Draft, Typed
+from ..verify.choices import plain
 from .scenario import ScenarioWriter
 from .world import World, collect_named, strings, substitute
 
@@ -152,7 +153,7 @@ class Writer:
                 if not r.ok or r.content != a.expected:
                     return f"assertion {a.name} does not hold after the gold actions"
         knows = self.scenario.customer_knows(knows)
-        results = [e.content if e.ok else None for e in env.trace]
+        results = [plain(e.content) if e.ok else None for e in env.trace]
         asked = gold  # the customer's requests, forbidden ones included: the scenario is written from them
         if branch == "forbid":
             first_bad = next(i for i, (c, e) in enumerate(zip(gold, env.trace))

@@ -53,6 +53,7 @@ class ScenarioWriter:
         self.writes = writes
         self.tools = {t.name: t for t in domain.ir.tools}
         self.has_words = bool(self.words.needs)
+        self.found: dict[str, dict | None] = {}
 
     # ------------------------------------------------------------ what the customer has
     def customer_knows(self, knows: dict) -> dict:
@@ -151,7 +152,11 @@ class ScenarioWriter:
                 hit = next(iter(places(r, value)), None)
                 if hit is not None:
                     return hit[1]
-        return None
+        if isinstance(value, str) and value not in self.found:
+            # a value no read returned (a refused request's card): its record where the data has it
+            hit = next(iter(places(self.domain.base.roots, value)), None)
+            self.found[value] = hit[1] if hit is not None else None
+        return self.found.get(value) if isinstance(value, str) else None
 
     def pick(self, gold: list, results: list, stated: set, rng: random.Random) -> dict:
         """(arg, value) -> an expression that singles the value out among its candidates."""
@@ -189,6 +194,8 @@ class ScenarioWriter:
             found = expressions(self.words, (arg,), self.record_of(value, results) or {})
             if found:
                 return rng.choice(found)
+            if arg not in self.words.holds:
+                return None  # no way to name it as a customer would: another template, or none
         if arg in self.words.says or arg in self.words.holds or not isinstance(value, str) or self.world.entity(value) is None:
             return spoken(value)
         return None

@@ -23,7 +23,6 @@ from ..syntax.diagnostics import CompileError, DiagnosticSink
 from ..syntax.parser import parse_text
 from ..runtime.environment import CompiledDomain
 from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings
-from ..verify.choices import undetermined_choice
 from ..verify.mutate import ValuePool, mutation_score
 from ..verify.reward import TaskChecker, TaskSetupError
 from .render import Draft, task_text
@@ -75,7 +74,6 @@ class Verifier:
         self.modules = None
         self.batch_file = "batch.eig"  # in `work`; a worker process has its own
         self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
-        self.writes = {t.name for t in domain.ir.tools if t.effect == ir.Effect.WRITES}
 
     def header(self, where: Path) -> str:
         rel = os.path.relpath(self.source.resolve(), where.resolve().parent)
@@ -176,6 +174,8 @@ class Verifier:
             return Verdict(d, tid, False, "setup_fails", str(e), task)
         t = self.timer.add("analyses", t)
         bad = [f for f in findings if f.kind not in ACCEPTED_NOTES]
+        if bad and bad[0].kind == "undetermined_choice":  # its message says which argument and the alternatives
+            return Verdict(d, tid, False, "undetermined choice", bad[0].message, task)
         if bad:
             return Verdict(d, tid, False, bad[0].kind, bad[0].message, task)
         reward = gold_reward(checker)
@@ -192,10 +192,6 @@ class Verifier:
         self.timer.add("information_flow", t)
         if problem:
             return Verdict(d, tid, False, "information_flow", problem, task, score.kill_rate, score.total)
-        problem = undetermined_choice(self.domain, task, checker, self.writes)
-        self.timer.add("determinable", t)
-        if problem:
-            return Verdict(d, tid, False, "undetermined choice", problem, task, score.kill_rate, score.total)
         return Verdict(d, tid, True, None, "", task, score.kill_rate, score.total, len(findings))
 
     # ------------------------------------------------------------ information flow

@@ -13,9 +13,13 @@ could give the answer it expects. Used by synthesis (writing and verification) a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from ..words import Words, holes, render
+from ..words import Words, holes, lookup, render, spoken
+
+CLOCK = re.compile(r"^\d\d:\d\d:00$")
+WORDS = re.compile(r"[a-z0-9]+")
 
 MAX_CANDIDATES = 60
 
@@ -31,6 +35,8 @@ class Choice:
     chosen: list[str] = field(default_factory=list)
     candidates: dict[str, dict] = field(default_factory=dict)  # value -> its record there
     extra: dict = field(default_factory=dict)  # other fields of the gold element (a flight's date)
+    said: bool = False  # a field the customer states (a passenger's name): decided when the text says it
+    taken: set = field(default_factory=set)  # values other arguments of the call name (not rivals: an item is not its own replacement)
 
 
 def expressions(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None) -> list[str]:
@@ -120,8 +126,10 @@ def leaves(arg: str, value, said: set[str] = frozenset()) -> list[tuple[str, str
     return out
 
 
-def choices(words: Words, gold, results: list, writes: set[str], stated: set[str]) -> list[Choice]:
-    """The choices the gold's writes make among values read earlier.
+def choices(words: Words, gold, results: list, writes: set[str], stated: set[str], said_fields: bool = False) -> list[Choice]:
+    """The choices the gold's writes make among values read earlier (with `said_fields`, also
+    the fields of list elements the customer is to state, such as a passenger's name: the
+    scenario must then say them).
 
     gold: calls with .name, .args, .compare; results: the content of each gold call when
     replayed (None where it failed); stated: strings the user holds or states."""
@@ -134,7 +142,8 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
         for arg in keys:
             if arg in held or arg not in call.args:
                 continue
-            for key, value, extra in leaves(arg, call.args[arg], descriptive(words, arg)):
+            said = descriptive(words, arg)
+            for key, value, extra in leaves(arg, call.args[arg], frozenset() if said_fields else said):
                 if key in held or value in stated:
                     continue
                 for j in range(i):
@@ -145,63 +154,113 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
                     if where is None:
                         continue
                     path, _ = where
+                    if path[:1] == (arg,) and set(flat_strings(gold[j].args)) & set(flat_strings(call.args)):
+                        break  # kept: the record the write changes already holds it there (a flight not being changed)
                     cands = siblings(result, path)
                     if len(cands) > 1:
-                        ch = found.setdefault((i, arg, key, j, path), Choice(i, call.name, arg, key, extra=extra))
+                        ch = found.setdefault((i, arg, key, j, path), Choice(i, call.name, arg, key, extra=extra, said=key in said and key != arg))
                         ch.candidates.update(cands)
                         ch.chosen.append(value)
+                        ch.taken |= {x for a, v in call.args.items() if a != arg for x in flat_strings(v)}
                     break
     return list(found.values())
 
 
-def undetermined(words: Words, choice: Choice, text: str) -> list[str] | None:
-    """None when the text singles out the gold's values among the candidates; else the
-    candidates that stay possible (the gold's first)."""
-    lowered = text.lower()
-    keys = (choice.arg, choice.key) if choice.key != choice.arg else (choice.arg,)
-    consistent = set()
-    for value, record in choice.candidates.items():
-        if value.lower() in lowered:
-            consistent.add(value)
+def attributes(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None) -> set[str]:
+    """The values a customer would name this record by: those its referring expressions use."""
+    context = {**(record if isinstance(record, dict) else {}), **(extra or {})}
+    for key in keys:
+        entries = words.refer.get(key)
+        if not entries:
             continue
-        if any(e.lower() in lowered for e in expressions(words, keys, record, choice.extra)):
-            consistent.add(value)
-    if consistent == set(choice.chosen):
+        out: set[str] = set()
+        for entry in entries:
+            if all(context.get(k) == v for k, v in entry.when.items()):
+                for s in entry.say:
+                    for h in holes(s):
+                        out.update(flat_strings(lookup(context, h)))
+        return out
+    return set()
+
+
+def flat_strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in flat_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in flat_strings(v)]
+    if value is None or isinstance(value, bool):
+        return []
+    return [spoken(value[:-3] if isinstance(value, str) and CLOCK.match(value) else value)]  # 18:00:00 is said 18:00
+
+
+def said(value: str, lowered: str) -> bool:
+    """The value as whole words of the text (hyphens read as spaces: 'toe-loop' is 'toe loop')."""
+    value = value.lower().replace("-", " ")
+    return re.search(r"(?<![\w])" + re.escape(value) + r"(?![\w])", lowered.replace("-", " ")) is not None
+
+
+def share_said(value: str, lowered: str, seen: set[str]) -> float:
+    """How much of a value the text says: 1 for the whole value, else the share of its words
+    (plural or not: 'headphone' names 'Headphones') that are words of the text."""
+    if said(value, lowered):
+        return 1.0
+    parts = [w.rstrip("s") for w in WORDS.findall(value.lower())]
+    parts = [w for w in parts if len(w) > 2]
+    return sum(w in seen for w in parts) / len(parts) if parts else 0.0
+
+
+def score(words: Words, choice: Choice, value: str, record: dict, lowered: str) -> float:
+    """How well the text names this candidate: its id said outright beats everything; then a
+    whole referring expression of it, and how much of each value the expressions use it says."""
+    if value.lower() in lowered:
+        return 1000.0
+    keys = (choice.arg, choice.key) if choice.key != choice.arg else (choice.arg,)
+    whole = any(e.lower() in lowered for e in expressions(words, keys, record, choice.extra))
+    seen = {w.rstrip("s") for w in WORDS.findall(lowered)}
+    return 2.0 * whole + sum(share_said(v, lowered, seen) for v in attributes(words, keys, record, choice.extra) if v)
+
+
+def undetermined(words: Words, choice: Choice, text: str) -> list[str] | None:
+    """None when the text singles out the gold's values among the candidates (each names the
+    gold's values better than any other candidate); else the candidates that stay possible."""
+    lowered = text.lower()
+    if choice.said and all(said(v, lowered) for v in choice.chosen):
         return None
-    if not set(choice.chosen) <= consistent:
-        consistent = set(choice.candidates)  # the text does not name the gold's: any could be meant
-    return list(dict.fromkeys(choice.chosen + sorted(consistent - set(choice.chosen))))
+    prefer = [p for key in (choice.arg, choice.key) for p in words.prefer.get(key, ())]
+    if any(said(p, lowered) for p in prefer):
+        return None  # a stated preference (the cheapest, the fastest) decides; it is not evaluated here
+    scores = {v: score(words, choice, v, rec, lowered) for v, rec in choice.candidates.items() if v not in choice.taken}
+    chosen = set(choice.chosen)
+    least = min(scores.get(v, 0) for v in chosen)
+    rivals = [v for v, n in scores.items() if v not in chosen and n >= least]
+    if not rivals and (least > 0 or len(scores) == len(chosen)):
+        return None  # named, or every candidate is chosen
+    if least == 0:
+        rivals = [v for v in scores if v not in chosen]  # the text names none of them: any could be meant
+    return list(dict.fromkeys(choice.chosen + sorted(rivals)))
 
 
 def message(choice: Choice, possible: list[str]) -> str:
     shown = ", ".join(possible[:6]) + (", ..." if len(possible) > 6 else "")
-    return f"undetermined choice: {choice.arg} could be {shown}"
+    where = choice.arg if choice.key == choice.arg else f"{choice.arg} ({choice.key})"
+    return f"undetermined choice: {where} could be {shown}"
 
 
-def undetermined_choice(domain, task, checker, writes: set[str]) -> str | None:
-    """The first undetermined choice of a task's gold writes ("undetermined choice: ARG could be
-    X, Y"), or None; the gold is replayed from the task's start (its checker's)."""
-    if not domain.words.refer and not domain.words.holds:
-        return None
-    found = task_choices(domain, task, checker, writes)
-    return found[0][1] if found else None
-
-
-def task_choices(domain, task, checker, writes: set[str]) -> list[tuple[Choice, str]]:
-    """Each undetermined choice of the task's gold writes with its message."""
+def task_choices(domain, task, checker, writes: set[str], trace=None) -> list[tuple[Choice, str]]:
+    """Each undetermined choice of the task's gold writes with its message; `trace` is the
+    gold's replay where the caller has it (else the gold is replayed here)."""
     gold = list(task.gold or ())
-    if not any(c.name in writes for c in gold):
+    if not any(c.name in writes for c in gold) or (not domain.words.refer and not domain.words.holds):
         return []
-    env = checker.start()
-    results = []
-    for call in gold:
-        r = env.call(call.name, call.args, call.actor)
-        results.append(r.content if r.ok else None)
+    if trace is None:
+        env = checker.start()
+        trace = [env.call(call.name, call.args, call.actor) for call in gold]
+    results = [plain(r.content) if r.ok else None for r in trace]
     user = task.user
     text = " ".join(str(v) for v in user.texts.values())
     stated = {s for s in leaf_strings(dict(user.knows))} | {str(v) for v in user.facts.values()}
     out = []
-    for ch in choices(domain.words, gold, results, writes, stated):
+    for ch in choices(domain.words, gold, results, writes, stated, said_fields=True):
         possible = undetermined(domain.words, ch, text)
         if possible is not None:
             out.append((ch, message(ch, possible)))
@@ -216,3 +275,10 @@ def leaf_strings(value) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in leaf_strings(v)]
     return []
+
+
+def plain(content):
+    """A call's result as JSON values (a tool that returns a whole table returns a view of it)."""
+    if hasattr(content, "state") and hasattr(content, "name") and hasattr(content, "kind"):
+        return content.state.materialize(content.name)
+    return content
