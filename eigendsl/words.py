@@ -27,7 +27,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-ENUMISH = re.compile(r"^[a-z]+(_[a-z]+)+$")
+ENUMISH = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # basic_economy, 3g_only
+IDISH = re.compile(r"_\d{3,}$")  # hana_reyes_7429, credit_card_9902158
+CLOCK = re.compile(r"^\d\d:\d\d:00$")
 HOLE = re.compile(r"\{([A-Za-z_][\w.]*)?\}")
 Phrases = list[str]
 
@@ -178,7 +180,9 @@ def spoken(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
-    return text.replace("_", " ") if ENUMISH.match(text) else text  # an enum member, not an id
+    if CLOCK.match(text):
+        return text[:-3]  # 18:00:00 is said 18:00
+    return text.replace("_", " ") if ENUMISH.match(text) and not IDISH.search(text) else text  # an enum member, not an id
 
 
 def render(template: str, context: dict, fill=None) -> str | None:

@@ -116,8 +116,11 @@ class ScenarioWriter:
         out = ""
         for f, v in facts.items():
             phrases = self.words.fact_phrases_for(f, v)
-            if phrases:
-                out += " " + rng.choice(FACT_FRAMES).format(rng.choice(phrases))
+            fresh = [p for p in phrases if p.lower() not in out.lower()]
+            if phrases and not fresh:
+                continue  # another fact already said it ("the airline cancelled your flight")
+            if fresh:
+                out += " " + rng.choice(FACT_FRAMES).format(rng.choice(fresh))
             else:
                 out += f" Your {f.replace('_', ' ')} is {spoken(v)}."
         return out

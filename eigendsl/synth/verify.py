@@ -173,8 +173,8 @@ class Verifier:
         except TaskSetupError as e:
             return Verdict(d, tid, False, "setup_fails", str(e), task)
         t = self.timer.add("analyses", t)
-        bad = [f for f in findings if f.kind not in ACCEPTED_NOTES]
-        if bad and bad[0].kind == "undetermined_choice":  # its message says which argument and the alternatives
+        bad = sorted((f for f in findings if f.kind not in ACCEPTED_NOTES), key=lambda f: f.kind == "undetermined_choice")
+        if bad and bad[0].kind == "undetermined_choice":  # the only defect; its message names the argument and the alternatives
             return Verdict(d, tid, False, "undetermined choice", bad[0].message, task)
         if bad:
             return Verdict(d, tid, False, bad[0].kind, bad[0].message, task)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from ..words import Words, holes, lookup, render, spoken
 
-CLOCK = re.compile(r"^\d\d:\d\d:00$")
 WORDS = re.compile(r"[a-z0-9]+")
 
 MAX_CANDIDATES = 60
@@ -190,7 +189,7 @@ def flat_strings(value) -> list[str]:
         return [s for v in value for s in flat_strings(v)]
     if value is None or isinstance(value, bool):
         return []
-    return [spoken(value[:-3] if isinstance(value, str) and CLOCK.match(value) else value)]  # 18:00:00 is said 18:00
+    return [spoken(value)]
 
 
 def said(value: str, lowered: str) -> bool:
