@@ -24,6 +24,8 @@ class Compilation:
     domain: ir.Domain | None = None
     data: dict | None = None
     user_data: dict | None = None
+    words: dict | None = None  # the domain's customer words (eigendsl/words.py), in their JSON form
+    words_path: Path | None = None
     data_paths: dict[str, Path] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)  # display name -> resolved path
 

@@ -106,6 +106,7 @@ def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | 
         result.domain = domain
         if with_data:
             load_data(result, checker, sink, db, user_db, root)
+        load_words(result, checker, sink, root)
     result.diagnostics = sink.sorted()
     if sink.has_errors:
         result.domain = None
@@ -147,6 +148,48 @@ def load_data(result: Compilation, checker: Checker, sink: DiagnosticSink, db, u
             result.data = validated
         else:
             result.user_data = validated
+
+
+def load_words(result: Compilation, checker: Checker, sink: DiagnosticSink, root: Path | None = None) -> None:
+    """The domain's customer words (`words = "FILE.toml"`), validated against its tools and facts."""
+    from .types import EnumType, OptionalType
+    from .words import name_problems, parse_words
+
+    settings = {s.name: s for s in checker.domain_decl.settings}
+    if "words" not in settings or not isinstance(settings["words"].value.value, str):
+        return
+    span = settings["words"].value.span
+    domain_file = checker.domain_decl.span.file
+    base_dir = result.files[domain_file].parent if domain_file in result.files else result.path.parent
+    name = settings["words"].value.value
+    try:
+        file = confined(base_dir, name, root or base_dir.resolve(), "words", ".toml")
+        text = read_limited(file, MAX_SOURCE_BYTES, "words file", display_path(file)).decode("utf-8")
+    except PathRefused as e:
+        sink.error(str(e), span, code="E211")
+        return
+    except (FileUnreadable, OSError, UnicodeDecodeError) as e:
+        sink.error(f"cannot read words file {name}: {getattr(e, 'strerror', None) or e}", span, code="E215")
+        return
+    try:
+        words = parse_words(text)
+    except ValueError as e:
+        sink.error(f"words file {name}: {e}", span, code="E215")
+        return
+    domain = result.domain
+    tools = {t.name: [p.name for p in t.params] for t in domain.tools}
+    enums = {e.name: list(e.values) for e in domain.enums}
+    facts = {}
+    for f in domain.facts:
+        t = f.type.inner if isinstance(f.type, OptionalType) else f.type
+        facts[f.name] = enums.get(t.name) if isinstance(t, EnumType) else None
+    fields = {f.name for r in domain.records for f in r.fields} | {f.name for u in domain.unions for v in u.variants for f in v.fields}
+    problems = name_problems(words, tools, facts, fields)
+    if problems:
+        sink.error(f"words file {name}: {problems[0]}", span, code="E215")
+        return
+    result.words = words.to_json()
+    result.words_path = file
 
 
 def require(compilation: Compilation) -> Compilation:

@@ -109,7 +109,7 @@ def task_mutant(text: str, rng: random.Random, kind: str | None = None) -> tuple
 
 def run_mutants(domain: str, kinds: list, tmp_path) -> dict:
     source = ROOT / "domains" / f"{domain}.eig"
-    for data in ROOT.glob(f"domains/{domain}.*.json"):
+    for data in [*ROOT.glob(f"domains/{domain}.*.json"), *ROOT.glob(f"domains/{domain}.words.toml")]:
         shutil.copy(data, tmp_path / data.name)
     target = tmp_path / source.name
     rng = random.Random(f"task-mutants-{domain}")

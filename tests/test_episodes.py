@@ -63,7 +63,7 @@ task "airplane" {
 
 
 def domain_with(tmp_path, name: str, extra: str) -> CompiledDomain:
-    for data in ROOT.glob(f"domains/{name}.*.json"):
+    for data in [*ROOT.glob(f"domains/{name}.*.json"), *ROOT.glob(f"domains/{name}.words.toml")]:
         shutil.copy(data, tmp_path / data.name)
     (tmp_path / f"{name}.eig").write_text((ROOT / "domains" / f"{name}.eig").read_text() + "\n" + extra)
     c = compile_file(tmp_path / f"{name}.eig")

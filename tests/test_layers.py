@@ -19,7 +19,7 @@ LAYERS = [
     {"eigendsl.syntax"},
     {"eigendsl.ir"},  # the data the checker produces: it needs only the leaves and syntax.spans
     {"eigendsl.semantics"},
-    {"eigendsl.compilation"},  # a compile's result and the data checks, shared by driver and runtime
+    {"eigendsl.compilation", "eigendsl.words"},  # a compile's result and the data checks, shared by driver and runtime
     {"eigendsl.backends", "eigendsl.runtime", "eigendsl.verify"},
     {"eigendsl.compiler"},  # the driver: compile -> analyse -> write, and loading an .eig to run
     {"eigendsl.console"},  # what every command prints through: consoles, `error:` failures, diagnostics

@@ -139,7 +139,7 @@ def test_diagnostic_points_at_the_mistake(tmp_path):
     """A known mistake is reported at its line and column, with the source line and a caret."""
     source = domain_source("airline").read_text().replace(
         "return find_reservation(reservation_id)", "return find_reservaton(reservation_id)", 1)
-    for data in ROOT.glob("domains/airline.*.json"):
+    for data in [*ROOT.glob("domains/airline.*.json"), *ROOT.glob("domains/airline.words.toml")]:
         shutil.copy(data, tmp_path / data.name)
     target = tmp_path / "airline.eig"
     target.write_text(source)

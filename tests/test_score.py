@@ -207,6 +207,7 @@ def test_a_strict_domain_refuses_what_the_benchmark_coerces(tmp_path):
     text = domain_source("airline").read_text().replace('arguments = "lax"', 'arguments = "strict"')
     (tmp_path / "airline.eig").write_text(text)
     (tmp_path / "airline.data.json").symlink_to(ROOT / "domains" / "airline.data.json")
+    (tmp_path / "airline.words.toml").symlink_to(ROOT / "domains" / "airline.words.toml")
     strict = load_domain(tmp_path / "airline.eig", root=root_for(tmp_path))
     lax = load_domain(domain_source("airline"))
     assert (strict.arguments_rule, lax.arguments_rule) == ("strict", "lax")

@@ -86,6 +86,26 @@ def test_sft_records_are_chat_with_tools(airline_run):
     assert user["messages"][0]["content"].startswith(USER_GUIDE.split("\n")[0])
 
 
+def test_scenarios_are_in_the_customers_words(airline_run):
+    # the user holds only the ids the domain's words say customers hold and the values they state
+    # (no payment ids, no computed bag counts); the reason is no tool's description; persona and
+    # style take the right article
+    out, _ = airline_run
+    domain = load_domain(ROOT / "domains" / "airline.eig")
+    allowed = set(domain.words.holds) | set(domain.words.says)
+    docs = [re.findall(r"[a-z]+", (t.doc or "").lower()) for t in domain.ir.tools]
+    grams = {" ".join(d[i:i + 6]) for d in docs for i in range(len(d) - 5)}
+    reasons = []
+    for path in task_files(out / "tasks"):
+        for task in compile_file(path).domain.tasks:
+            assert {re.sub(r"^(second|other)_", "", k) for k in task.user.knows} <= allowed, task.id
+            text = " ".join(task.user.texts.values())
+            assert not any(g in " ".join(re.findall(r"[a-z]+", text.lower())) for g in grams), task.id
+            assert not re.search(r"\b[Aa] [aeio]", text), text  # "A anxious", "a impatient" ("a university" is right)
+            reasons.append(task.user.texts["reason"])
+    assert len(set(reasons)) > 0.9 * len(reasons)
+
+
 def test_report_records_reflection_with_evidence(airline_run):
     _, report = airline_run
     updates = [u for r in report["rounds"] for u in r["reflection"]]

@@ -53,7 +53,7 @@ task "rename" {
 
 
 def domain_with(tmp_path, domain: str, extra: str):
-    for data in ROOT.glob(f"domains/{domain}.*data.json"):
+    for data in [*ROOT.glob(f"domains/{domain}.*data.json"), *ROOT.glob(f"domains/{domain}.words.toml")]:
         shutil.copy(data, tmp_path / data.name)
     text = (ROOT / "domains" / f"{domain}.eig").read_text() + "\n" + extra
     (tmp_path / f"{domain}.eig").write_text(text)

@@ -37,6 +37,7 @@ task "add-bag" {
 
 def domain_with(tmp_path, extra: str):
     shutil.copy(ROOT / "domains" / "airline.data.json", tmp_path / "airline.data.json")
+    shutil.copy(ROOT / "domains" / "airline.words.toml", tmp_path / "airline.words.toml")
     text = (ROOT / "domains" / "airline.eig").read_text() + "\n" + extra
     (tmp_path / "airline.eig").write_text(text)
     lines = text.split("\n")

@@ -15,7 +15,7 @@ from .schemas import tool_schemas
 FORMAT = 2  # 2: the manifest records the sha256 of every file (checked by runtime/folder_check.py)
 # Files a compile owns; stale ones of these are removed, nothing else in the folder is touched.
 OWNED = {"ir.json", "tools.json", "user_tools.json", "policy.md", "db.json", "user_db.json",
-         "manifest.json", "check_report.json", "tasks.json"}
+         "manifest.json", "check_report.json", "tasks.json", "words.json"}
 
 
 def dumps(value) -> str:
@@ -41,6 +41,8 @@ def folder_files(c: Compilation, report=None) -> dict[str, str]:
         files["db.json"] = dumps(c.data)
     if c.user_data is not None:
         files["user_db.json"] = dumps(c.user_data)
+    if c.words is not None:
+        files["words.json"] = dumps(c.words)
     if report is not None:
         files["check_report.json"] = dumps(report.to_json(c.diagnostics))
     rows = {}

@@ -75,7 +75,8 @@ def converted_tau2_tasks(tasks_file: Path, source: Path) -> tuple[Path, dict]:
         raise TaskSourceError(str(e)) from None
     except OSError as e:
         raise TaskSourceError(f"{source}: cannot read: {e.strerror}") from None
-    key = hashlib.sha256(tasks_file.read_bytes() + b"\0" + text.encode()).hexdigest()[:20]
+    words = words_file(source)  # the domain's customer words travel with its copy
+    key = hashlib.sha256(tasks_file.read_bytes() + b"\0" + text.encode() + b"\0" + (words[1] if words else b"")).hexdigest()[:20]
     folder = cache_root() / "tau2-tasks" / key
     converted = folder / f"{tasks_file.stem}.tasks.eig"
     try:
@@ -88,10 +89,33 @@ def converted_tau2_tasks(tasks_file: Path, source: Path) -> tuple[Path, dict]:
             # Each file appears whole or not at all: several runs (or test processes) may convert
             # the same tasks at once, and one may be compiling while another writes.
             write_atomic(folder / source.name, [text])
+            if words is not None:
+                (folder / words[0]).parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(folder / words[0], [words[1].decode("utf-8", errors="replace")])
             write_atomic(converted, [eig])
         except OSError as e:
             raise TaskSourceError(f"cannot write the converted tasks under {folder}: {e.strerror}") from None
     return converted, origins
+
+
+def words_file(source: Path) -> tuple[str, bytes] | None:
+    """(name as the domain writes it, bytes) of the domain's words file, when it names one that exists."""
+    from ..compiler import read_modules
+    from ..syntax import ast
+    from ..syntax.diagnostics import DiagnosticSink
+
+    modules = read_modules(source, DiagnosticSink(), {}, {})
+    for m in modules:
+        for d in m.decls:
+            if isinstance(d, ast.DomainDecl):
+                for setting in d.settings:
+                    name = setting.value.value
+                    if setting.name == "words" and isinstance(name, str) and ".." not in name and not name.startswith("/"):
+                        try:
+                            return name, (source.parent / name).read_bytes()
+                        except OSError:
+                            return None
+    return None
 
 
 def in_tau2_terms(c, tasks_file: Path, converted: Path, origins: dict):

@@ -25,7 +25,8 @@ from ..types import OptionalType
 from ..syntax.diagnostics import CompileError, DiagnosticSink
 from ..syntax.spans import Span
 from ..values import InvalidValue, Validators
-from .folder_check import FolderError, check_folder
+from ..words import EMPTY as EMPTY_WORDS, Words
+from .folder_check import FolderError, check_folder, folder_words
 from .evaluation import Context
 from .interpreter import Program
 from .store import MISSING, Base, Layer, State, TableView  # noqa: F401 (MISSING, TableView: the views checkers inspect)
@@ -122,8 +123,10 @@ class Callable_:
 class CompiledDomain:
     """A domain loaded for execution: IR compiled to closures and the shared base state."""
 
-    def __init__(self, domain: ir.Domain, data: dict | None, user_data: dict | None, folder: Path | None = None):
+    def __init__(self, domain: ir.Domain, data: dict | None, user_data: dict | None, folder: Path | None = None,
+                 words: Words | None = None):
         self.ir = domain
+        self.words = words if words is not None else EMPTY_WORDS  # how its customers speak (eigendsl/words.py)
         self.folder = folder
         self.name = domain.name
         self.program = Program(domain)
@@ -168,6 +171,7 @@ class CompiledDomain:
             raise DomainLoadError(f"{folder} is not a compiled domain folder (no ir.json); run `eigendsl compile` first")
         try:
             domain, data, user_data = check_folder(folder)
+            words = folder_words(folder)
         except FolderError as e:
             raise DomainLoadError(str(e)) from None
         sides = {sf.side for sf in domain.state}
@@ -176,7 +180,7 @@ class CompiledDomain:
         if user_db is not None and "user" in sides:
             user_data = cls._data(domain, "user", user_db)
         try:
-            return cls(domain, data, user_data, folder)
+            return cls(domain, data, user_data, folder, words)
         except INTERNAL_ERRORS as e:
             raise DomainLoadError(f"{folder} is not a usable compiled domain ({type(e).__name__}: {e}); recompile it") from None
 
@@ -194,7 +198,7 @@ class CompiledDomain:
 
     @classmethod
     def from_compilation(cls, c: Compilation) -> "CompiledDomain":
-        return cls(c.domain, c.data, c.user_data)
+        return cls(c.domain, c.data, c.user_data, words=Words.model_validate(c.words) if c.words is not None else None)
 
     # ------------------------------------------------------------ environments
     def environment(self, facts: dict | None = None) -> "Environment":

@@ -504,6 +504,26 @@ def check_data(folder: Path, domain: ir.Domain, side: str, name: str, data: byte
     return validated
 
 
+def folder_words(folder: Path):
+    """The folder's words.json (the domain's customer words) checked against its hash and the
+    words schema (eigendsl/words.py); None when the domain has none."""
+    from ..words import Words
+
+    manifest = read_manifest(folder)
+    if "words.json" not in manifest.files:
+        return None
+    try:
+        data = (folder / "words.json").read_bytes()
+    except OSError as e:
+        raise FolderError(f"cannot read {folder}/words.json: {e.strerror}") from None
+    if sha256_bytes(data) != manifest.sha256.get("words.json"):
+        raise FolderError(f"{folder}/words.json was changed after compiling (its sha256 differs from the manifest's); recompile the folder")
+    try:
+        return Words.model_validate(json.loads(data))
+    except (ValueError, ValidationError) as e:
+        raise FolderError(f"{folder}/words.json does not fit the words schema: {str(e).splitlines()[0]}") from None
+
+
 def check_folder(folder: Path) -> tuple[ir.Domain, dict | None, dict | None]:
     """Everything a compiled folder holds, checked: (domain, agent data, user data)."""
     manifest = read_manifest(folder)

@@ -61,7 +61,7 @@ class NamesPass(Context):
                 self.sink.error("`now` must be a datetime such as 2024-05-15T15:00:00", now.value.span, code="E017")
             else:
                 self.now = now.value.value
-        for key in ("data", "user_data", "intro", "transfer_tool", "transfer_message"):
+        for key in ("data", "user_data", "words", "intro", "transfer_tool", "transfer_message"):
             if key in seen and seen[key].value.kind != "str":
                 self.sink.error(f"`{key}` must be a string", seen[key].value.span, code="E018")
         rule = seen.get("arguments")

@@ -40,10 +40,10 @@ E011 builtin-type-name | a declared type takes the name of a built-in type
 E012 duplicate-type | two types have the same name
 E013 duplicate-function | two functions have the same name
 E014 duplicate-tool | two tools of the same actor have the same name
-E015 unknown-setting | a domain setting other than now, data, user_data, intro, arguments, transfer_tool and transfer_message
+E015 unknown-setting | a domain setting other than now, data, user_data, words, intro, arguments, transfer_tool and transfer_message
 E016 duplicate-setting | a domain setting is given twice
 E017 bad-now | the `now` setting is not a datetime literal
-E018 setting-not-string | `data`, `user_data`, `intro`, `transfer_tool` or `transfer_message` is not a string
+E018 setting-not-string | `data`, `user_data`, `words`, `intro`, `transfer_tool` or `transfer_message` is not a string
 E019 no-domain | the program has no `domain` declaration
 E043 builtin-function-name | a function takes the name of a built-in function
 E044 bad-arguments-rule | the `arguments` setting is neither "lax" (the benchmark's coercion) nor "strict"
@@ -198,6 +198,7 @@ E211 path-refused | an import or data path is absolute, leads outside the root f
 E212 hidden-character | an invisible, bidi or control character in the source
 E213 literal-too-large | a string or number literal, or the string holes of one file, past the size limits
 E214 number-not-finite | a float literal too large to be a finite number
+E215 bad-words | the domain's words file (`words =`) cannot be read, is not valid TOML, does not fit its schema, or names tools, parameters or facts the domain lacks
 analyses
 E300 guard-conflict | a tool's guards can never hold together
 N300 guard-not-analysed | a tool's guards are outside the Z3 encoding, or the solver could not settle them within its budget
@@ -214,6 +215,7 @@ E305 goal-pins-nothing | the goals pin none of the changes the gold actions make
 W304 goal-underspecified | the goals leave some changes of the gold actions unchecked
 E306 assertion-fails-on-gold | an env assertion that counts towards the reward fails after the gold actions
 W305 assertion-fails-on-gold-unscored | an env assertion that does not count towards the reward fails after the gold actions
+W306 undetermined-choice | a gold write picks a value among several the agent reads (a card, a flight, an item) that the scenario does not single out by the domain's words
 """
 
 
@@ -249,6 +251,7 @@ FINDINGS: dict[tuple[str, str], str] = {
     ("goal_underspecified", "warning"): "W304",
     ("assertion_fails_on_gold", "error"): "E306",
     ("assertion_fails_on_gold", "warning"): "W305",
+    ("undetermined_choice", "warning"): "W306",
 }
 
 

@@ -120,7 +120,9 @@ class Engine:
         # what the quality figures read: the domain's tool language and ids, the id kinds its own
         # tasks hand their users, and (None until the guards declare it) each guard's outcome
         self.lexicon = quality.Lexicon.of(self.domain)
-        self.held = quality.held_kinds([quality.Scenario.of(t, "allow") for t in self.domain.ir.tasks], self.lexicon)
+        # the id kinds a customer has: the domain's declared holdings, else what its own tasks hand their users
+        self.held = (quality.held_from(self.domain.words.holds, self.lexicon) if self.domain.words.holds
+                     else quality.held_kinds([quality.Scenario.of(t, "allow") for t in self.domain.ir.tasks], self.lexicon))
         # what a violated guard declares (refuse or transfer), by policy and tool; a policy with
         # guards of both outcomes on one tool says nothing here (the label's basis falls back to the gold)
         outcomes: dict[tuple[str, str], set[str]] = {}

@@ -30,15 +30,15 @@ from .. import ir
 from ..runtime.environment import CompiledDomain
 from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordType
 from . import outcomes
-from .personas import PERSONAS, STYLES
 from .render import Call, Draft, Typed
+from ..verify.choices import plain
+from .scenario import ScenarioWriter
 from .world import World, collect_named, strings, substitute
 
 OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor", "fresh")
 NOT_ALLOWED = "Not allowed by policy"
 QUOTED = re.compile(r"'([^']+)'")
 ONE_OF = re.compile(r"^One of ([\w ,-]+)\.")
-REASONS = ("travelling abroad for a few months", "the phone was lost", "not using this line for a while")
 
 
 @dataclass
@@ -76,6 +76,7 @@ class Writer:
         self.by_id = {s.task.id: s for s in self.seeds}
         self.last_anchor = None
         self.user_setups = [f for f in getattr(domain.ir, "setups", []) if getattr(f, "actor", None) == ir.Side.USER]
+        self.scenario = ScenarioWriter(domain, self.world, {t.name for t in domain.ir.tools if t.effect == ir.Effect.WRITES})
 
     # ------------------------------------------------------------ seeds
     def is_write(self, call: Call) -> bool:
@@ -154,10 +155,11 @@ class Writer:
                     return f"assertion {a.name} does not hold after the gold actions"
         writes = [c for c in gold if self.is_write(c)]
         tool = self.tools[(writes[0].actor, writes[0].name)] if writes else None
-        ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"
-        texts = {"persona": rng.choice(PERSONAS)}
-        style = rng.choice(STYLES)
-        said, judge = (), ()
+        ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"  # the judge's and the transfer summary's words
+        said, judge, notes = (), (), None
+        knows = self.scenario.customer_knows(knows)
+        results = [plain(e.content) if e.ok else None for e in env.trace]
+        asked = gold  # the customer's requests, forbidden ones included: the scenario is written from them
         if branch == "forbid":
             first_bad = next(i for i, (c, e) in enumerate(zip(gold, env.trace))
                              if (not e.ok) or any(v.verdict == "violated" for v in e.guards))
@@ -170,23 +172,20 @@ class Writer:
                 return told
             if told.transfer_call is not None:
                 kept.append(Call("agent", told.transfer_call["name"], told.transfer_call["args"], ()))
-            texts["notes"] = outcomes.forbidden_note(gold[first_bad].actor, gold[first_bad].name, gold[first_bad].args)
+            notes = outcomes.forbidden_note(gold[first_bad].actor, gold[first_bad].name, gold[first_bad].args)
             gold, branch, said, judge = kept, told.branch, told.communicate, told.judge
             start, env, problem = self.play(facts, setup, gold)
             assertions = [a for a in assertions if (lambda r: r.ok and r.content == a.expected)(env.run_assertion(a.name, a.args, a.actor, record=False))]
-            texts["reason"] = f"You want this done: {ask}{extra_reason}"
-            texts["instructions"] = f"Speak in a {style} way. {told.instruction}"
             goals: list[str] = []
             reward = ("DB", "ACTION", "POLICY") + (("ENV_ASSERTION",) if assertions else ()) + told.reward
         else:
-            texts["reason"] = f"You want this done: {ask}{extra_reason}"
-            texts["instructions"] = f"Speak in a {style} way. Confirm when the agent lists the change; ask for nothing else."
             goals = self.typed.goals_from(start, env)
             if not goals and not assertions:
                 return "the gold actions change nothing"
             reward = ("DB",) + (("GOAL",) if goals else ()) + (("ENV_ASSERTION",) if assertions else ()) + ("ACTION", "POLICY")
-        known = "; ".join(f"your {k.replace('_', ' ')} is {v}" for k, v in knows.items() if not isinstance(v, (list, dict)))
-        texts["known"] = (known[:1].upper() + known[1:] + ".") if known else ""
+        texts = self.scenario.write(asked, results, knows, facts, branch, rng, [extra_reason])
+        if notes is not None:
+            texts["notes"] = notes
         seed_id = seed if isinstance(seed, str) else seed.task.id
         texts["purpose"] = f"{plan}: {branch}, written by {operator}" + (f" from seed {seed_id}." if seed_id != "-" else " from the tool graph and the data.")
         asserts = []
@@ -199,7 +198,8 @@ class Writer:
             asserts.append(text)
         return Draft(plan, operator, seed_id, branch, texts, knows, facts, tuple(s.text() for s in setup), tuple(gold),
                      tuple(goals), tuple(asserts), said, reward, sum(1 for c in gold if self.is_write(c)), tuple(sorted(set(branches))),
-                     tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions)}, judge=judge)
+                     tuple(c.name for c in gold), meta={"setup": list(setup), "asserts": list(assertions), "note": extra_reason.strip()},
+                     judge=judge)
 
     # ------------------------------------------------------------ operators
     def retargeted(self, seed: Seed, rng: random.Random, new=None):
@@ -374,8 +374,7 @@ class Writer:
             if not choices:
                 return "flip_fact: the write's guards read no enum fact"
             f, value = rng.choice(choices)
-            facts = {**facts, f: value}
-            extra = f" Your {f.replace('_', ' ')} is {value.replace('_', ' ')}."
+            facts = {**facts, f: value}  # the scenario states it (in the domain's words where it has them)
         elif operator == "distractor":
             reads = [c for c in gold[:seed.main] if not self.is_write(c) and c.args]
             if not reads:
@@ -401,9 +400,6 @@ class Writer:
             gold.insert(seed.main, replace(r, args={**r.args, name: other}))
             knows = {**knows, f"other_{name}": other}
             extra = f" Before that, you also want to hear about {other}, but change nothing there."
-        for v in facts.values():
-            if isinstance(v, str) and v not in extra and f" {v.replace('_', ' ')}" not in extra:
-                extra += f" Your {next(k for k, x in facts.items() if x == v).replace('_', ' ')} is {v.replace('_', ' ')}."
         knows = self.stated(knows, gold)
         anchor_now = self.last_anchor
         d = self.draft(plan, operator, seed, facts, setup, gold, knows, asserts, rng, want, extra)
@@ -442,8 +438,8 @@ class Writer:
                     args[p.name] = QUOTED.search(p.doc).group(1)  # the first example the schema gives
                 elif t == STR and listed:
                     args[p.name] = rng.choice([x.strip() for x in listed.group(1).split(",")])  # "One of sms, storage, ..."
-                elif t == STR and p.name == "reason":
-                    args[p.name] = rng.choice(REASONS)
+                elif t == STR and self.domain.words.values.get(p.name):
+                    args[p.name] = rng.choice(self.domain.words.values[p.name])  # what customers give for it
                 elif t in (INT, FLOAT) and not p.has_default:
                     args[p.name] = rng.choice((1, 2, 3)) if t == INT else float(rng.choice((1, 2, 3)))  # a small amount the user names
                 elif isinstance(t, RecordType) and not p.has_default:
@@ -581,7 +577,7 @@ class Writer:
         facts = {**a.facts, **b.facts}
         asserts = list({(x.actor, x.name, repr(x.args), repr(x.expected)): x for x in a.meta["asserts"] + b.meta["asserts"]}.values())
         d = self.draft(plan, "compose", seed, facts, setup_calls, gold, knows, asserts, rng, "allow",
-                       f" You also want this done: {b.texts.get('reason', '')[len('You want this done: '):]}")
+                       " ".join(x for x in (a.meta.get("note", ""), b.meta.get("note", "")) if x))
         if isinstance(d, Draft):
             d.seed = f"{a.seed}+{b.seed}"
             if d.branch != "allow":

@@ -10,7 +10,7 @@ PERSONAS = (
     "A software tester who likes to hear every number before agreeing.",
     "A young product manager, annoyed but reasonable.",
     "A small-business owner who watches every cent.",
-    "A anxious first-time customer who asks for reassurance.",
+    "An anxious first-time customer who asks for reassurance.",
     "A cheerful chef who chats a little before getting to the point.",
     "A lawyer who reads everything back to check it.",
     "A delivery driver short on patience.",
@@ -19,3 +19,8 @@ PERSONAS = (
     "A night-shift security guard, calm and slow to answer.",
 )
 STYLES = ("brief", "chatty", "precise", "impatient")
+
+
+def with_article(word: str) -> str:
+    """'a brief', 'an impatient'."""
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word

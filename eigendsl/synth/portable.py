@@ -34,9 +34,9 @@ def copy_domain(source: Path, dest: Path, db: str | None = None, user_db: str | 
     copy = dest / source.name
     copy_if_changed(source, copy)
     folder = source.resolve().parent
-    given = {"data": db, "user_data": user_db}
+    given = {"data": db, "user_data": user_db, "words": None}
     names = [(s.name, s.value.value) for m in modules for d in m.decls if isinstance(d, ast.DomainDecl)
-             for s in d.settings if s.name in ("data", "user_data") and isinstance(s.value.value, str)]
+             for s in d.settings if s.name in given and isinstance(s.value.value, str)]
     for setting, name in names:
         data = (folder / name).resolve()
         if not data.is_relative_to(folder) or (not data.is_file() and not given[setting]):

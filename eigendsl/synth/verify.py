@@ -177,7 +177,9 @@ class Verifier:
         except TaskSetupError as e:
             return Verdict(d, tid, False, "setup_fails", str(e), task)
         t = self.timer.add("analyses", t)
-        bad = [f for f in findings if f.kind not in ACCEPTED_NOTES]
+        bad = sorted((f for f in findings if f.kind not in ACCEPTED_NOTES), key=lambda f: f.kind == "undetermined_choice")
+        if bad and bad[0].kind == "undetermined_choice":  # the only defect; its message names the argument and the alternatives
+            return Verdict(d, tid, False, "undetermined choice", bad[0].message, task)
         if bad:
             return Verdict(d, tid, False, bad[0].kind, bad[0].message, task)
         reward = gold_reward(checker)
@@ -210,8 +212,9 @@ class Verifier:
                 if f not in facts:
                     return f"the guard of {call.name} reads fact {f}, which the task does not state"
                 shown = str(facts[f])
-                if shown.lower() not in lowered and shown.replace("_", " ").lower() not in lowered:
-                    return f"fact {f} = {shown!r} is not in the user's scenario text"
+                phrases = [shown, shown.replace("_", " ")] + self.domain.words.fact_phrases_for(f, facts[f])
+                if not any(x.lower() in lowered for x in phrases):
+                    return f"fact {f} = {shown!r} is not in the user's scenario text, in its value or in the domain's words for it"
         known_strings = set(strings(user.knows, [])) | {str(v) for v in facts.values()}
         numbers = set(range(0, 6)) | set(numeric(user.knows, [])) | self.policy_numbers
         env = checker.start()

@@ -31,6 +31,7 @@ from ..types import BOOL, EnumType, OptionalType
 from ..syntax.diagnostics import Diagnostic
 from .budget import SolverBudget
 from .explain import eig_value, explain_goal
+from .choices import task_choices
 from .findings import ENCODING_ERRORS, Finding, outside
 from .mutate import mutation_score
 from .reward import TaskChecker, TaskSetupError
@@ -184,6 +185,7 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
                     findings.append(Finding("guard_error", "info",
                                             f"the guard of policy '{verdict.policy}' could not be evaluated on gold action {call.name}: {verdict.detail}", call.span, tid))
         findings += assertions_on_gold(task, gold)
+        findings += undetermined_choices(domain, task, checker, gold)
     if not task.goals:
         return findings
     # ---- goals: satisfiable, not vacuous, true after gold
@@ -206,6 +208,14 @@ def task_findings(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker
     if gold is not None:
         findings += underspecification(domain, task, checker, start, gold, budget)
     return findings
+
+
+def undetermined_choices(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker, gold) -> list[Finding]:
+    """Gold write arguments the scenario does not single out among what the agent reads (at the
+    gold call, with the alternatives), by the domain's words (verify/choices.py)."""
+    writes = {t.name for t in domain.ir.tools if t.effect == ir.Effect.WRITES}
+    return [Finding("undetermined_choice", "warning", message, task.gold[choice.call].span, task.id)
+            for choice, message in task_choices(domain, task, checker, writes, gold.trace)]
 
 
 def assertions_on_gold(task: ir.TaskDef, gold) -> list[Finding]:

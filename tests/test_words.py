@@ -1,0 +1,63 @@
+"""A domain's customer words: validated, compiled into the folder, copied with synth output, used by the checks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from conftest import ROOT
+
+from eigendsl.compiler import compile_file, load_domain
+from eigendsl.runtime.environment import CompiledDomain
+from eigendsl.synth.portable import copy_domain
+from eigendsl.synth.verify import Verifier
+from eigendsl.verify.reward import TaskChecker
+from eigendsl.words import parse_words, render
+
+AIRLINE = ROOT / "domains" / "airline.eig"
+
+
+@pytest.mark.parametrize("text, where", [
+    ("holds = 3", "holds"),
+    ("[needs]\nx = []", "needs"),
+    ("[[refer.card]]\nsay = ['the {brand']", "refer.card"),
+    ("colour = 'blue'", "colour"),
+    ("holds = [", "not valid TOML"),
+])
+def test_bad_words_are_refused_with_the_place(text, where):
+    with pytest.raises(ValueError) as e:
+        parse_words(text)
+    assert where in str(e.value)
+
+
+def test_render_fills_holes_from_records_and_refuses_missing_ones():
+    row = {"name": {"first_name": "Ada"}, "flights": [{"date": "2024-05-01"}], "cabin": "basic_economy"}
+    assert render("{name.first_name} flies {cabin} on {flights.0.date}", row) == "Ada flies basic economy on 2024-05-01"
+    assert render("{nowhere}", row) is None
+
+
+def test_compiled_folder_carries_the_words(tmp_path):
+    c = compile_file(AIRLINE)
+    assert c.ok and c.words["holds"] == ["user_id", "reservation_id"]
+    domain = CompiledDomain.load(ROOT / "compiled" / "airline")
+    assert domain.words.holds == ["user_id", "reservation_id"]
+    assert "change_of_plan" in domain.words.facts["cancel_reason"]
+    copy = copy_domain(AIRLINE, tmp_path)
+    assert (tmp_path / "airline.words.toml").read_bytes() == (ROOT / "domains" / "airline.words.toml").read_bytes()
+    assert compile_file(copy).words == c.words
+
+
+def test_a_fact_stated_in_the_domains_words_passes_information_flow(tmp_path):
+    # the scenario says the plans changed, not "change_of_plan": kept, because the domain's words
+    # put that value so; with neither, the task is rejected
+    domain = load_domain(AIRLINE)
+    task = next(t for t in domain.ir.tasks if t.user.facts.get("cancel_reason") == "change_of_plan" and t.gold)
+    verifier = Verifier(domain, AIRLINE, tmp_path)
+
+    def with_reason(text):
+        user = dataclasses.replace(task.user, texts={**task.user.texts, "reason": text, "known": "", "instructions": ""})
+        t = dataclasses.replace(task, user=user)
+        return verifier.information_flow(t, TaskChecker(domain, t))
+
+    assert with_reason("You want to cancel the trip because your plans changed.") is None
+    assert "cancel_reason" in with_reason("You want to cancel the trip.")
