@@ -101,7 +101,7 @@ def test_scenarios_are_in_the_customers_words(airline_run):
             assert {re.sub(r"^(second|other)_", "", k) for k in task.user.knows} <= allowed, task.id
             text = " ".join(task.user.texts.values())
             assert not any(g in " ".join(re.findall(r"[a-z]+", text.lower())) for g in grams), task.id
-            assert not re.search(r"\b[Aa] [aeio]", text), text  # "A anxious", "a impatient" ("a university" is right)
+            assert not re.search(r"\b[Aa] (?!one\b|uni|use)[aeio]", text), text  # "A anxious", "a impatient" ("a university", "a one way trip" are right)
             reasons.append(task.user.texts["reason"])
     assert len(set(reasons)) > 0.9 * len(reasons)
 

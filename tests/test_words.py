@@ -61,3 +61,44 @@ def test_a_fact_stated_in_the_domains_words_passes_information_flow(tmp_path):
 
     assert with_reason("You want to cancel the trip because your plans changed.") is None
     assert "cancel_reason" in with_reason("You want to cancel the trip.")
+
+
+SWAP = '''import "airline.eig"
+task "swap-in-saved-companion" {
+  user {
+    reason "%s"
+    known "You are Priya Sato, user id priya_sato_2687. The reservation is 2HB5D6."
+    knows { user_id: "priya_sato_2687", reservation_id: "2HB5D6" }
+  }
+  gold {
+    get_user_details(user_id: "priya_sato_2687")
+    get_reservation_details(reservation_id: "2HB5D6")
+    update_reservation_passengers(reservation_id: "2HB5D6", passengers: [
+      {"first_name": "Priya", "last_name": "Sato", "dob": "1986-12-10"},
+      {"first_name": "Selma", "last_name": "Becker", "dob": "2003-10-24"},
+    ])
+  }
+  reward { DB, ACTION, POLICY }
+}
+'''
+
+
+@pytest.mark.parametrize("reason, undetermined", [
+    # Priya Novak, another saved passenger, shares the customer's first name: named passengers pin
+    # their element, so her birth date is no rival of Selma's; Nora Gupta, who is replaced, is none either
+    ("Nora Gupta cannot come on your flight. Selma Becker, who is saved in your profile, travels in her place.", False),
+    ("Nora Gupta cannot come on your flight. Someone saved in your profile travels in her place.", True),
+])
+def test_named_passengers_decide_their_saved_details(tmp_path, reason, undetermined):
+    copy = copy_domain(AIRLINE, tmp_path)
+    path = tmp_path / "swap.eig"
+    path.write_text(SWAP % reason, encoding="utf-8")
+    from click.testing import CliRunner
+    from eigendsl.cli import main
+
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    found = [line for line in result.output.splitlines() if "[W306]" in line]
+    assert bool(found) == undetermined, found
+    if undetermined:
+        assert any("2003-10-24" in f and "1993-05-23" in f for f in found)

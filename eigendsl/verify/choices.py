@@ -142,6 +142,12 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
             if arg in held or arg not in call.args:
                 continue
             said = descriptive(words, arg)
+            # what the write replaces: the argument's old values in an earlier read of the record it
+            # changes (a passenger who cannot come). The text names them because they go, so they
+            # are no rivals of the values that come in.
+            old = {s for j in range(i) if isinstance(results[j], dict) and arg in results[j]
+                   and set(flat_strings(gold[j].args)) & set(flat_strings(call.args)) for s in leaf_strings(results[j][arg])}
+            replaced = old - set(leaf_strings(call.args[arg]))
             for key, value, extra in leaves(arg, call.args[arg], frozenset() if said_fields else said):
                 if key in held or value in stated:
                     continue
@@ -160,7 +166,7 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
                         ch = found.setdefault((i, arg, key, j, path), Choice(i, call.name, arg, key, extra=extra, said=key in said and key != arg))
                         ch.candidates.update(cands)
                         ch.chosen.append(value)
-                        ch.taken |= {x for a, v in call.args.items() if a != arg for x in flat_strings(v)}
+                        ch.taken |= {x for a, v in call.args.items() if a != arg for x in flat_strings(v)} | replaced
                     break
     return list(found.values())
 
@@ -228,8 +234,12 @@ def undetermined(words: Words, choice: Choice, text: str) -> list[str] | None:
     prefer = [p for key in (choice.arg, choice.key) for p in words.prefer.get(key, ())]
     if any(said(p, lowered) for p in prefer):
         return None  # a stated preference (the cheapest, the fastest) decides; it is not evaluated here
-    scores = {v: score(words, choice, v, rec, lowered) for v, rec in choice.candidates.items() if v not in choice.taken}
     chosen = set(choice.chosen)
+    # the other fields of the gold's element that the text says pin the element: a candidate whose
+    # record disagrees with them (another saved passenger's birth date) is not the one meant
+    pinned = {k: x for k, x in choice.extra.items() if isinstance(x, str) and said(spoken(x) or x, lowered)}
+    scores = {v: score(words, choice, v, rec, lowered) for v, rec in choice.candidates.items() if v not in choice.taken
+              and (v in chosen or not isinstance(rec, dict) or all(rec.get(k, x) == x for k, x in pinned.items()))}
     least = min(scores.get(v, 0) for v in chosen)
     rivals = [v for v, n in scores.items() if v not in chosen and n >= least]
     if not rivals and (least > 0 or len(scores) == len(chosen)):
