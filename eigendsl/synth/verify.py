@@ -225,7 +225,7 @@ class Verifier:
                 for k in keys:
                     v = call.args.get(k)
                     for s in strings(v, []):
-                        if s not in known_strings and s.lower() not in lowered and s not in policy and s not in self.enum_members and not any(s in r for r in results_text):
+                        if s not in known_strings and s.lower() not in lowered and not date_in_words(s, lowered) and s not in policy and s not in self.enum_members and not any(s in r for r in results_text):
                             return f"{call.name}: the value {s!r} of {k} is neither known to the user nor returned by an earlier call"
                     for n in numeric(v, []):
                         if not computable(n, numbers):
@@ -237,6 +237,21 @@ class Verifier:
                     numbers |= set(numeric(result.content, []))
                 known_strings |= set(strings(result.content, [])) if isinstance(result.content, (dict, list)) else set()
         return None
+
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
+ISO_DATE = re.compile(r"^\d{4}-(\d{2})-(\d{2})$")
+
+
+def date_in_words(value: str, lowered: str) -> bool:
+    """An ISO date said as a customer says it: "May 20", "May 20th", "20 May", "the 20th of May"
+    (the year is the one the scenario lives in)."""
+    m = ISO_DATE.match(value)
+    if m is None or not 1 <= int(m.group(1)) <= 12:
+        return False
+    month, day = MONTHS[int(m.group(1)) - 1], int(m.group(2))
+    return re.search(rf"\b{month} {day}(st|nd|rd|th)?\b|\b{day}(st|nd|rd|th)? (of )?{month}\b", lowered) is not None
 
 
 def numeric(value, out: list) -> list:
