@@ -157,8 +157,8 @@ class ScenarioWriter:
                     return hit[1]
         if isinstance(value, str) and value not in self.found:
             # a value no read returned (a refused request's card): its record where the data has it
-            hit = next(iter(places(self.domain.base.roots, value)), None)
-            self.found[value] = hit[1] if hit is not None else None
+            hits = [h for _, h in zip(range(20), places(self.domain.base.roots, value))]
+            self.found[value] = max((h[1] for h in hits), key=len) if hits else None  # the fullest (an order's item has its name)
         return self.found.get(value) if isinstance(value, str) else None
 
     def pick(self, gold: list, results: list, stated: set, rng: random.Random) -> dict:
@@ -195,6 +195,8 @@ class ScenarioWriter:
             return chosen[(arg, value)]
         if arg in self.words.refer:
             found = expressions(self.words, (arg,), self.record_of(value, results) or {})
+            if not found and isinstance(value, str):  # a record no refer entry fits (a payment line): the data's own
+                found = expressions(self.words, (arg,), self.record_of(value) or {})
             if found:
                 return rng.choice(found)
             if arg not in self.words.holds:

@@ -16,11 +16,12 @@ class World:
         self.maps = {n: base.roots[n] for n, k in base.kinds.items() if k == "map" and base.sides[n] == Side.AGENT}
         self.lists = {n: base.roots[n] for n, k in base.kinds.items() if k == "list" and base.sides[n] == Side.AGENT}
         self.list_ids: dict[str, tuple[str, int]] = {}
+        held = set(getattr(getattr(domain, "words", None), "holds", ()))  # the ids customers hold name rows too (a line by its number)
         for n, rows in self.lists.items():
             for i, row in enumerate(rows):
                 if isinstance(row, dict):
                     for f, v in row.items():
-                        if isinstance(v, str) and (f.endswith("id") or f == "phone_number"):
+                        if isinstance(v, str) and (f.endswith("id") or f in held):
                             self.list_ids.setdefault(v, (n, i))
         self._nb: dict = {}
 
