@@ -102,3 +102,40 @@ def test_named_passengers_decide_their_saved_details(tmp_path, reason, undetermi
     assert bool(found) == undetermined, found
     if undetermined:
         assert any("2003-10-24" in f and "1993-05-23" in f for f in found)
+
+
+UPGRADE = '''import "airline.eig"
+task "upgrade-to-business" {
+  user {
+    reason "You want your DTW-ORD booking on the DTW-ORD flight leaving at 03:00 on 2024-05-24, in business.%s"
+    known "You are Rosa Ortiz, user id rosa_ortiz_3205. Your DTW to ORD reservation is M07PYS."
+    knows { user_id: "rosa_ortiz_3205", reservation_id: "M07PYS" }
+  }
+  gold {
+    get_reservation_details(reservation_id: "M07PYS")
+    get_user_details(user_id: "rosa_ortiz_3205")
+    search_direct_flight(origin: "DTW", destination: "ORD", date: "2024-05-24")
+    update_reservation_flights(reservation_id: "M07PYS", cabin: "business", flights: [{"flight_number": "HAT190", "date": "2024-05-24"}], payment_id: "credit_card_8930924")
+  }
+  reward { DB, ACTION, POLICY }
+}
+'''
+
+
+@pytest.mark.parametrize("said, undetermined", [
+    # the gold takes the card the trip was paid with, which stands alone in the reservation's payment
+    # history; the profile the agent reads holds two Visa cards and a gift card, so the member must say
+    ("", True),
+    (" You want to pay with the visa ending in 6268.", False),
+])
+def test_a_payment_is_a_choice_among_the_cards_the_agent_can_read(tmp_path, said, undetermined):
+    from click.testing import CliRunner
+    from eigendsl.cli import main
+
+    copy_domain(AIRLINE, tmp_path)
+    path = tmp_path / "upgrade.eig"
+    path.write_text(UPGRADE % said, encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    found = [line for line in result.output.splitlines() if "[W306]" in line]
+    assert bool(found) == undetermined, result.output

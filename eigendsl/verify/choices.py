@@ -151,7 +151,9 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
             for key, value, extra in leaves(arg, call.args[arg], frozenset() if said_fields else said):
                 if key in held or value in stated:
                     continue
-                for j in range(i):
+                # the reads before the write first, then those after it: what the agent can read
+                # (the profile's cards) is a candidate even where the gold reads it later
+                for j in [*range(i), *range(i + 1, len(gold))]:
                     result = results[j]
                     if result is None or not isinstance(result, (dict, list)):
                         continue
@@ -162,11 +164,14 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
                     if path[:1] == (arg,) and set(flat_strings(gold[j].args)) & set(flat_strings(call.args)):
                         break  # kept: the record the write changes already holds it there (a flight not being changed)
                     cands = siblings(result, path)
-                    if len(cands) > 1:
-                        ch = found.setdefault((i, arg, key, j, path), Choice(i, call.name, arg, key, extra=extra, said=key in said and key != arg))
-                        ch.candidates.update(cands)
-                        ch.chosen.append(value)
-                        ch.taken |= {x for a, v in call.args.items() if a != arg for x in flat_strings(v)} | replaced
+                    if len(cands) <= 1:
+                        # alone at this place (the card a reservation was paid with): the agent may
+                        # still have to choose it among others read elsewhere (the profile's cards)
+                        continue
+                    ch = found.setdefault((i, arg, key, j, path), Choice(i, call.name, arg, key, extra=extra, said=key in said and key != arg))
+                    ch.candidates.update(cands)
+                    ch.chosen.append(value)
+                    ch.taken |= {x for a, v in call.args.items() if a != arg for x in flat_strings(v)} | replaced
                     break
     return list(found.values())
 
