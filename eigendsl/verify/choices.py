@@ -38,19 +38,21 @@ class Choice:
     taken: set = field(default_factory=set)  # values other arguments of the call name (not rivals: an item is not its own replacement)
 
 
-def expressions(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None) -> list[str]:
-    """Every way the domain's words name this record (the first refer key that has entries)."""
+def entries_for(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None):
+    """(the record with the gold element's other fields, the refer entries that apply to it) for
+    the first refer key that has entries."""
     context = {**(record if isinstance(record, dict) else {}), **(extra or {})}
     for key in keys:
         entries = words.refer.get(key)
-        if not entries:
-            continue
-        out = []
-        for entry in entries:
-            if all(context.get(k) == v for k, v in entry.when.items()):
-                out += [t for t in (render(s, context) for s in entry.say) if t]
-        return out
-    return []
+        if entries:
+            return context, [e for e in entries if all(context.get(k) == v for k, v in e.when.items())]
+    return context, []
+
+
+def expressions(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None) -> list[str]:
+    """Every way the domain's words name this record."""
+    context, entries = entries_for(words, keys, record, extra)
+    return [t for entry in entries for t in (render(s, context) for s in entry.say) if t]
 
 
 def places(result, value: str, path: tuple = ()):
@@ -178,19 +180,8 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
 
 def attributes(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None) -> set[str]:
     """The values a customer would name this record by: those its referring expressions use."""
-    context = {**(record if isinstance(record, dict) else {}), **(extra or {})}
-    for key in keys:
-        entries = words.refer.get(key)
-        if not entries:
-            continue
-        out: set[str] = set()
-        for entry in entries:
-            if all(context.get(k) == v for k, v in entry.when.items()):
-                for s in entry.say:
-                    for h in holes(s):
-                        out.update(flat_strings(lookup(context, h)))
-        return out
-    return set()
+    context, entries = entries_for(words, keys, record, extra)
+    return {v for entry in entries for s in entry.say for h in holes(s) for v in flat_strings(lookup(context, h))}
 
 
 def flat_strings(value) -> list[str]:
