@@ -63,11 +63,15 @@ def test_a_fact_stated_in_the_domains_words_passes_information_flow(tmp_path):
     assert "cancel_reason" in with_reason("You want to cancel the trip.")
 
 
-def undetermined_lines(path) -> list[str]:
-    """The W306 lines `eigendsl check` prints for a task file (it must check clean otherwise)."""
+def undetermined_lines(folder, task_text: str) -> list[str]:
+    """The W306 lines `eigendsl check` prints for a task file beside a copy of the airline domain
+    (it must check clean otherwise)."""
     from click.testing import CliRunner
     from eigendsl.cli import main
 
+    copy_domain(AIRLINE, folder)
+    path = folder / "task.eig"
+    path.write_text(task_text, encoding="utf-8")
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 0, result.output
     return [line for line in result.output.splitlines() if "[W306]" in line]
@@ -100,10 +104,7 @@ task "swap-in-saved-companion" {
     ("Nora Gupta cannot come on your flight. Someone saved in your profile travels in her place.", True),
 ])
 def test_named_passengers_decide_their_saved_details(tmp_path, reason, undetermined):
-    copy = copy_domain(AIRLINE, tmp_path)
-    path = tmp_path / "swap.eig"
-    path.write_text(SWAP % reason, encoding="utf-8")
-    found = undetermined_lines(path)
+    found = undetermined_lines(tmp_path, SWAP % reason)
     assert bool(found) == undetermined, found
     if undetermined:
         assert any("2003-10-24" in f and "1993-05-23" in f for f in found)
@@ -134,8 +135,5 @@ task "upgrade-to-business" {
     (" You want to pay with the visa ending in 6268.", False),
 ])
 def test_a_payment_is_a_choice_among_the_cards_the_agent_can_read(tmp_path, said, undetermined):
-    copy_domain(AIRLINE, tmp_path)
-    path = tmp_path / "upgrade.eig"
-    path.write_text(UPGRADE % said, encoding="utf-8")
-    found = undetermined_lines(path)
+    found = undetermined_lines(tmp_path, UPGRADE % said)
     assert bool(found) == undetermined, found
