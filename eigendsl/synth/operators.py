@@ -153,9 +153,6 @@ class Writer:
                 r = env.run_assertion(a.name, a.args, a.actor, record=False)
                 if not r.ok or r.content != a.expected:
                     return f"assertion {a.name} does not hold after the gold actions"
-        writes = [c for c in gold if self.is_write(c)]
-        tool = self.tools[(writes[0].actor, writes[0].name)] if writes else None
-        ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"  # the judge's and the transfer summary's words
         said, judge, notes = (), (), None
         knows = self.scenario.customer_knows(knows)
         results = [plain(e.content) if e.ok else None for e in env.trace]
@@ -166,7 +163,11 @@ class Writer:
             kept = [c for c in gold[:first_bad] if not self.is_write(c)]
             if len(kept) != first_bad or not kept:
                 return "forbidden request after other writes"
-            # refuse or transfer: what the violated guards declare, never what the plan wanted
+            # refuse or transfer: what the violated guards declare, never what the plan wanted; the
+            # first write's description is the request in the judge's and the transfer summary's words
+            write = next((c for c in gold if self.is_write(c)), None)
+            tool = self.tools[(write.actor, write.name)] if write is not None else None
+            ask = sentence(tool.doc) if tool is not None and tool.doc else "make a change to your account"
             told = outcomes.no_write(self.domain, env.trace[first_bad], ask)
             if isinstance(told, str):
                 return told
