@@ -90,6 +90,11 @@ class Words(BaseModel):
             return list(by_value[str(value)])
         return [x.replace("{}", str(value)) for x in by_value.get("{}", ())]
 
+    def asks_for(self, tool: str) -> bool:
+        """Whether customers bring a request for this write: words with needs name each one
+        they do (synthesis plans no other); words without needs say nothing, so every one."""
+        return not self.needs or tool in self.needs
+
     def to_json(self) -> dict:
         return self.model_dump(mode="json", exclude_defaults=True)
 

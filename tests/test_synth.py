@@ -317,7 +317,7 @@ def kept_coverage(out: Path, domain) -> dict:
     """Coverage computed from a run's output alone: the write tools in the kept tasks' gold,
     the guard branches their provenance comments name, and the shares of multi-write and
     refusal or transfer tasks."""
-    writes = {t.name for t in domain.ir.tools if t.effect == "writes"}
+    writes = {t.name for t in domain.ir.tools if t.effect == "writes" and domain.words.asks_for(t.name)}
     seen_tools, branches = set(), set()
     for path in task_files(out / "tasks"):
         for line in path.read_text().splitlines():
@@ -349,6 +349,48 @@ def test_fresh_writes_every_telecom_tool_no_seed_calls():
         assert any(not isinstance(d, str) and d.branch == "allow" and tool in d.workflow for d in drafts), (tool, drafts)
     refusals = [writer.fresh("p", "suspend_line", tool_graph.feeders(g, "suspend_line"), rng, "forbid") for _ in range(12)]
     assert any(not isinstance(d, str) and "identify_customer/suspend_line:forbid" in d.guards for d in refusals)
+
+
+def test_a_write_customers_never_ask_for_is_not_planned():
+    # telecom's words give connect_vpn no need (in tau2-bench its reward depends on the tasks run
+    # before it): no plan asks for it, alone or composed, while every asked-for write is planned
+    import random
+
+    from eigendsl.synth import graph as tool_graph
+    from eigendsl.synth.operators import Writer
+    from eigendsl.synth.plans import enumerate_plans
+
+    domain = load_domain(ROOT / "domains" / "telecom.eig")
+    assert not domain.words.asks_for("connect_vpn") and domain.words.asks_for("disconnect_vpn")
+    writer, g = Writer(domain), tool_graph.build(domain.ir)
+    plans = enumerate_plans(writer, g, 10_000, 0)
+    partners = {p.id: (p.partner or "").removeprefix("fresh:") for p in plans}
+    assert not [p.id for p in plans if "connect_vpn" in (p.write, partners[p.id])]
+    asked = {t for t in tool_graph.write_tools(g) if domain.words.asks_for(t)}
+    assert asked <= {p.write for p in plans} | set(partners.values())
+    assert writer.fresh("p", "connect_vpn", [], random.Random(0), "allow") is not None  # the operator itself still can
+
+
+def test_a_fresh_request_opens_with_the_lookup_the_customer_makes_possible():
+    # retail customers do not hold their user id: a fresh request that reads their profile first
+    # (another customer's order, refused) starts by finding the id from the email they say, and
+    # the user knows that email, not the id
+    import random
+
+    from eigendsl.synth import graph as tool_graph
+    from eigendsl.synth.operators import Writer
+
+    domain = load_domain(ROOT / "domains" / "retail.eig")
+    writer, g = Writer(domain), tool_graph.build(domain.ir)
+    rng = random.Random(3)
+    drafts = [writer.fresh("p", "modify_pending_order_address", tool_graph.feeders(g, "modify_pending_order_address"),
+                           rng, "forbid") for _ in range(12)]
+    kept = [d for d in drafts if not isinstance(d, str) and any(c.name == "get_user_details" for c in d.gold)]
+    assert kept, drafts
+    for d in kept:
+        first = d.gold[0]
+        assert first.name in ("find_user_id_by_email", "find_user_id_by_name_zip"), [c.name for c in d.gold]
+        assert "user_id" not in d.knows and all(d.knows.get(k) == v for k, v in first.args.items())
 
 
 @pytest.mark.slow

@@ -546,7 +546,9 @@ class Engine:
             "attempted": sum(s["attempted"] for s in self.state["rounds"]),
             "rounds": rounds,
             "coverage": {
-                "write_tools": {"kept": sorted(kept_writes), "missing": sorted(set(write_tools) - kept_writes)},
+                "write_tools": {"kept": sorted(kept_writes),
+                                "missing": sorted(t for t in set(write_tools) - kept_writes if self.domain.words.asks_for(t)),
+                                "not_asked": sorted(t for t in write_tools if not self.domain.words.asks_for(t))},
                 "guard_branches": {"kept": branches,
                                    "missing": [f"{g}:{b}" for g in guards for b in ("allow", "forbid") if f"{g}:{b}" not in seen]},
                 "multi_write_share": round(multi / kept, 4) if kept else None,

@@ -78,6 +78,10 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
     def no_write_branches(write: str) -> list[str]:
         return (["forbid"] if write in refused else []) + (["transfer"] if write in transferred else [])
 
+    # a domain's customer words say which requests customers bring (`needs`): a write they give
+    # no need for is planned by no operator (a seed of it is still varied as written)
+    asked = writer.domain.words.asks_for
+
     by_tool: dict[str, list[Plan]] = {}
     for s in writer.seeds:
         write = s.gold[s.main].name
@@ -99,12 +103,13 @@ def enumerate_plans(writer: Writer, g: nx.DiGraph, limit: int, seed: int) -> lis
                     id=f"{s.task.id}+{t.task.id}/compose", write=write, workflow=workflow + [t.gold[t.main].name], branch="allow",
                     intents="multi", operator="compose", seed=s.task.id, partner=t.task.id, difficulty="hard",
                     evaluation=evaluation("allow") + ["both requests"]))
-        for u in sorted(t.name for t in writer.domain.ir.tools if t.actor == Side.USER and t.effect == Effect.WRITES and t.name != write):
+        for u in sorted(t.name for t in writer.domain.ir.tools
+                        if t.actor == Side.USER and t.effect == Effect.WRITES and t.name != write and asked(t.name)):
             by_tool.setdefault(write, []).append(Plan(  # the seed's request plus a change on the user's phone
                 id=f"{s.task.id}+{u}/compose", write=write, workflow=workflow + [u], branch="allow", intents="multi",
                 operator="compose", seed=s.task.id, partner=f"fresh:{u}", difficulty="hard",
                 evaluation=evaluation("allow") + ["both requests"]))
-    for write in tool_graph.write_tools(g):
+    for write in filter(asked, tool_graph.write_tools(g)):
         branches = ["allow"] + no_write_branches(write)
         feeds = tool_graph.feeders(g, write)
         for b in branches:
