@@ -110,7 +110,10 @@ def test_rl_api_reset_and_step(tmp_path):
     episode = Episode(domain, task_of(domain, "add-bag"), ScriptedUser())
     view = episode.reset()
     assert view[0]["role"] == "system" and "policy" in view[0]["content"].lower()
-    assert view[-1]["role"] == "user" and "7D3OSK" in view[-1]["content"]
+    # the user opens with the need; its details come when the agent asks for them
+    assert view[-1]["role"] == "user" and "7D3OSK" not in view[-1]["content"]
+    asked = episode.step({"role": "assistant", "content": "What is your reservation id?"})
+    assert not asked.done and asked.observation[-1]["role"] == "user" and "7D3OSK" in asked.observation[-1]["content"]
     step = episode.step({"role": "assistant", "tool_calls": [
         {"id": "c1", "function": {"name": "get_reservation_details", "arguments": '{"reservation_id": "7D3OSK"}'}}]})
     assert not step.done and step.observation[-1]["role"] == "tool" and '"7D3OSK"' in step.observation[-1]["content"]

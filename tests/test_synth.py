@@ -72,7 +72,7 @@ def test_offline_run_keeps_verified_tasks(airline_run):
 def test_sft_records_are_chat_with_tools(airline_run):
     out, _ = airline_run
     first = json.loads((out / "sft.jsonl").read_text().splitlines()[0])
-    assert set(first) == {"messages", "tools"}
+    assert set(first) == {"messages", "tools", "task_id", "plan", "round", "variant"}
     roles = [m["role"] for m in first["messages"]]
     assert roles[0] == "system" and "user" in roles and "tool" in roles
     call = next(m for m in first["messages"] if m.get("tool_calls"))["tool_calls"][0]
@@ -84,6 +84,9 @@ def test_sft_records_are_chat_with_tools(airline_run):
     # the system message is the one `eval --user hf:` and the LLM user play from: the guide, then the scenario
     from eigendsl.episode.users import USER_GUIDE
     assert user["messages"][0]["content"].startswith(USER_GUIDE.split("\n")[0])
+    # one format: the same dialogue, named the same way, with arguments as objects on both sides
+    assert {k: user[k] for k in ("task_id", "plan", "round", "variant")} == {k: first[k] for k in ("task_id", "plan", "round", "variant")}
+    assert first["task_id"] in {json.loads(line)["task_id"] for line in (out / "rl.jsonl").read_text().splitlines()}
 
 
 def test_scenarios_are_in_the_customers_words(airline_run):

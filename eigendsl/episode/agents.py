@@ -13,7 +13,10 @@ from typing import Protocol
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
+from . import talk
 from .chat import ChatClient, ChatConfig, ChatError
+from .protocol import agreed
+from .talk import pick
 
 
 class AgentError(Exception):
@@ -44,25 +47,96 @@ class OpenAIAgent:
 
 
 class OracleAgent:
-    """Plays the task's gold actions in order, asks the user to perform the user-side ones, then
-    says what the task requires be communicated."""
+    """Plays the task's gold actions in order, as the domain's protocol asks (protocol.py):
+    asks the user for each detail the next action needs that the user has not said, lists each
+    write and waits for a yes before it (where the domain says `confirm = "writes"`), asks the
+    user to do the user-side steps, reports what was done, says why a forbidden request is
+    refused (the reason its guard declares) or hands over with the domain's transfer message,
+    says what the task requires be communicated, and asks whether there is anything else.
+
+    Its wording is drawn from talk.py with a generator seeded by the task and `seed`: each seed
+    is another dialogue with the same tool calls."""
 
     def reset(self, task: ir.TaskDef, domain: CompiledDomain, seed: int) -> None:
+        from ..verify.forbidden import refusal_reason
+        from .protocol import Protocol
+
+        self.rng = random.Random(f"{task.id}:{seed}")
         self.plan = list(task.gold or ())
         self.communicate = list(task.communicate)
+        self.knows = {k: v for k, v in task.user.knows.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
+        self.protocol = Protocol.of(domain.ir)
+        self.tools = {(t.actor, t.name): t for t in domain.ir.tools}
+        self.transfer_tool = domain.ir.settings.get("transfer_tool")
+        self.transfer_message = domain.ir.settings.get("transfer_message")
+        writes = [c for c in self.plan if self.is_write(c)]
+        self.refusal = refusal_reason(domain, task) if not writes else None
+        self.transfers = any(c.name == self.transfer_tool for c in self.plan)
+        self.done_write: str | None = None
+        self.asked: set[str] = set()
+        self.listed = False  # the next write has been listed to the user, who has not answered yet
+        self.asked_again = False
+        self.report = ""  # what was done since the user last heard from the agent
         self.calls = 0
+        self.closed = False
+
+    def is_write(self, call: ir.CallSpec) -> bool:
+        tool = self.tools.get((call.actor, call.name))
+        return tool is not None and call.actor == ir.Side.AGENT and tool.effect == ir.Effect.WRITES and call.name != self.transfer_tool
 
     def respond(self, messages: list[dict], tools: list[dict]) -> dict:
-        if self.plan:
-            step = self.plan.pop(0)
+        said = " ".join(str(m.get("content") or "") for m in messages if m["role"] == "user")
+        last = messages[-1] if messages else {}
+        if last.get("role") == "tool" and self.done_write:
+            if not str(last.get("content") or "").startswith("Error"):  # a refused write is not reported done
+                self.report = pick(self.rng, talk.DONE, self.done_write)
+            self.done_write = None
+        while self.plan:
+            step = self.plan[0]
             if step.actor == ir.Side.USER:
-                args = ", ".join(f"{k}={json.dumps(v)}" for k, v in step.args.items())
-                return {"role": "assistant", "content": f"Please do this on your side: {step.name}({args})."}
+                self.plan.pop(0)
+                return self.say(pick(self.rng, talk.ON_DEVICE, talk.on_device(step)))
+            missing = [k for k, v in self.knows.items() if k not in self.asked and talk.spoken_value(v) not in said
+                       and talk.spoken_value(v) in leaves(step.args)]
+            if missing:
+                ask = missing if self.rng.random() < 0.5 else missing[:1]
+                self.asked.update(ask)
+                names = [talk.detail_name(k) for k in ask]
+                return self.say(pick(self.rng, talk.ASK_ONE if len(ask) == 1 else talk.ASK_MANY, talk.join(names)))
+            if self.is_write(step) and self.protocol.confirm_writes:
+                if not self.listed:
+                    self.listed = True
+                    return self.say(pick(self.rng, talk.CONFIRM, talk.describe(step, self.tools.get((step.actor, step.name)))))
+                if not agreed(str(last.get("content") or "")) and not self.asked_again:
+                    self.asked_again = True  # one more time; then the write is made and the monitor says so
+                    return self.say(pick(self.rng, talk.CONFIRM, talk.describe(step, self.tools.get((step.actor, step.name)))))
+            self.plan.pop(0)
+            self.listed = self.asked_again = False
             self.calls += 1
+            self.done_write = talk.describe(step, self.tools.get((step.actor, step.name))) if self.is_write(step) else None
             return {"role": "assistant", "content": None,
                     "tool_calls": [{"id": f"oracle_{self.calls}", "name": step.name, "arguments": dict(step.args)}]}
-        said = " ".join(self.communicate)
-        return {"role": "assistant", "content": f"All done. {said}".strip()}
+        if self.closed:
+            return self.say(pick(self.rng, talk.GOODBYE))
+        self.closed = True
+        if self.transfers and self.transfer_message:
+            return self.say(" ".join(self.communicate + [self.transfer_message]))  # the policy's words, exactly
+        parts = [pick(self.rng, talk.REFUSE, self.refusal.rstrip(".") + ".")] if self.refusal else []
+        parts += [pick(self.rng, talk.NOTE, c.rstrip(".")) for c in self.communicate] + [pick(self.rng, talk.CLOSE)]
+        return self.say(" ".join(parts))
+
+    def say(self, text: str) -> dict:
+        text = f"{self.report} {text}".strip() if self.report else text
+        self.report = ""
+        return {"role": "assistant", "content": text}
+
+def leaves(value) -> set[str]:
+    """Every scalar inside a call's arguments, as text."""
+    if isinstance(value, dict):
+        return set().union(*map(leaves, value.values())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*map(leaves, value)) if value else set()
+    return {talk.spoken_value(value)} if value is not None else set()
 
 
 class RandomAgent:

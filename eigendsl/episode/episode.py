@@ -29,6 +29,8 @@ from .. import ir
 from ..runtime.environment import CompiledDomain, Environment
 from ..verify.reward import RewardBreakdown, TaskChecker
 from .fidelity import FidelityMonitor
+from .protocol import Protocol, agent_writes
+from .protocol import check as check_protocol
 
 GREETING = "Hi! How can I help you today?"
 STOP, TRANSFER, OUT_OF_SCOPE = "###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###"
@@ -95,13 +97,14 @@ class EpisodeResult:
     fidelity: list[dict]
     tokens: dict
     seconds: float
+    protocol: dict = field(default_factory=dict)  # the domain's protocol kept or not (protocol.py)
 
     def to_json(self) -> dict:
         return {
             "task_id": self.task_id, "reward": self.reward, "components": self.breakdown.components,
             "basis": list(self.breakdown.basis), "details": self.breakdown.details, "termination": self.termination,
             "steps": self.steps, "tool_errors": self.tool_errors, "fidelity_flags": self.fidelity,
-            "tokens": self.tokens, "seconds": round(self.seconds, 3), "messages": self.messages,
+            "tokens": self.tokens, "seconds": round(self.seconds, 3), "protocol": self.protocol, "messages": self.messages,
         }
 
 
@@ -135,6 +138,8 @@ class Episode:
         self.greeting = greeting
         self.monitor = FidelityMonitor(task) if monitor else None
         self.tools = domain.tool_schemas("agent")
+        self.protocol = Protocol.of(domain.ir)
+        self.writes = agent_writes(domain.ir)
         self.user_tools = domain.tool_schemas("user")
         self.policy = domain.policy_text
         self.env: Environment | None = None
@@ -303,9 +308,10 @@ class Episode:
                 side = tokens["agent" if t.role == "assistant" else "user"]
                 side["prompt"] += int(t.usage.get("prompt_tokens", 0) or 0)
                 side["completion"] += int(t.usage.get("completion_tokens", 0) or 0)
+        turns = [t.to_json() for t in self.turns]
         result = EpisodeResult(
             self.task.id, breakdown.reward, breakdown, self.termination or "running", self.steps, self.tool_errors,
-            [t.to_json() for t in self.turns], self.fidelity, tokens, time.perf_counter() - self.started,
+            turns, self.fidelity, tokens, time.perf_counter() - self.started, check_protocol(self.protocol, turns, self.writes),
         )
         if self.done:
             self._final = result

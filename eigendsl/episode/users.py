@@ -1,23 +1,32 @@
 """Simulated users: a model behind any OpenAI-compatible endpoint, and a scripted user.
 
-The scripted user is derived deterministically from the task: it states its request, answers
-the agent's questions from what it knows, confirms, performs the user-side actions it is asked
-for (dual control), and stops when the agent's work is done. It has no noise at all, which is
-what tests and RL rollouts that must not be corrupted by the user need.
+The scripted user is derived deterministically from the task and behaves like a customer: it
+opens with its need (the scenario's reason), gives its details only when the agent asks for
+them (or, asked an open question, one at a time), says yes when the agent lists an action and
+asks to go ahead, performs the user-side actions it is asked for (dual control), and ends the
+conversation when the agent asks whether there is anything else, hands it over, or stops
+asking. It has no noise at all, which is what tests and RL rollouts that must not be corrupted
+by the user need. `variant` draws its phrasings (talk.py): each is another dialogue with the
+same facts.
 """
 
 from __future__ import annotations
 
+import random
 import re
 
 from .. import ir
 from ..runtime.environment import CompiledDomain
+from . import talk
 from .chat import ChatClient, ChatConfig, ChatError
 from .episode import OUT_OF_SCOPE, STOP, TRANSFER, UserError
+from .protocol import ASKS
+from .talk import pick
 
-CONFIRM = re.compile(r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|is that (ok|correct|right)|yes or no|agree)\b", re.I)
+CONFIRM = re.compile(r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|is that (ok|okay|correct|right)|yes or no|agree)\b", re.I)
 WORD = re.compile(r"[a-z0-9]+")
 ANYTHING_ELSE = re.compile(r"\banything else\b", re.I)
+HANDED_OVER = re.compile(r"\btransferr?(ed|ing)?\b.*\b(human|agent|person|specialist)\b", re.I | re.S)
 
 
 def words(text: str) -> set[str]:
@@ -30,65 +39,75 @@ def key_words(key: str) -> set[str]:
 
 
 class ScriptedUser:
-    """A deterministic user that follows its task."""
+    """A deterministic user that follows its task and discloses its details as asked."""
 
-    def __init__(self, patience: int = 12):
+    def __init__(self, patience: int = 12, variant: int = 0):
         self.patience = patience
+        self.variant = variant
 
     def reset(self, task: ir.TaskDef, domain: CompiledDomain) -> None:
         self.task = task
         self.domain = domain
+        self.rng = random.Random(f"{task.id}:user:{self.variant}")
         self.knows = dict(task.user.knows)
         self.texts = task.user.texts
         self.pending = [c for c in task.gold or () if c.actor == ir.Side.USER]
         self.user_tools = {t.name: t for t in domain.ir.tools if t.actor == ir.Side.USER}
         self.turns = 0
+        self.questions = 0
         self.told: set[str] = set()
 
     def opening(self) -> str:
-        parts = [self.texts.get(k) for k in ("reason", "wants") if self.texts.get(k)]
-        known = self.texts.get("known")
-        if known:
-            parts.append(known)
-        for key, value in self.knows.items():
-            if not any(str(value) in p for p in parts):
-                parts.append(f"My {key.replace('_', ' ')} is {value}.")
-            self.told.add(key)
-        return " ".join(p.strip() for p in parts) or "Hi, I need some help with my account."
+        """The need, in the scenario's words; no details yet (the agent asks for them)."""
+        need = " ".join(self.texts.get(k).strip() for k in ("reason", "wants") if self.texts.get(k))
+        if not need:  # a scenario with no reason: what it knows is all it can say
+            self.told.update(self.knows)
+            return " ".join(f"My {talk.detail_name(k)} is {talk.spoken_value(v)}." for k, v in self.knows.items()) \
+                or "Hi, I need some help with my account."
+        self.told.update(k for k, v in self.knows.items() if talk.spoken_value(v) in need)
+        return pick(self.rng, talk.HELLO) + talk.first_person(need)
 
     def respond(self, messages: list[dict], tools: list[dict]) -> dict:
         self.turns += 1
         if not any(m["role"] == "assistant" for m in messages):
-            return {"role": "assistant", "content": self.opening()}
+            return self.say(self.opening())
         last = messages[-1]
         if last["role"] == "tool":  # report what the phone shows after an action
-            return {"role": "assistant", "content": f"Done. It shows: {last['content']}"}
+            return self.say(pick(self.rng, talk.DID, last["content"]))
         said = last.get("content") or ""
         heard = words(said)
+        if HANDED_OVER.search(said):
+            return self.say(TRANSFER)
         action = self.requested_action(said, heard)
         if action is not None:
             return {"role": "assistant", "content": None,
                     "tool_calls": [{"id": f"user_{self.turns}", "name": action[0], "arguments": action[1]}]}
-        answers = [f"My {key.replace('_', ' ')} is {value}." for key, value in self.knows.items()
-                   if key_words(key) <= heard or key.lower() in said.lower()]
-        if answers:
-            self.told.update(self.knows)
-            return {"role": "assistant", "content": " ".join(answers)}
         if ANYTHING_ELSE.search(said):
-            return {"role": "assistant", "content": f"No, that's all. Thank you! {STOP}"}
-        if CONFIRM.search(said) or said.rstrip().endswith("?"):
-            if self.turns > self.patience:
-                return {"role": "assistant", "content": f"I have to go now. {STOP}"}
-            if CONFIRM.search(said):
-                return {"role": "assistant", "content": "Yes, please go ahead."}
-            untold = {k: v for k, v in self.knows.items() if k not in self.told}
-            if untold:
-                self.told.update(untold)
-                return {"role": "assistant", "content": " ".join(f"My {k.replace('_', ' ')} is {v}." for k, v in untold.items())}
-            return {"role": "assistant", "content": "I don't know anything more than I told you."}
-        if "transfer" in heard and ("human" in heard or "agent" in heard):
-            return {"role": "assistant", "content": TRANSFER}
-        return {"role": "assistant", "content": f"Thank you, that's all I needed. {STOP}"}
+            return self.say(f"{pick(self.rng, talk.END)} {STOP}")
+        lowered = said.lower()
+        asked = [k for k in self.knows if f"your {talk.detail_name(k)}" in lowered]
+        agreeing = CONFIRM.search(said) is not None
+        if not asked and not agreeing:  # a plainer question: the details whose words it uses
+            asked = [k for k in self.knows if key_words(k) <= heard or k.lower() in lowered]
+        if asked:
+            self.told.update(asked)
+            return self.say(" ".join(pick(self.rng, talk.ANSWER, talk.detail_name(k), talk.spoken_value(self.knows[k]))
+                                     for k in asked))
+        if agreeing or ASKS.search(said):
+            self.questions += 1
+            if self.questions > self.patience:
+                return self.say(f"I have to go now. {STOP}")
+            if agreeing:
+                return self.say(pick(self.rng, talk.YES))
+            untold = [k for k in self.knows if k not in self.told]
+            if untold:  # an open question: the next detail, one at a time
+                self.told.add(untold[0])
+                return self.say(pick(self.rng, talk.ANSWER, talk.detail_name(untold[0]), talk.spoken_value(self.knows[untold[0]])))
+            return self.say(pick(self.rng, talk.NOTHING_MORE))
+        return self.say(f"{pick(self.rng, talk.THANKS_END)} {STOP}")
+
+    def say(self, text: str) -> dict:
+        return {"role": "assistant", "content": text}
 
     def requested_action(self, said: str, heard: set[str]) -> tuple[str, dict] | None:
         """A user-side action the agent asks for: the next one of the task's, or any without arguments."""

@@ -187,6 +187,12 @@ def print_summary(summary: dict, out_path: str) -> None:
         if t["prompt"] or t["completion"]:
             table.add_row(f"{side} tokens (prompt / completion)", f"{t['prompt']} / {t['completion']}")
     table.add_row("fidelity flags (episodes)", f"{summary['fidelity_flags']} ({summary['episodes_with_fidelity_flags']})")
+    kept = summary.get("protocol") or {}
+    if kept.get("writes"):
+        table.add_row("writes without confirmation (episodes)",
+                      f"{kept['unconfirmed_writes']} of {kept['writes']} ({kept['episodes_with_unconfirmed_writes']})")
+    if kept.get("crowded_messages"):
+        table.add_row("messages with too many tool calls", str(kept["crowded_messages"]))
     for policy, n in summary.get("policy_violations", {}).items():
         table.add_row(f"calls violating policy {policy}", str(n))
     out.print(table)

@@ -61,7 +61,12 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
     flags = 0
     flagged = 0
     violations: dict[str, int] = {}  # policy (mode) -> calls that violated it
+    protocol = {"writes": 0, "unconfirmed_writes": 0, "episodes_with_unconfirmed_writes": 0, "crowded_messages": 0}
     for e in episodes:
+        kept = e.get("protocol") or {}
+        for key in ("writes", "unconfirmed_writes", "crowded_messages"):
+            protocol[key] += int(kept.get(key, 0) or 0)
+        protocol["episodes_with_unconfirmed_writes"] += bool(kept.get("unconfirmed_writes"))
         by_task.setdefault(e["task_id"], []).append(e["reward"])
         terminations[e["termination"]] = terminations.get(e["termination"], 0) + 1
         for side in tokens:
@@ -86,6 +91,7 @@ def summarise(episodes: list[dict], trials: int, n_tasks: int) -> dict:
         "fidelity_flags": flags,
         "episodes_with_fidelity_flags": flagged,
         "policy_violations": dict(sorted(violations.items())),
+        "protocol": protocol,
     }
 
 

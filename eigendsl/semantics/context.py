@@ -22,7 +22,8 @@ MUTATORS = {
     "list": {"append": 1, "extend": 1, "insert": 2, "remove": 1, "remove_at": 1, "clear": 0},
     "map": {"remove": 1, "clear": 0},
 }
-KNOWN_SETTINGS = {"now", "data", "user_data", "words", "intro", "arguments", "transfer_tool", "transfer_message"}
+KNOWN_SETTINGS = {"now", "data", "user_data", "words", "intro", "arguments", "transfer_tool", "transfer_message", "confirm",
+                  "calls_per_turn"}
 RESERVED_NAMES = {"now", "fact", "state"}
 # Parameters may be called `state` (tool parameters mirror outside APIs, e.g. an address's
 # state); in such a body, `state.NAME` is that parameter's field and state is reached by name.

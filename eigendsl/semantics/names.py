@@ -67,3 +67,11 @@ class NamesPass(Context):
         rule = seen.get("arguments")
         if rule is not None and rule.value.value not in ("lax", "strict"):
             self.sink.error('`arguments` must be "lax" (the benchmark\'s coercion) or "strict"', rule.value.span, code="E044")
+        confirm = seen.get("confirm")  # the conversation protocol (episode/protocol.py)
+        if confirm is not None and (confirm.value.kind != "str" or confirm.value.value not in ("writes", "none")):
+            self.sink.error('`confirm` must be "writes" (every agent write follows a listed action and the user\'s yes) '
+                            'or "none"', confirm.value.span, code="E056")
+        per_turn = seen.get("calls_per_turn")
+        if per_turn is not None and (per_turn.value.kind != "int" or per_turn.value.value < 1):
+            self.sink.error("`calls_per_turn` must be a whole number of at least 1 (tool calls in one agent message)",
+                            per_turn.value.span, code="E056")

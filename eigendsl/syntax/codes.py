@@ -40,13 +40,14 @@ E011 builtin-type-name | a declared type takes the name of a built-in type
 E012 duplicate-type | two types have the same name
 E013 duplicate-function | two functions have the same name
 E014 duplicate-tool | two tools of the same actor have the same name
-E015 unknown-setting | a domain setting other than now, data, user_data, words, intro, arguments, transfer_tool and transfer_message
+E015 unknown-setting | a domain setting other than now, data, user_data, words, intro, arguments, transfer_tool, transfer_message, confirm and calls_per_turn
 E016 duplicate-setting | a domain setting is given twice
 E017 bad-now | the `now` setting is not a datetime literal
 E018 setting-not-string | `data`, `user_data`, `words`, `intro`, `transfer_tool` or `transfer_message` is not a string
 E019 no-domain | the program has no `domain` declaration
 E043 builtin-function-name | a function takes the name of a built-in function
 E044 bad-arguments-rule | the `arguments` setting is neither "lax" (the benchmark's coercion) nor "strict"
+E056 bad-protocol-setting | `confirm` is neither "writes" nor "none", or `calls_per_turn` is not a whole number of at least 1
 declarations
 E020 duplicate-enum-member | an enum member name or value is repeated
 E021 empty-enum | an enum has no members

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ..files import make_folder
 
-OPTION_KEYS = ("db", "user_db", "rounds", "plans", "tasks", "seed", "batch", "rollouts", "concurrency", "workers", "writer", "critic",
+OPTION_KEYS = ("db", "user_db", "rounds", "plans", "tasks", "seed", "batch", "rollouts", "dialogues", "concurrency", "workers", "writer", "critic",
                "agent", "user", "reflector", "planner", "paraphraser", "base_url", "api_key", "repairs", "kill_rate")
 
 
@@ -52,6 +52,8 @@ def load_config(path: str | None, target: str, options: dict):
 @click.option("--seed", type=int, help="Random seed (default 0).")
 @click.option("--batch", type=int, help="Drafts verified together (default 100).")
 @click.option("--rollouts", type=int, help="Episodes per kept task for a model agent (default 1).")
+@click.option("--dialogues", type=int, help="SFT dialogues per kept task without model roles: the oracle's variants, "
+              "each with its own phrasings and disclosure order (default 1).")
 @click.option("--concurrency", type=int, help="Model requests at once (default 4).")
 @click.option("--workers", type=int, help="Processes verifying drafts (default: the usable CPUs, at most 8; 1: in this process).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="synth.toml (a [synth] table) or JSON with the same keys.")

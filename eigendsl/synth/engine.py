@@ -61,6 +61,7 @@ class SynthConfig(BaseModel):
     batch: int = Field(100, ge=1, le=2000, description="Drafts verified together (one compile).")
     kill_rate: float = Field(0.8, ge=0.0, le=1.0)
     rollouts: int = Field(1, ge=1, le=64, description="Episodes per kept task for a model agent.")
+    dialogues: int = Field(1, ge=1, le=1000, description="SFT dialogues per kept task without model roles (oracle variants).")
     multi_share: float = Field(0.45, ge=0.0, le=1.0, description="Share of drafts aimed at multi-intent plans.")
     refusal_share: float = Field(0.2, ge=0.0, le=1.0, description="Share aimed at forbid or transfer plans.")
     attempts_factor: float = Field(4.0, ge=1.0, description="A round stops after this many attempts per task it aims to keep.")
@@ -397,7 +398,8 @@ class Engine:
         for v in kept:
             plan = plans[v.task_id]
             checker = TaskChecker(self.domain, v.task)
-            ro = rollout(self.domain, v.task, checker, *(self.models.rollout_factories() if self.models else (None, None)), k=c.rollouts)
+            ro = rollout(self.domain, v.task, checker, *(self.models.rollout_factories() if self.models else (None, None)), k=c.rollouts,
+                         dialogues=c.dialogues)
             for role, why in ro.unplayed:  # the agent's or user's endpoint failed: no episode, the run goes on
                 self.models.rejected(self, role, "endpoint", why, task=v.task_id)
             if ro.oracle.attributed == "task":
@@ -421,13 +423,16 @@ class Engine:
             stats["passed"] += passed
             self.count(stats, plan.id, "rolled", len(episodes))
             self.count(stats, plan.id, "passed", passed)
-            n_sft = 0
+            teaching = ro.teaching()
+            n_sft = len(teaching)
+            for variant, p in teaching:
+                meta = {"task_id": v.task_id, "plan": plan.id, "round": r, "variant": variant}
+                sft.append(sft_record(p, self.tools, meta))
+                user_sft.append(user_sft_record(p, v.task, self.user_tools, meta))
             for p in episodes:
                 if p.result.reward == 1.0:
-                    n_sft += 1
-                    sft.append(sft_record(p, self.tools))
-                    user_sft.append(user_sft_record(p, v.task, self.user_tools))
-                elif p.attributed == "user":
+                    continue
+                if p.attributed == "user":
                     stats.setdefault("user_attributed", 0)
                     stats["user_attributed"] += 1
                 else:

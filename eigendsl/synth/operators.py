@@ -32,6 +32,8 @@ from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordTyp
 from . import outcomes
 from .render import Call, Draft, Typed
 from ..verify.choices import plain
+from ..verify.forbidden import forbidden_note
+from .identify import identified
 from .scenario import ScenarioWriter
 from .world import World, collect_named, strings, substitute
 
@@ -173,7 +175,7 @@ class Writer:
                 return told
             if told.transfer_call is not None:
                 kept.append(Call("agent", told.transfer_call["name"], told.transfer_call["args"], ()))
-            notes = outcomes.forbidden_note(gold[first_bad].actor, gold[first_bad].name, gold[first_bad].args)
+            notes = forbidden_note(gold[first_bad].actor, gold[first_bad].name, gold[first_bad].args)
             gold, branch, said, judge = kept, told.branch, told.communicate, told.judge
             start, env, problem = self.play(facts, setup, gold)
             assertions = [a for a in assertions if (lambda r: r.ok and r.content == a.expected)(env.run_assertion(a.name, a.args, a.actor, record=False))]
@@ -458,7 +460,7 @@ class Writer:
                 if read is not None and read.params and all(q.name in args or q.name in named for q in read.params if not q.has_default):
                     gold.append(Call("agent", f, {q.name: args.get(q.name, named.get(q.name)) for q in read.params if not q.has_default}))
                     break
-            gold = self.identified(gold)
+            gold = identified(self, gold)
             knows = {k: v for c in gold for k, v in c.args.items()}
             knows.update({k: v for k, v in args.items() if k not in knows and self.world.entity(v) is not None})
         gold.append(Call(tool.actor, name, args))
@@ -484,29 +486,6 @@ class Writer:
             if isinstance(d2, Draft):
                 return d2
         return d
-
-    def identified(self, gold: list[Call]) -> list[Call]:
-        """`gold` opened by the lookup a customer makes possible: where its first call takes an
-        id the domain's words say customers do not hold (a retail user id), the agent read
-        that returns that id from values the customer says (their email), when one does."""
-        words = self.domain.words
-        if not gold or not words.needs:
-            return gold
-        spoken = set(words.says) | set(words.holds)
-        ids = [v for k, v in gold[0].args.items() if k not in spoken and isinstance(v, str) and self.world.entity(v)]
-        if not ids:
-            return gold
-        named = self.named(*self.world.entity(ids[0]))  # what the customer the id names can say
-        for t in sorted(self.domain.ir.tools, key=lambda t: t.name):
-            needed = [q.name for q in t.params if not q.has_default]
-            if (t.actor != ir.Side.AGENT or t.effect == ir.Effect.WRITES or not needed
-                    or not all(q in spoken and isinstance(named.get(q), str) for q in needed)):
-                continue
-            lookup = Call("agent", t.name, {q: named[q] for q in needed})
-            result = self.domain.environment({}).call(lookup.name, lookup.args, lookup.actor)
-            if result.ok and all(v in result.text for v in ids):
-                return [lookup] + gold
-        return gold
 
     def owner_ids(self, table: str) -> list[str]:
         """The ids of a table's rows (the row's own string that names it)."""

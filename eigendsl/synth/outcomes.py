@@ -8,11 +8,11 @@ tool for a transfer), the words its reward asks for and the judge's assertion.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Literal
 
 from .. import ir
+from ..verify.forbidden import refusal
 
 Label = Literal["refuse", "transfer"]
 
@@ -124,13 +124,6 @@ def no_write(domain, entry, request: str) -> NoWrite | str:
 
 # ---------------------------------------------------------------- measuring labels against the declaration
 
-FORBIDDEN = "Forbidden request: "  # a no-write task's `notes`: the request its gold leaves out, as JSON
-
-
-def forbidden_note(actor: str, name: str, args: dict) -> str:
-    return FORBIDDEN + json.dumps({"actor": str(actor), "name": name, "args": args}, sort_keys=True)
-
-
 def label_of(domain, task: ir.TaskDef) -> Label | None:
     """A task's no-write label: transfer when its gold calls the transfer tool, refuse when its
     gold writes nothing; None for a task that writes."""
@@ -145,16 +138,8 @@ def label_agrees(domain, task: ir.TaskDef) -> bool | None:
     """Whether a synthesized no-write task's label is the one its forbidden request's guards
     declare: the request (from its notes) is replayed after the task's setup and gold reads.
     None when the task writes or records no forbidden request. `domain`: a CompiledDomain."""
-    from ..verify.reward import TaskChecker  # the checker's start: the task's facts and setup
-
-    note = str((task.texts or {}).get("notes") or "")
     label = label_of(domain, task)
-    if label is None or FORBIDDEN not in note:
+    if label is None:
         return None
-    request = json.loads(note.split(FORBIDDEN, 1)[1])
-    env = TaskChecker(domain, task).start()
-    for c in task.gold or ():
-        if c.name != transfer_tool(domain):
-            env.call(c.name, c.args, c.actor)
-    result = env.call(request["name"], request["args"], request["actor"])
-    return declared_outcome(domain, result) == label
+    result = refusal(domain, task, transfer_tool(domain))
+    return None if result is None else declared_outcome(domain, result) == label

@@ -7,10 +7,15 @@ misbehaved (fidelity flags, an error, a stop while the agent was asking), else t
 the reward components that failed. User-attributed episodes are left out of the SFT data.
 An episode whose agent or user endpoint failed (unreachable, erroring, overloaded) says nothing
 about the task or the models: it is not played, and the role and reason are handed back.
+
+Without model roles the SFT dialogues are the oracle's: `dialogues` variants per task, each
+with its own phrasings and disclosure order (the oracle agent and the scripted user seeded by
+the variant), every one scored and kept only with reward 1 and the domain's protocol kept.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from .. import ir
@@ -37,6 +42,15 @@ class Rollouts:
     oracle: Played
     episodes: list[Played] = field(default_factory=list)
     unplayed: list[tuple[str, str]] = field(default_factory=list)  # (agent | user, why) of episodes whose endpoint failed
+    variants: list[Played] = field(default_factory=list)  # the oracle's dialogues (variant 0 is `oracle`), without model roles
+
+    def teaching(self) -> list[tuple[int, Played]]:
+        """(variant, episode) of the dialogues SFT learns from: the model roles' rewarded
+        episodes, else the oracle's variants with reward 1 that keep the domain's protocol."""
+        if self.episodes:
+            return [(i, p) for i, p in enumerate(self.episodes) if p.result.reward == 1.0]
+        return [(i, p) for i, p in enumerate(self.variants or [self.oracle])
+                if p.result.reward == 1.0 and not p.result.protocol.get("unconfirmed_writes")]
 
     @property
     def pass_rate(self) -> float:
@@ -66,11 +80,14 @@ def attribute(p: Played, oracle_solves: bool) -> tuple[str | None, str]:
     return "agent", f"failed {', '.join(failed)} ({r.termination})"
 
 
-def rollout(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker, agent_factory=None, user_factory=None, k: int = 1) -> Rollouts:
+def rollout(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker, agent_factory=None, user_factory=None, k: int = 1,
+            dialogues: int = 1) -> Rollouts:
     oracle = play(domain, task, OracleAgent(), ScriptedUser(), checker)
     oracle.attributed, oracle.why = attribute(oracle, oracle.result.reward == 1.0)
     out = Rollouts(oracle)
     if agent_factory is None and user_factory is None:
+        out.variants = [oracle] + [play(domain, task, OracleAgent(), ScriptedUser(variant=v), checker, seed=v)
+                                   for v in range(1, dialogues if oracle.result.reward == 1.0 else 1)]
         return out
     for i in range(k):
         agent = agent_factory() if agent_factory else OracleAgent()
@@ -85,12 +102,10 @@ def rollout(domain: CompiledDomain, task: ir.TaskDef, checker: TaskChecker, agen
     return out
 
 
-def sft_record(p: Played, tools: list[dict]) -> dict:
-    """A dialogue as TRL's SFTTrainer reads it: `messages` (tool-call arguments as objects) and `tools`."""
-    import json
-
-    messages = []
-    for m in p.agent_messages:
+def with_object_arguments(messages: list[dict]) -> list[dict]:
+    """Messages whose tool-call arguments are JSON objects (the wire form sends strings)."""
+    out = []
+    for m in messages:
         m = dict(m)
         if m.get("tool_calls"):
             calls = []
@@ -102,14 +117,21 @@ def sft_record(p: Played, tools: list[dict]) -> dict:
                     pass
                 calls.append({"id": c["id"], "type": "function", "function": {"name": c["function"]["name"], "arguments": args}})
             m["tool_calls"] = calls
-        messages.append(m)
-    return {"messages": messages, "tools": tools}
+        out.append(m)
+    return out
 
 
-def user_sft_record(p: Played, task: ir.TaskDef, tools: list[dict]) -> dict:
-    """The user's side: their turns (as `assistant`) after the system message every user model plays
-    from (the guide and the scenario, as `eval --user hf:` and the LLM user give it)."""
-    out = {"messages": [scenario_system(task)] + p.user_messages}
+def sft_record(p: Played, tools: list[dict], meta: dict | None = None) -> dict:
+    """A dialogue as TRL's SFTTrainer reads it: `messages` (tool-call arguments as objects) and
+    `tools`, then what names it (`meta`: task, plan, round, variant)."""
+    return {"messages": with_object_arguments(p.agent_messages), "tools": tools, **(meta or {})}
+
+
+def user_sft_record(p: Played, task: ir.TaskDef, tools: list[dict], meta: dict | None = None) -> dict:
+    """The user's side of the same dialogue: their turns (as `assistant`) after the system
+    message every user model plays from (the guide and the scenario, as `eval --user hf:` and
+    the LLM user give it); tool-call arguments as objects, as in the agent's records."""
+    out = {"messages": [scenario_system(task)] + with_object_arguments(p.user_messages)}
     if tools:
         out["tools"] = tools
-    return out
+    return {**out, **(meta or {})}

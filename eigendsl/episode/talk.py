@@ -1,0 +1,113 @@
+"""What the oracle agent and the scripted user say: phrasings drawn by a seeded generator.
+
+Each kind of turn has several phrasings; a dialogue variant draws from them with its own
+random generator, so one task yields many distinct dialogues with the same tool calls. The
+phrasings are the domain-neutral frame; what fills them (the names of the details asked for,
+the action described, the reason for a refusal, the transfer message) comes from the task and
+the domain. Fixed markers the other side listens for are kept in every phrasing: an agent
+question for a detail names it by its words ("your user id"), a confirmation request asks
+for a yes, a closing asks whether there is anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+from .. import ir
+
+ASK_ONE = ["Could you give me your {}?", "What is your {}, please?", "May I have your {}?",
+           "To look into this, I need your {}. What is it?", "Can you tell me your {}?"]
+ASK_MANY = ["Could you give me your {}?", "To get started, I need your {}.", "May I have your {}, please?"]
+CONFIRM = ["Here is what I will do: {}. Shall I go ahead?", "Before I change anything: {}. Do you want me to proceed?",
+           "To confirm, I am about to {}. Is that okay? (yes/no)", "I can {} now. Would you like me to go ahead?",
+           "This is the change: {}. Do I have your confirmation to proceed?"]
+DONE = ["The change is made: {}.", "Done. I went ahead with this: {}.", "All set. What I did: {}.", "That went through: {}."]
+NOTE = ["For your reference: {}.", "Please note: {}.", "One more thing to know: {}."]
+ON_DEVICE = ["Could you {} on your phone, and tell me what you see?", "Please {} on your device.",
+             "Next, please {} and let me know what it shows.", "Let's try this: {}. What do you see now?"]
+REFUSE = ["I'm sorry, but I can't do that. {}", "Unfortunately that is not possible. {}",
+          "I'm afraid I cannot make that change. {}", "I understand, but this is not something I'm allowed to do. {}"]
+CLOSE = ["Is there anything else I can help you with?", "Can I help you with anything else?",
+         "Is there anything else you need today?"]
+GOODBYE = ["Thank you for contacting us. Goodbye!", "Have a good day. Goodbye!"]
+
+ANSWER = ["My {} is {}.", "It's {1}.", "Sure, my {} is {}.", "The {} is {}.", "{1}."]
+YES = ["Yes, please go ahead.", "Yes, that's right.", "Yes, please.", "Sounds good, go ahead.", "Yes, do it.",
+       "Yes, I confirm."]
+DID = ["Done. It shows: {}", "Okay, I did that. It says: {}", "I did it. Now I see: {}"]
+END = ["No, that's all. Thank you!", "That's everything, thanks.", "No, thank you. That's all I needed.",
+       "Nothing else, thanks for your help."]
+THANKS_END = ["Thank you, that's all I needed.", "Okay, thanks anyway.", "I see. Thank you for your help."]
+DONT_KNOW = ["I'm afraid I don't know that.", "I don't have that information.", "Sorry, I don't know."]
+NOTHING_MORE = ["I don't know anything more than I told you.", "That's all the information I have."]
+HELLO = ["", "Hi. ", "Hello. ", "Hi there. "]
+
+
+def pick(rng: random.Random, phrasings: list[str], *args) -> str:
+    return rng.choice(phrasings).format(*args)
+
+
+def detail_name(key: str) -> str:
+    """A detail's name as said aloud: `user_id` -> "user id" (every word of the key kept, so the
+    user recognises what is asked for)."""
+    return key.replace("_", " ")
+
+
+def join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def spoken_value(value) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def describe(call: ir.CallSpec, tool: ir.Function | None) -> str:
+    """The exact action, listed for the user: what the tool does and every argument it gets."""
+    doc = ((tool.doc if tool is not None else None) or call.name.replace("_", " ")).strip().split(". ")[0].rstrip(".")
+    what = doc[:1].lower() + doc[1:]
+    args = "; ".join(f"{k.replace('_', ' ')}: {spoken_value(v)}" for k, v in call.args.items())
+    return f"{what} ({args})" if args else what
+
+
+def on_device(call: ir.CallSpec) -> str:
+    """A phone-side step asked of the user: the action's words (each word of the tool's name,
+    which the user listens for) and the values it takes."""
+    args = ", ".join(f"{k.replace('_', ' ')} {spoken_value(v)}" for k, v in call.args.items())
+    return call.name.replace("_", " ") + (f" ({args})" if args else "")
+
+
+# "you" followed by one of these (or by punctuation, or nothing) is an object: "me"; otherwise
+# the subject of a verb: "I". Scenarios are written to the user ("You want ..."); the scripted
+# user says them as a customer would ("I want ...").
+OBJECT_NEXT = {"to", "for", "with", "about", "elsewhere", "back", "again", "a", "an", "the", "that", "this", "if", "at",
+               "on", "in", "by", "from", "up", "down", "out", "over", "soon", "now", "today", "later", "and", "or", "but",
+               "so", "because", "when", "while", "before", "after", "since", "yet", "too", "as", "than", "into", "off",
+               "some", "any", "one", "something", "anything", "nothing", "more", "money", "how", "what", "which", "who",
+               "why", "where"}
+SWAPS = {"you are": "I am", "you were": "I was", "you're": "I'm", "you've": "I've", "you'll": "I'll", "you'd": "I'd",
+         "yourself": "myself", "yours": "mine", "your": "my", "are you": "am I", "were you": "was I"}
+PRONOUN = re.compile(r"\b(you are|you were|you're|you've|you'll|you'd|are you|were you|yourself|yours|your|you)\b(\s+(\w+))?", re.I)
+
+
+def first_person(text: str) -> str:
+    """A scenario sentence said by the customer: second person turned into first."""
+    def swap(m: re.Match) -> str:
+        word, rest, following = m.group(1), m.group(2) or "", m.group(3)
+        low = word.lower()
+        if low in SWAPS:
+            out = SWAPS[low]
+        else:
+            out = "me" if following is None or following.lower() in OBJECT_NEXT else "I"
+        if word[0].isupper() and out != "I":
+            out = out[0].upper() + out[1:]
+        start = m.start()
+        if out.startswith("me") and (start == 0 or text[:start].rstrip().endswith((".", "!", "?"))):
+            out = "I"  # "You ..." opening a sentence is its subject
+        return out + rest
+    return PRONOUN.sub(swap, text)
