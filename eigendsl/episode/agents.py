@@ -95,7 +95,7 @@ class OracleAgent:
             step = self.plan[0]
             if step.actor == ir.Side.USER:
                 self.plan.pop(0)
-                return self.say(pick(self.rng, talk.ON_DEVICE, talk.on_device(step)))
+                return self.say(pick(self.rng, talk.ON_DEVICE, talk.on_device(step, self.tools.get((step.actor, step.name)))))
             missing = [k for k, v in self.knows.items() if k not in self.asked and talk.spoken_value(v) not in said
                        and talk.spoken_value(v) in leaves(step.args)]
             if missing:

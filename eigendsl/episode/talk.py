@@ -42,7 +42,6 @@ END = ["No, that's all. Thank you!", "That's everything, thanks.", "No, thank yo
 THANKS_END = ["Thank you, that's all I needed.", "Okay, thanks anyway.", "I see. Thank you for your help."]
 DONT_KNOW = ["I'm afraid I don't know that.", "I don't have that information.", "Sorry, I don't know."]
 NOTHING_MORE = ["I don't know anything more than I told you.", "That's all the information I have."]
-HELLO = ["", "Hi. ", "Hello. ", "Hi there. "]
 
 
 def pick(rng: random.Random, phrasings: list[str], *args) -> str:
@@ -75,11 +74,17 @@ def describe(call: ir.CallSpec, tool: ir.Function | None) -> str:
     return f"{what} ({args})" if args else what
 
 
-def on_device(call: ir.CallSpec) -> str:
-    """A phone-side step asked of the user: the action's words (each word of the tool's name,
-    which the user listens for) and the values it takes."""
+def on_device(call: ir.CallSpec, tool: ir.Function | None) -> str:
+    """A phone-side step asked of the user: what the tool does, in its description's words
+    (the user recognises the step by them or by the tool's name), and the values it takes."""
     args = ", ".join(f"{k.replace('_', ' ')} {spoken_value(v)}" for k, v in call.args.items())
-    return call.name.replace("_", " ") + (f" ({args})" if args else "")
+    return step_words(call.name, tool) + (f" ({args})" if args else "")
+
+
+def step_words(name: str, tool: ir.Function | None) -> str:
+    doc = ((tool.doc if tool is not None else None) or name.replace("_", " ")).strip().split(". ")[0].split("; ")[0]
+    doc = doc.rstrip(".").split(" (")[0]
+    return doc[:1].lower() + doc[1:]
 
 
 # "you" followed by one of these (or by punctuation, or nothing) is an object: "me"; otherwise

@@ -65,7 +65,7 @@ class ScriptedUser:
             return " ".join(f"My {talk.detail_name(k)} is {talk.spoken_value(v)}." for k, v in self.knows.items()) \
                 or "Hi, I need some help with my account."
         self.told.update(k for k, v in self.knows.items() if talk.spoken_value(v) in need)
-        return pick(self.rng, talk.HELLO) + talk.first_person(need)
+        return talk.first_person(need)
 
     def respond(self, messages: list[dict], tools: list[dict]) -> dict:
         self.turns += 1
@@ -112,13 +112,19 @@ class ScriptedUser:
     def requested_action(self, said: str, heard: set[str]) -> tuple[str, dict] | None:
         """A user-side action the agent asks for: the next one of the task's, or any without arguments."""
         lowered = said.lower()
-        for i, call in enumerate(self.pending):
-            if call.name in lowered or set(call.name.split("_")) <= heard:
+
+        def asked_for(name: str, loosely: bool) -> bool:  # by its name or its description's words
+            described = words(talk.step_words(name, self.user_tools.get(name)))
+            return (name in lowered or (len(described) >= 3 and described <= heard)
+                    or (loosely and set(name.split("_")) <= heard))
+
+        for i, call in enumerate(self.pending):  # a step the task expects: its name's words are enough
+            if asked_for(call.name, True):
                 self.pending.pop(i)
                 return call.name, dict(call.args)
-        for name, tool in self.user_tools.items():
+        for name, tool in self.user_tools.items():  # any other: only asked for by name or description
             required = [p for p in tool.params if not p.has_default]
-            if not required and (name in lowered or set(name.split("_")) <= heard):
+            if not required and asked_for(name, False):
                 return name, {}
         return None
 

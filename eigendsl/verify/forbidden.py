@@ -49,12 +49,20 @@ def refusal(domain, task: ir.TaskDef, skip: str | None = None):
 
 def refusal_reason(domain, task: ir.TaskDef) -> str | None:
     """Why the task's forbidden request is not done, in words: the reason a violated guard
-    declares, else the tool's failure text; None when the task records no forbidden request."""
+    declares, else the text of that guard's policy, else the tool's failure text; None when the
+    task records no forbidden request or the request breaks no rule."""
     result = refusal(domain, task, domain.ir.settings.get("transfer_tool"))
     if result is None:
         return None
-    reasons = [g.reason for g in result.guards if g.verdict == "violated" and g.reason]
-    if reasons:
-        return reasons[0]
-    text = (result.text or "").strip()
-    return text.removeprefix("Error:").strip() or None
+    violated = [g for g in result.guards if g.verdict == "violated"]
+    for g in violated:
+        if g.reason:
+            return g.reason
+    policies = {p.name: p.text for p in domain.ir.policies}
+    for g in violated:
+        text = " ".join((policies.get(g.policy) or "").split())
+        if text:
+            return text
+    if result.ok:
+        return None
+    return (result.text or "").strip().removeprefix("Error:").strip() or None
