@@ -102,7 +102,8 @@ class OracleAgent:
                 ask = missing if self.rng.random() < 0.5 else missing[:1]
                 self.asked.update(ask)
                 names = [talk.detail_name(k) for k in ask]
-                return self.say(pick(self.rng, talk.ASK_ONE if len(ask) == 1 else talk.ASK_MANY, talk.join(names)))
+                opener = pick(self.rng, talk.OPENERS) if len(self.asked) == len(ask) else ""
+                return self.say(opener + pick(self.rng, talk.ASK_ONE if len(ask) == 1 else talk.ASK_MANY, talk.join(names)))
             if self.is_write(step) and self.protocol.confirm_writes:
                 if not self.listed:
                     self.listed = True

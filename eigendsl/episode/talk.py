@@ -18,25 +18,30 @@ import re
 from .. import ir
 
 ASK_ONE = ["Could you give me your {}?", "What is your {}, please?", "May I have your {}?",
-           "To look into this, I need your {}. What is it?", "Can you tell me your {}?"]
-ASK_MANY = ["Could you give me your {}?", "To get started, I need your {}.", "May I have your {}, please?"]
+           "I need your {} to find this. What is it?", "Can you tell me your {}?", "Could you share your {} with me?"]
+ASK_MANY = ["Could you give me your {}?", "I need your {}.", "May I have your {}, please?", "Please tell me your {}."]
+OPENERS = ["", "", "I can help with that. ", "Sure. ", "Let me look into it. ", "Happy to help. "]  # before the first question only
 CONFIRM = ["Here is what I will do: {}. Shall I go ahead?", "Before I change anything: {}. Do you want me to proceed?",
            "To confirm, I am about to {}. Is that okay? (yes/no)", "I can {} now. Would you like me to go ahead?",
            "This is the change: {}. Do I have your confirmation to proceed?"]
 DONE = ["The change is made: {}.", "Done. I went ahead with this: {}.", "All set. What I did: {}.", "That went through: {}."]
 NOTE = ["For your reference: {}.", "Please note: {}.", "One more thing to know: {}."]
 ON_DEVICE = ["Could you {} on your phone, and tell me what you see?", "Please {} on your device.",
-             "Next, please {} and let me know what it shows.", "Let's try this: {}. What do you see now?"]
+             "Next, please {} and let me know what it shows.", "Let's try this: {}. What do you see now?",
+             "One thing to try on your side: {}. Tell me what happens.", "Could you please {} and read me what the screen says?"]
 REFUSE = ["I'm sorry, but I can't do that. {}", "Unfortunately that is not possible. {}",
           "I'm afraid I cannot make that change. {}", "I understand, but this is not something I'm allowed to do. {}"]
 CLOSE = ["Is there anything else I can help you with?", "Can I help you with anything else?",
-         "Is there anything else you need today?"]
+         "Is there anything else you need today?", "Anything else I can do for you?",
+         "Is there anything else on your mind today?"]
 GOODBYE = ["Thank you for contacting us. Goodbye!", "Have a good day. Goodbye!"]
 
-ANSWER = ["My {} is {}.", "It's {1}.", "Sure, my {} is {}.", "The {} is {}.", "{1}."]
+ANSWER = ["My {} is {}.", "It's {1}.", "Sure, my {} is {}.", "The {} is {}.", "{1}.",
+          "My {} should be {}.", "That would be {1}."]
 YES = ["Yes, please go ahead.", "Yes, that's right.", "Yes, please.", "Sounds good, go ahead.", "Yes, do it.",
        "Yes, I confirm."]
-DID = ["Done. It shows: {}", "Okay, I did that. It says: {}", "I did it. Now I see: {}"]
+DID = ["Done. It shows: {}", "Okay, I did that. It says: {}", "I did it. Now I see: {}", "Alright, done. The screen says: {}",
+       "Just did it. Here is what it shows: {}"]
 END = ["No, that's all. Thank you!", "That's everything, thanks.", "No, thank you. That's all I needed.",
        "Nothing else, thanks for your help."]
 THANKS_END = ["Thank you, that's all I needed.", "Okay, thanks anyway.", "I see. Thank you for your help."]

@@ -93,7 +93,7 @@ class ScriptedUser:
             self.told.update(asked)
             return self.say(" ".join(pick(self.rng, talk.ANSWER, talk.detail_name(k), talk.spoken_value(self.knows[k]))
                                      for k in asked))
-        if agreeing or ASKS.search(said):
+        if agreeing or ASKS.search(said) or said.rstrip().endswith("?"):
             self.questions += 1
             if self.questions > self.patience:
                 return self.say(f"I have to go now. {STOP}")
