@@ -404,3 +404,24 @@ def test_small_telecom_run_covers_every_write_tool(tmp_path):
     assert cov["missing_write_tools"] == []
     assert "identify_customer/suspend_line:forbid" in cov["guard_branches"]
     assert cov["multi_write"] >= 0.3 and cov["refusal_or_transfer"] >= 0.1
+
+
+def test_a_user_told_to_push_back_does_so_once_and_hears_the_reason_again(airline_run):
+    # scenarios whose instructions say "insist once" or "ask why once": the scripted user pushes
+    # back on the refusal once, the oracle repeats the guard's reason, and the dialogue ends
+    out, _ = airline_run
+    pushed = 0
+    for line in (out / "user_sft.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if "insist once" not in record["messages"][0]["content"] and "ask why once" not in record["messages"][0]["content"]:
+            continue
+        turns = [m for m in record["messages"][1:] if m.get("content")]
+        refusal = next((i for i, m in enumerate(turns) if m["role"] == "user" and re.search(r"sorry|cannot|can't|not possible|allowed to", m["content"])), None)
+        if refusal is None:  # a scenario whose request was allowed after all: nothing to push back on
+            continue
+        pushed += 1
+        push, again = turns[refusal + 1], turns[refusal + 2]
+        assert push["role"] == "assistant" and "###STOP###" not in push["content"], turns
+        assert again["role"] == "user" and again["content"] != turns[refusal]["content"], turns
+        assert turns[-1]["role"] == "assistant" and "###STOP###" in turns[-1]["content"]
+    assert pushed >= 1

@@ -79,6 +79,7 @@ class OracleAgent:
         self.report = ""  # what was done since the user last heard from the agent
         self.calls = 0
         self.closed = False
+        self.repeated = False
 
     def is_write(self, call: ir.CallSpec) -> bool:
         tool = self.tools.get((call.actor, call.name))
@@ -118,6 +119,9 @@ class OracleAgent:
             return {"role": "assistant", "content": None,
                     "tool_calls": [{"id": f"oracle_{self.calls}", "name": step.name, "arguments": dict(step.args)}]}
         if self.closed:
+            if self.refusal and not self.repeated:  # the user pushes back: the same reason, once more
+                self.repeated = True
+                return self.say(pick(self.rng, talk.AGAIN, self.refusal.rstrip(".") + ".") + " " + pick(self.rng, talk.CLOSE))
             return self.say(pick(self.rng, talk.GOODBYE))
         self.closed = True
         if self.transfers and self.transfer_message:

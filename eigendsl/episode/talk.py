@@ -45,6 +45,10 @@ DID = ["Done. It shows: {}", "Okay, I did that. It says: {}", "I did it. Now I s
 END = ["No, that's all. Thank you!", "That's everything, thanks.", "No, thank you. That's all I needed.",
        "Nothing else, thanks for your help."]
 THANKS_END = ["Thank you, that's all I needed.", "Okay, thanks anyway.", "I see. Thank you for your help."]
+INSIST = ["I really need this. Can't you make an exception?", "Please, it's important to me. Is there really no way?",
+          "Are you sure? I really need this done."]
+WHY = ["Why not?", "Why can't this be done?", "Can you tell me why?"]
+AGAIN = ["I understand, but I cannot make an exception. {}", "I'm sorry, the rule is firm. {}", "I see why you ask. {}"]
 DONT_KNOW = ["I'm afraid I don't know that.", "I don't have that information.", "Sorry, I don't know."]
 NOTHING_MORE = ["I don't know anything more than I told you.", "That's all the information I have."]
 

@@ -26,6 +26,7 @@ from .talk import pick
 CONFIRM = re.compile(r"\b(confirm|proceed|go ahead|shall i|should i|do you want|would you like|is that (ok|okay|correct|right)|yes or no|agree)\b", re.I)
 WORD = re.compile(r"[a-z0-9]+")
 ANYTHING_ELSE = re.compile(r"\banything else\b", re.I)
+REFUSED = re.compile(r"\b(sorry|cannot|can't|not possible|unfortunately|not allowed|allowed to|unable)\b", re.I)
 HANDED_OVER = re.compile(r"\btransferr?(ed|ing)?\b.*\b(human|agent|person|specialist)\b", re.I | re.S)
 
 
@@ -56,6 +57,9 @@ class ScriptedUser:
         self.turns = 0
         self.questions = 0
         self.told: set[str] = set()
+        # one push back on a refusal, where the scenario asks for it: insist once, or ask why once
+        how = str(self.texts.get("instructions") or "").lower()
+        self.push_back = talk.INSIST if "insist" in how else talk.WHY if "ask why" in how else None
 
     def opening(self) -> str:
         """The need, in the scenario's words; no details yet (the agent asks for them)."""
@@ -82,6 +86,9 @@ class ScriptedUser:
         if action is not None:
             return {"role": "assistant", "content": None,
                     "tool_calls": [{"id": f"user_{self.turns}", "name": action[0], "arguments": action[1]}]}
+        if self.push_back and REFUSED.search(said):
+            push, self.push_back = self.push_back, None
+            return self.say(pick(self.rng, push))
         if ANYTHING_ELSE.search(said):
             return self.say(f"{pick(self.rng, talk.END)} {STOP}")
         lowered = said.lower()
