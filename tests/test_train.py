@@ -323,3 +323,38 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_metrics_continue(tmp_path)
     assert (out / "final" / "config.json").is_file()
     again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert again.returncode == 0 and "already trained" in again.stdout
+
+
+def test_tasks_from_a_synth_folder_are_every_rounds(tmp_path):
+    # `train --tasks SYNTH_OUT` takes the kept tasks of every round (or merged.eig), one domain
+    from eigendsl.synth.engine import Engine, SynthConfig
+    from eigendsl.train.command import task_files
+
+    out = tmp_path / "synth"
+    Engine(SynthConfig(target=str(ROOT / "domains" / "airline.eig"), tasks=12, batch=12, seed=1, rounds=2), out).run()
+    rounds = sorted((out / "tasks").glob("round_*.eig"))
+    assert len(rounds) >= 2 and task_files(str(out)) == [str(p) for p in rounds]
+    kept = sum(1 for _ in (out / "rl.jsonl").read_text().splitlines())
+    result = subprocess.run([str(EIGENDSL), "train", str(ROOT / "domains" / "airline.eig"), "--tasks", str(out),
+                             "--model", "no/such/model", "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=300)
+    assert "expected one .eig" not in result.stderr and "not a model folder" in result.stderr  # the tasks loaded
+    (out / "tasks" / "merged.eig").write_text(rounds[0].read_text())
+    assert task_files(str(out)) == [str(out / "tasks" / "merged.eig")]
+    with pytest.raises(Exception, match="not a synth output folder"):
+        task_files(str(tmp_path))
+    assert kept >= 2
+
+
+def test_a_run_that_stopped_before_its_first_checkpoint_does_not_block_the_next(tmp_path):
+    from eigendsl.train.config import TrainError
+    from eigendsl.train.run import check_run
+
+    out = tmp_path / "run"
+    check_run(out, {"model": "tiny:", "config": None})
+    (out / "base").mkdir()
+    check_run(out, {"model": "tiny:", "config": "fixed.toml"})  # the corrected command reuses the folder
+    assert not (out / "base").exists()  # the tiny model built for the other spec is not reused
+    (out / "checkpoint-5").mkdir()
+    (out / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    with pytest.raises(TrainError, match="holds another run"):
+        check_run(out, {"model": "tiny:", "config": "other.toml"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -26,9 +27,15 @@ from .config import TrainError, load_config
 def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
     try:
-        tasks_path = task_file(tasks_file)
-        domain, task_list = load_eval_tasks(target, tasks_path, None, None)
-        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_path)
+        domain, task_list = None, []
+        for path in task_files(tasks_file):  # a synth folder: every round's tasks, on one domain
+            loaded, tasks = load_eval_tasks(target, path, None, None)
+            domain = domain or loaded
+            refuse_unstartable(loaded, tasks, "fix them or leave them out of the task file", path)
+            task_list += tasks
+        ids = [t.id for t in task_list]
+        if len(set(ids)) != len(ids):
+            raise TrainError(f"{tasks_file}: task ids repeat across its files ({sorted({i for i in ids if ids.count(i) > 1})[:3]})")
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
@@ -37,14 +44,18 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
         raise UsageProblem(str(e))
 
 
-def task_file(path: str | None) -> str | None:
-    """An .eig or tau2 JSON file as is; a synth output folder by the one task file in it."""
+def task_files(path: str | None) -> list[str | None]:
+    """An .eig or tau2 JSON file as is (None: TARGET's own tasks); a synth output folder by its
+    kept tasks: `merged.eig` where synth-merge wrote one, else every `round_N.eig`."""
     if path is None or not Path(path).is_dir():
-        return path
-    found = sorted(Path(path).glob("*.eig")) or sorted(Path(path).glob("tasks/*.eig"))
-    if len(found) != 1:
-        raise TrainError(f"{path}: expected one .eig task file in the folder, found {len(found)}")
-    return str(found[0])
+        return [path]
+    folder = Path(path) / "tasks" if (Path(path) / "tasks").is_dir() else Path(path)
+    merged = folder / "merged.eig"
+    numbered = [(int(m.group(1)), p) for p in folder.glob("round_*.eig") if (m := re.fullmatch(r"round_(\d+)", p.stem))]
+    rounds = [merged] if merged.is_file() else [p for _, p in sorted(numbered)]
+    if not rounds:
+        raise TrainError(f"{path}: not a synth output folder (no tasks/round_N.eig or merged.eig in it)")
+    return [str(p) for p in rounds]
 
 
 def run(domain, task_list: list, target: str, model: str, out_dir: str, stage: str, data: str | None,

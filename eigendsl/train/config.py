@@ -64,7 +64,7 @@ class Common(BaseModel):
 class SFTSettings(Common):
     """SFTTrainer: loss only on the trained role's tokens (masks.py)."""
 
-    max_length: Positive | None = 1024
+    max_length: Positive | None = None  # default: the model's positions (a longer dialogue cannot be trained whole)
     num_train_epochs: PositiveFloat = 1.0
     max_dialogues: Positive | None = None  # ours: cap on the dialogues used
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 from .. import ir
@@ -88,9 +89,12 @@ def check_run(out: Path, identity: dict) -> None:
             raise TrainError(f"{record} is damaged, so what {out} holds is unknown; use another --out or delete it") from None
         if not isinstance(before, dict):
             raise TrainError(f"{record} is damaged, so what {out} holds is unknown; use another --out or delete it")
-        if before != identity:
+        if before != identity and (last_checkpoint(out)[0] is not None or (out / "final").is_dir()):
             changed = ", ".join(k for k in identity if before.get(k) != identity[k])
             raise TrainError(f"{out} holds another run (different {changed}); use another --out or delete it")
+        if before != identity:  # a run that stopped before its first checkpoint: nothing to keep
+            shutil.rmtree(out / "base", ignore_errors=True)  # a tiny model built for the other run's spec
+            (out / "metrics.jsonl").unlink(missing_ok=True)
     try:
         make_folder(out)
         record.write_text(json.dumps(identity, indent=1) + "\n")

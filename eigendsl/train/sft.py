@@ -16,15 +16,17 @@ from .metrics import MetricsLog, step_callback
 
 
 def tokenize_dialogues(tokenizer, dialogues: list[dict], max_length: int | None) -> list[dict]:
-    rows = []
+    rows, longest = [], 0
     for d in dialogues:
         m = mask_conversation(tokenizer, d["messages"], d.get("tools"), start=d.get("train_from", 0))
+        longest = max(longest, len(m.input_ids))
         if max_length is not None and len(m.input_ids) > max_length:
             continue  # a cut dialogue would teach a turn without its end
         if any(m.mask):
             rows.append({"input_ids": m.input_ids, "assistant_masks": m.mask})
     if not rows:
-        raise TrainError(f"no dialogue fits in max_length = {max_length} tokens with a turn to train on")
+        raise TrainError(f"no dialogue fits in max_length = {max_length} tokens with a turn to train on "
+                         f"(the longest of {len(dialogues)} has {longest}); raise [sft] max_length, or use a model with more positions")
     return rows
 
 
@@ -38,10 +40,12 @@ def train_sft(model_path: str, tokenizer, dialogues: list[dict], out: Path, s: S
 
     if s.max_dialogues is not None:
         dialogues = random.Random(s.seed).sample(dialogues, min(s.max_dialogues, len(dialogues)))
-    rows = tokenize_dialogues(tokenizer, dialogues, s.max_length)
-    args = SFTConfig(output_dir=str(out), **s.trl_fields(), save_strategy="steps",
-                     disable_tqdm=True, use_cpu=not _cuda())
     model = AutoModelForCausalLM.from_pretrained(model_path)
+    positions = getattr(model.config, "max_position_embeddings", None)
+    limit = min(x for x in (s.max_length, positions) if x is not None) if (s.max_length or positions) else None
+    rows = tokenize_dialogues(tokenizer, dialogues, limit)
+    args = SFTConfig(output_dir=str(out), **{**s.trl_fields(), "max_length": limit}, save_strategy="steps",
+                     disable_tqdm=True, use_cpu=not _cuda())
 
     def collect(state, logs, seconds):
         return {"loss": logs.get("loss"), "learning_rate": logs.get("learning_rate"),

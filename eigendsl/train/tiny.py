@@ -35,7 +35,7 @@ LIMITS = {"hidden": (1, 4096), "layers": (1, 64), "heads": (1, 64), "vocab": (1,
 
 def parse_spec(spec: str) -> dict[str, int]:
     """`tiny:hidden=64,layers=2` as settings; unknown keys are an error."""
-    sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 1000, "positions": 2048, "seed": 0}
+    sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 1000, "positions": 16384, "seed": 0}
     rest = spec.partition(":")[2]
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
