@@ -261,6 +261,7 @@ BAD_FILES = {
     "CALLS": ("calls.jsonl", '{"messages": [{"role": "assistant", "tool_calls": [5]}]}\n'),
     "BYTES": ("bytes.jsonl", b"\xff\n"),
     "FILE": ("file", ""),
+    "TRACKER": ("tracker.toml", '[sft]\nreport_to = ["clearml"]\n'),
 }
 
 
@@ -279,6 +280,7 @@ BAD_FILES = {
     (["--model", "tiny:", "--data", "CALLS"], ":1: message 0 is not a chat message"),
     (["--model", "tiny:", "--data", "BYTES"], "not UTF-8 text (byte 0)"),
     (["--model", "tiny:", "--out", "FILE/run"], "file is a file, not a folder"),
+    (["--model", "tiny:", "--config", "TRACKER"], "clearml is not installed"),
 ])
 def test_bad_training_input_is_one_clear_error(tmp_path, args, message):
     for name, text in BAD_FILES.values():

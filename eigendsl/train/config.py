@@ -21,13 +21,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 Positive = Annotated[int, Field(ge=1)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0)]
+
+
+TRACKERS = {"tensorboard": "tensorboard", "trackio": "trackio", "wandb": "wandb", "mlflow": "mlflow",
+            "comet_ml": "comet_ml", "clearml": "clearml"}  # report_to name -> the module it needs
 
 
 class TrainError(Exception):
@@ -52,6 +56,18 @@ class Common(BaseModel):
     report_to: list[str] = Field(default_factory=list)  # TRL's reporting: "trackio", "tensorboard", ...
     bf16: bool = False
     gradient_checkpointing: bool = False
+
+    @field_validator("report_to")
+    @classmethod
+    def trackers_installed(cls, names: list[str]) -> list[str]:
+        """A tracker TRL would report to must be importable: found here, not as a traceback mid-start."""
+        import importlib.util
+
+        missing = [n for n in names if n not in ("none", "all") and importlib.util.find_spec(TRACKERS.get(n, n)) is None]
+        if missing:
+            raise ValueError(f"{', '.join(missing)} is not installed (pip install {' '.join(TRACKERS.get(n, n) for n in missing)}), "
+                             "or leave it out of report_to")
+        return names
 
     def trl_fields(self, exclude: tuple[str, ...] = ()) -> dict:
         return self.model_dump(exclude={*self.ours(), *exclude})
