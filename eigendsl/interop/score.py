@@ -12,6 +12,10 @@ A record is a tau2-bench `SimulationRun` (`task_id`, `messages` in tau2's format
 (`termination` instead of `termination_reason`). A file is tau2-bench's results JSON (its
 `simulations` list), a JSON list of records, or JSON lines of records.
 
+Tool results are paired with calls as the benchmark pairs them: the results that follow a
+message with calls answer those calls in order, whatever the ids (unique, every call `"-1"`,
+none, one reused across messages); see `answered_call`.
+
 Each record's tool calls are replayed in order on a fresh environment in the task's initial
 state: the assistant's on the agent side, the user's (a tool call in a user message) on the user
 side. As the benchmark does, calls of tools that only read are not re-run (they cannot change
