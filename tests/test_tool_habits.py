@@ -212,3 +212,31 @@ def test_eval_of_a_model_with_these_habits_scores_the_same_again(tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report.html").read_text()
     assert all(page.count(f"→ {c['name']}(") == 1 for c in calls) and page.count('class="msg tool') >= len(calls)
+
+
+@pytest.mark.parametrize("rule", ["lax", "strict"])
+def test_open_and_closed_records_under_each_rule(tmp_path, rule):
+    (tmp_path / "shop.json").write_text(json.dumps({"notes": {}}))
+    (tmp_path / "shop.eig").write_text(f'''
+domain shop {{
+  data = "shop.json"
+  arguments = "{rule}"
+}}
+record Item {{ name: str, note: str? }}
+record Box closed {{ size: int }}
+state {{ notes: map<str, str> }}
+tool keep(item: Item, box: Box) -> str writes "Keep an item in a box." {{
+  notes[item.name] = "{{box.size}}"
+  return item.name
+}}
+''')
+    env = load_domain(tmp_path / "shop.eig", root=root_for(tmp_path)).environment()
+    ok = {"item": {"name": "a", "note": None}, "box": {"size": 2}}
+    assert env.call("keep", ok).ok
+    extra = env.call("keep", {**ok, "item": {**ok["item"], "colour": "red"}})
+    assert extra.ok == (rule == "lax"), extra.error                      # an open record: dropped under lax only
+    closed = env.call("keep", {**ok, "box": {"size": 2, "colour": "red"}})
+    assert not closed.ok and "unknown field 'colour' (Box)" in closed.error  # a closed record: refused under both
+    no_note = env.call("keep", {**ok, "item": {"name": "a"}})
+    assert no_note.ok == (rule == "strict")                              # pydantic requires an Optional without default
+    assert env.call("keep", {**ok, "box": {"size": "3"}}).ok == (rule == "lax")  # a field coerced as pydantic does
