@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 INFRASTRUCTURE_ERROR = "infrastructure_error"
 
@@ -100,7 +100,5 @@ def summary(pub: Published, lines: list[dict], skipped: list[str]) -> list[str]:
 
 def reason_of(message: str) -> str:
     """A skip message without the record's own number, id and message index (to count alike ones)."""
-    import re
-
     text = re.sub(r"^record \d+( \(id [^)]*\))?: ", "", message)
     return re.sub(r"message \d+", "message N", re.sub(r"'[^']*'", "'…'", text))[:160]
