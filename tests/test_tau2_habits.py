@@ -30,8 +30,8 @@ def frozen(domain: str) -> dict:
 
 def score(domain: str, simulations, out, tasks=None):
     shared = shared_dir(domain)
-    args = ["score", str(ROOT / "compiled" / domain), "--simulations", str(simulations), "--tasks", str(tasks or simulations),
-            "--db", str(shared / "db.json"), "--out", str(out)]
+    args = ["score", str(ROOT / "compiled" / domain), "--simulations", str(simulations), "--db", str(shared / "db.json"),
+            "--out", str(out)] + ([] if tasks is False else ["--tasks", str(tasks or simulations)])
     if (shared / "user_db.json").is_file():
         args += ["--user-db", str(shared / "user_db.json")]
     return CliRunner().invoke(main, args)
@@ -93,8 +93,9 @@ def test_a_published_results_file_with_several_trials(tmp_path):
                "tasks": data["tasks"], "simulations": sims + [infra, broken]}
     path = tmp_path / "published.json"
     path.write_text(json.dumps(results))
-    result = score("airline", path, tmp_path / "s.jsonl")
+    result = score("airline", path, tmp_path / "s.jsonl", tasks=False)  # the file's own tasks, as it is
     assert result.exit_code == 0, (result.output, result.stderr)
+    assert f"tasks: the {len(data['tasks'])} the results file carries" in result.output
     rewards: dict[str, list[float]] = {}
     for s in sims:
         rewards.setdefault(s["task_id"], []).append(s["reward_info"]["reward"])

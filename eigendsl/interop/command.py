@@ -85,6 +85,12 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     try:
         judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
         scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
+        pub = published(simulations)  # a tau2-bench results file: its own tasks, and pass^k below
+        if (tasks_file is None and pub is not None and pub.tasks and str(simulations).endswith(".json")
+                and not pub.simulated <= set(scorer.tasks)):
+            # The runs are of tasks TARGET does not have, and the file carries them: score by those.
+            scorer = Scorer.load(target, simulations, db, user_db, judge_obj, check_reads)
+            out.print(f"tasks: the {len(pub.tasks)} the results file carries", markup=False, highlight=False)
         lines, reasons = [], []
 
         def skip(message: str) -> None:
@@ -101,8 +107,7 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
         raise UsageProblem(f"cannot write {out_path}: {e.strerror}")
     seconds = time.perf_counter() - started
     out.print(f"scored {scored} simulation(s), skipped {skipped}, in {seconds:.2f}s -> {out_path}")
-    pub = published(simulations)  # a tau2-bench results file: pass^k as its leaderboard computes it
-    if pub is not None:
+    if pub is not None:  # pass^k as the benchmark's leaderboard computes it
         for line in summary(pub, lines, reasons):
             out.print(line, markup=False, highlight=False)
     if skipped and not scored:

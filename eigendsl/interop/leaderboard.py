@@ -47,6 +47,8 @@ class Published:
     num_trials: int | None = None
     recorded: dict[str, tuple[str, float]] = field(default_factory=dict)  # simulation id -> (task id, reward)
     infrastructure: set[str] = field(default_factory=set)  # ids of simulations that never ran
+    tasks: set[str] = field(default_factory=set)  # ids of the tasks the file carries
+    simulated: set[str] = field(default_factory=set)  # ids of the tasks its simulations ran
 
 
 def published(path: str | Path) -> Published | None:
@@ -61,6 +63,8 @@ def published(path: str | Path) -> Published | None:
     env = info.get("environment_info") if isinstance(info.get("environment_info"), dict) else {}
     trials = info.get("num_trials")
     out = Published(env.get("domain_name") or info.get("domain_name"), trials if isinstance(trials, int) else None)
+    out.tasks = {str(t["id"]) for t in data.get("tasks") or [] if isinstance(t, dict) and "id" in t}
+    out.simulated = {str(s["task_id"]) for s in data["simulations"] if isinstance(s, dict) and "task_id" in s}
     for n, sim in enumerate(data["simulations"], 1):
         if not isinstance(sim, dict):
             continue
