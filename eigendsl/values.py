@@ -4,7 +4,9 @@ Two argument rules (a domain's `arguments` setting): `strict` checks every value
 type (integral floats become ints, ints widen to floats); `lax` is the benchmark's: a value
 outside any record reaches the tool as sent (a number stays the number it was, `2.0` included),
 and a record's fields are coerced as the benchmark's pydantic models coerce them (`"348"` and
-`2.0` become the int 348 and 2; `"2.5"` the float 2.5; `"yes"` true).
+`2.0` become the int 348 and 2; `"2.5"` the float 2.5; `"yes"` true); keys a record does not have
+are dropped, as those models drop them, unless the record is declared `closed` (a model that
+forbids extra keys). Under `strict` every record refuses them.
 
 Used wherever JSON comes in from outside: a domain's initial data, tool-call arguments from an
 agent, task data. A validator is built once per type and reused, so checking a large db is a
@@ -148,13 +150,14 @@ class Validators(TypeFold[Validator]):
         return v_map
 
     def on_record(self, t: RecordType, in_record: bool) -> Validator:
-        return self._fields_validator(t.name, self.schema.record_def(t.name).fields, None)
+        record = self.schema.record_def(t.name)
+        return self._fields_validator(t.name, record.fields, None, record.closed)
 
     def on_union(self, t: UnionType, in_record: bool) -> Validator:
         union = self.schema.union_def(t.name)
         allowed = [v for v in union.variants if t.variants is None or v.name in t.variants]
         by_tag = {
-            v.tag: self._fields_validator(f"{t.name}.{v.name}", v.fields, (union.tag_field, v.tag))
+            v.tag: self._fields_validator(f"{t.name}.{v.name}", v.fields, (union.tag_field, v.tag), False)
             for v in allowed
         }
         tag_field = union.tag_field
@@ -171,7 +174,11 @@ class Validators(TypeFold[Validator]):
 
         return v_union
 
-    def _fields_validator(self, name: str, fields, tag: tuple[str, str] | None) -> Validator:
+    def _fields_validator(self, name: str, fields, tag: tuple[str, str] | None, closed: bool) -> Validator:
+        # Keys a record does not have: refused, except under the lax rule, where an open record
+        # ignores them as the benchmark's pydantic models do by default (a `closed` record is
+        # one whose model forbids them).
+        refuse_extra = closed or not self.lax
         specs = [(f.name, self.get(f.type, True), f.has_default, f.default, isinstance(f.type, OptionalType)) for f in fields]
         known = {f.name for f in fields}
         if tag is not None:
@@ -186,11 +193,11 @@ class Validators(TypeFold[Validator]):
                     out[fname] = fv(value[fname], join(path, fname))
                 elif has_default:
                     out[fname] = copy.deepcopy(default)
-                elif is_opt:
+                elif is_opt and not self.lax:  # a pydantic Optional without a default is required
                     out[fname] = None
                 else:
                     raise InvalidValue(path, f"missing field '{fname}' ({name})")
-            if len(value) > len(out) or any(k not in known for k in value):
+            if refuse_extra and (len(value) > len(out) or any(k not in known for k in value)):
                 extra = sorted(k for k in value if k not in known)
                 if extra:
                     raise InvalidValue(join(path, extra[0]), f"unknown field '{extra[0]}' ({name})")

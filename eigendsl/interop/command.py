@@ -70,6 +70,7 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
 @click.option("--check-reads", is_flag=True, help="Also re-run read-only calls and flag recorded results that differ.")
 def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_base_url, judge_api_key, check_reads) -> None:
     """Score trajectories produced anywhere with the benchmark's reward rules."""
+    from .leaderboard import published, summary
     from .score import ScoreInputError, Scorer, score_file
     from .task_source import TaskSourceError
     from ..runtime.environment import DomainLoadError
@@ -84,7 +85,19 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     try:
         judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
         scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
-        scored, skipped = score_file(scorer, simulations, out_path, on_error=lambda m: err.print(f"skipped {m}", markup=False))
+        pub = published(simulations)  # a tau2-bench results file: its own tasks, and pass^k below
+        if (tasks_file is None and pub is not None and pub.tasks and str(simulations).endswith(".json")
+                and not pub.simulated <= set(scorer.tasks)):
+            # The runs are of tasks TARGET does not have, and the file carries them: score by those.
+            scorer = Scorer.load(target, simulations, db, user_db, judge_obj, check_reads)
+            out.print(f"tasks: the {len(pub.tasks)} the results file carries", markup=False, highlight=False)
+        lines, reasons = [], []
+
+        def skip(message: str) -> None:
+            reasons.append(message)
+            err.print(f"skipped {message}", markup=False)
+
+        scored, skipped = score_file(scorer, simulations, out_path, on_error=skip, collect=lines)
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
         raise SystemExit(1)
@@ -94,6 +107,9 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
         raise UsageProblem(f"cannot write {out_path}: {e.strerror}")
     seconds = time.perf_counter() - started
     out.print(f"scored {scored} simulation(s), skipped {skipped}, in {seconds:.2f}s -> {out_path}")
+    if pub is not None:  # pass^k as the benchmark's leaderboard computes it
+        for line in summary(pub, lines, reasons):
+            out.print(line, markup=False, highlight=False)
     if skipped and not scored:
         raise SystemExit(1)
 

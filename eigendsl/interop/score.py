@@ -12,6 +12,10 @@ A record is a tau2-bench `SimulationRun` (`task_id`, `messages` in tau2's format
 (`termination` instead of `termination_reason`). A file is tau2-bench's results JSON (its
 `simulations` list), a JSON list of records, or JSON lines of records.
 
+Tool results are paired with calls as the benchmark pairs them: the results that follow a
+message with calls answer those calls in order, whatever the ids (unique, every call `"-1"`,
+none, one reused across messages); see `answered_call`.
+
 Each record's tool calls are replayed in order on a fresh environment in the task's initial
 state: the assistant's on the agent side, the user's (a tool call in a user message) on the user
 side. As the benchmark does, calls of tools that only read are not re-run (they cannot change
@@ -150,8 +154,7 @@ def parse_record(record: Any) -> Trajectory:
     if termination is not None and not isinstance(termination, str):
         raise RecordError("termination_reason must be a string")
     t = Trajectory(record.get("id"), str(task_id), termination)
-    pending: dict[str, ToolCallRecord] = {}
-    unanswered: list[ToolCallRecord] = []
+    block: list[ToolCallRecord] = []  # the calls of the last message with calls still unanswered
     for i, m in enumerate(messages):
         where = f"message {i}"
         if not isinstance(m, dict):
@@ -160,15 +163,17 @@ def parse_record(record: Any) -> Trajectory:
         content = m.get("content")
         if content is not None and not isinstance(content, str):
             content = json.dumps(content) if role == "tool" else None
+        if role != "tool":
+            # Calls left without a result (a cut run, OpenAI lists that keep only the calls) are
+            # replayed without one (docs/conformance.md); later results cannot answer them.
+            block = []
         if role in ROLES:
             calls = _tool_calls(m, where)
             for c in calls:
                 actor = ROLES.get(c["requestor"], ROLES[role])
                 call = ToolCallRecord(c["id"], c["name"], c["arguments"], actor)
                 t.calls.append(call)
-                if c["id"] is not None:
-                    pending[str(c["id"])] = call
-                unanswered.append(call)
+                block.append(call)
             if content:
                 t.conversation.append({"role": role, "content": content})
                 if role == "assistant":
@@ -180,16 +185,30 @@ def parse_record(record: Any) -> Trajectory:
                     t.replied = True
         elif role == "tool":
             ident = m.get("tool_call_id", m.get("id"))
-            call = pending.pop(str(ident), None) if ident is not None else None
-            if call is None and ident is None and unanswered:
-                call = unanswered[0]  # results without ids answer the calls in order
-            if call is None:
-                raise RecordError(f"{where}: a tool result for no tool call (id {ident!r})")
-            unanswered = [c for c in unanswered if c is not call]
+            call = answered_call(block, ident, where)
+            block.remove(call)
             call.recorded = {"content": content, "error": bool(m.get("error", False))}
         elif role not in ("system", None):
             raise RecordError(f"{where}: unknown role {role!r}")
     return t
+
+
+def answered_call(block: list[ToolCallRecord], ident: Any, where: str) -> ToolCallRecord:
+    """The call a tool result answers, paired as the benchmark pairs them (environment.set_state):
+    the results that follow a message with calls answer its calls in order, whatever the ids
+    (every call `"-1"`, none at all), as long as a given id is the call's. Where the ids are
+    unique and a result names a later call of the same message (OpenAI's pairing by id, results
+    out of order), it answers that call."""
+    if not block:
+        raise RecordError(f"{where}: a tool result for no tool call (id {ident!r})")
+    nxt = block[0]
+    if ident is None or nxt.id is None or str(ident) == str(nxt.id):
+        return nxt
+    named = [c for c in block if c.id is not None and str(c.id) == str(ident)]
+    if len(named) == 1:
+        return named[0]
+    raise RecordError(f"{where}: a tool result with id {ident!r} where the next call without a result is "
+                      f"{nxt.name!r} with id {nxt.id!r} (the benchmark's evaluator refuses such a trajectory)")
 
 
 def recorded_value(recorded: dict) -> tuple[bool, Any]:
@@ -297,8 +316,10 @@ class Scorer:
                 yield RecordError(f"record {n}" + (f" (id {ident})" if ident is not None else "") + f": {e}")
 
 
-def score_file(scorer: Scorer, simulations: str | Path, out: str | Path, on_error=None) -> tuple[int, int]:
-    """Score a simulations file into OUT (JSON lines, written atomically): (scored, skipped)."""
+def score_file(scorer: Scorer, simulations: str | Path, out: str | Path, on_error=None,
+               collect: list | None = None) -> tuple[int, int]:
+    """Score a simulations file into OUT (JSON lines, written atomically): (scored, skipped).
+    `collect`, when given, receives every line written."""
     from .tau2 import write_jsonl_atomic
 
     skipped = [0]
@@ -310,6 +331,8 @@ def score_file(scorer: Scorer, simulations: str | Path, out: str | Path, on_erro
                 if on_error is not None:
                     on_error(str(item))
                 continue
+            if collect is not None:
+                collect.append(item)
             yield item
 
     scored = write_jsonl_atomic(out, lines())

@@ -310,6 +310,9 @@ class RecordDef(HasFields):
     fields: tuple[FieldDef, ...]
     doc: str | None = None
     span: Span = NOWHERE
+    # Under lax arguments an open record ignores keys it does not have (pydantic's default);
+    # a closed one refuses them (values.py). Under strict arguments every record refuses them.
+    closed: bool = False
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ class DeclarationsPass(Context):
                 self.enums[name] = ir.EnumDef(name, tuple(members), d.doc, d.span)
         for name, d in self.type_decls.items():
             if isinstance(d, ast.RecordDecl):
-                self.records[name] = ir.RecordDef(name, self.field_defs(d.fields, f"record {name}"), d.doc, d.span)
+                self.records[name] = ir.RecordDef(name, self.field_defs(d.fields, f"record {name}"), d.doc, d.span, d.closed)
             elif isinstance(d, ast.UnionDecl):
                 variants, seen = [], set()
                 for v in d.variants:

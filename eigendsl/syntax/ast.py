@@ -296,6 +296,7 @@ class RecordDecl(Decl):
     name: str
     doc: str | None
     fields: tuple[Field, ...]
+    closed: bool = False  # takes no keys beyond its fields, even under lax arguments
 
 
 @dataclass(frozen=True)

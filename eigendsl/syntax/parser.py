@@ -90,8 +90,8 @@ class ToAst(Transformer):
         return ast.EnumMember(self.sp(meta), str(c[0]), value)
 
     def record_decl(self, meta, c):
-        name, doc, *fields = c
-        return ast.RecordDecl(self.sp(meta), str(name), self.text(doc), tuple(fields))
+        name, closed, doc, *fields = c
+        return ast.RecordDecl(self.sp(meta), str(name), self.text(doc), tuple(fields), closed is not None)
 
     def field(self, meta, c):
         name, typ, default, doc = c
