@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 ENUMISH = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # basic_economy, 3g_only
 IDISH = re.compile(r"_\d{3,}$")  # hana_reyes_7429, credit_card_9902158
 CLOCK = re.compile(r"^\d\d:\d\d:00$")
+NEXT_DAY = re.compile(r"^(\d\d:\d\d):00\+1$")  # an arrival after midnight, as the data writes it
 HOLE = re.compile(r"\{([A-Za-z_][\w.]*)?\}")
 Phrases = list[str]
 
@@ -206,6 +207,8 @@ def spoken(value) -> str | None:
     text = str(value)
     if CLOCK.match(text):
         return text[:-3]  # 18:00:00 is said 18:00
+    if NEXT_DAY.match(text):
+        return NEXT_DAY.sub(r"\1 the next day", text)  # 02:00:00+1 is said 02:00 the next day
     return text.replace("_", " ") if ENUMISH.match(text) and not IDISH.search(text) else text  # an enum member, not an id
 
 

@@ -134,3 +134,13 @@ def test_outcome_needs_name_real_tools_and_parameters():
     assert any("'{colour}' is no parameter of toggle_data" in p for p in problems)
     with pytest.raises(ValueError, match="needs_if"):
         parse_words('[needs_if.toggle_data]\n"is now OFF" = []')
+
+
+def test_a_record_is_named_by_its_own_fields_not_the_gold_elements(airline):
+    # a booking's payment element {payment_id, amount} beside the certificate it draws on: the
+    # certificate is worth its own amount, not the 374 the booking takes from it
+    from eigendsl.verify.choices import expressions
+
+    certificate = {"source": "certificate", "id": "certificate_1", "amount": 250.0}
+    said = expressions(airline.words, ("payment_methods", "payment_id"), certificate, {"amount": 374})
+    assert "the certificate worth 250" in said and not any("374" in s for s in said)

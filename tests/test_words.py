@@ -35,6 +35,8 @@ def test_render_fills_holes_from_records_and_refuses_missing_ones():
     row = {"name": {"first_name": "Ada"}, "flights": [{"date": "2024-05-01"}], "cabin": "basic_economy"}
     assert render("{name.first_name} flies {cabin} on {flights.0.date}", row) == "Ada flies basic economy on 2024-05-01"
     assert render("{nowhere}", row) is None
+    # the data's clock times as a customer says them, an arrival after midnight included
+    assert render("leaving at {a}, landing at {b}", {"a": "23:00:00", "b": "02:00:00+1"}) == "leaving at 23:00, landing at 02:00 the next day"
 
 
 def test_compiled_folder_carries_the_words(tmp_path):

@@ -145,7 +145,9 @@ def named(value, out: dict, depth: int = 0) -> None:
 def entries_for(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None):
     """(the record with the gold element's other fields, the refer entries that apply to it) for
     the first refer key that has entries."""
-    context = {**(record if isinstance(record, dict) else {}), **(extra or {})}
+    # the record's own fields win over the gold element's (a certificate is worth its own amount,
+    # not the amount the payment takes from it); the element adds what the record lacks (a date)
+    context = {**(extra or {}), **(record if isinstance(record, dict) else {})}
     for key in keys:
         entries = words.refer.get(key)
         if entries:
