@@ -6,11 +6,16 @@ this file, so it names no domain itself. Sections (docs/language.md, "Customer w
 - `holds`: parameters whose values a customer has at hand (user id, order number, phone number);
 - `says`: parameters whose values a customer states because they are what the customer wants
   (a date, a cabin, the number of bags in all);
+- `computed`: parameters whose values the agent works out from the policy and what it reads (a
+  compensation amount): a customer states one only when asking for a figure of their own;
 - `refer`: per parameter or field name, how a customer names the record a value stands for
   ("the {brand} card ending in {last_four}"), optionally only for records matching `when`;
 - `mention`: per parameter, the sentence that tells the agent which one ("You want to pay with {}.");
 - `facts`: per fact and value, phrases that state it;
 - `needs`: per write tool, the customer's reason for calling, with `{param}` placeholders;
+- `needs_if`: per write tool, per piece of its result text, the reasons that fit that outcome
+  (a toggle that switches something off is asked for for another reason than one that switches
+  it on); a call whose result holds none of the pieces takes `needs`;
 - `unknown`: per tool, what the customer does not know;
 - `known`: per held parameter, what a customer knows about themselves, over the held record;
 - `values`: per free-text string parameter, what customers give for it;
@@ -30,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 ENUMISH = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")  # basic_economy, 3g_only
 IDISH = re.compile(r"_\d{3,}$")  # hana_reyes_7429, credit_card_9902158
 CLOCK = re.compile(r"^\d\d:\d\d:00$")
+NEXT_DAY = re.compile(r"^(\d\d:\d\d):00\+1$")  # an arrival after midnight, as the data writes it
 HOLE = re.compile(r"\{([A-Za-z_][\w.]*)?\}")
 Phrases = list[str]
 
@@ -55,10 +61,12 @@ class Words(BaseModel):
     model_config = ConfigDict(extra="forbid")
     holds: list[str] = Field(default_factory=list)
     says: list[str] = Field(default_factory=list)
+    computed: list[str] = Field(default_factory=list)
     refer: dict[str, list[Refer]] = Field(default_factory=dict)
     mention: dict[str, Phrases] = Field(default_factory=dict)
     facts: dict[str, dict[str, Phrases]] = Field(default_factory=dict)
     needs: dict[str, Phrases] = Field(default_factory=dict)
+    needs_if: dict[str, dict[str, Phrases]] = Field(default_factory=dict)
     unknown: dict[str, Phrases] = Field(default_factory=dict)
     known: dict[str, Phrases] = Field(default_factory=dict)
     values: dict[str, Phrases] = Field(default_factory=dict)
@@ -72,6 +80,17 @@ class Words(BaseModel):
                 raise ValueError(f"'{name}' lists no phrase")
             for s in phrases:
                 check_template(s)
+        return section
+
+    @field_validator("needs_if")
+    @classmethod
+    def outcome_phrases(cls, section: dict[str, dict[str, list[str]]]) -> dict[str, dict[str, list[str]]]:
+        for tool, by_piece in section.items():
+            for piece, phrases in by_piece.items():
+                if not piece or not phrases:
+                    raise ValueError(f"'{tool}' has an empty result piece or one that lists no phrase")
+                for s in phrases:
+                    check_template(s)
         return section
 
     @field_validator("facts")
@@ -139,7 +158,7 @@ def name_problems(words: Words, tools: dict[str, list[str]], facts: dict[str, li
     out = []
     for section in ("needs", "unknown"):
         out += [f"{section}.{t}: no tool '{t}'" for t in getattr(words, section) if t not in tools]
-    for section in ("holds", "says"):
+    for section in ("holds", "says", "computed"):
         out += [f"{section}: no tool takes a parameter '{p}' and no record has such a field" for p in getattr(words, section) if p not in params]
     out += [f"mention.{p}: no tool takes a parameter '{p}'" for p in words.mention if p not in params]
     for f, by_value in words.facts.items():
@@ -149,10 +168,11 @@ def name_problems(words: Words, tools: dict[str, list[str]], facts: dict[str, li
         members = facts[f]
         out += [f"facts.{f}.{v}: '{v}' is not a value of fact '{f}'" for v in by_value
                 if members is not None and v not in members and v != "{}"]
-    for tool, phrases in words.needs.items():
-        for s in phrases:
-            out += [f"needs.{tool}: '{{{h}}}' is no parameter of {tool}" for h in holes(s)
-                    if tool in tools and h.split(".")[0] not in tools[tool]]
+    out += [f"needs_if.{t}: no tool '{t}'" for t in words.needs_if if t not in tools]
+    conditional = [(t, s) for t, by_piece in words.needs_if.items() for phrases in by_piece.values() for s in phrases]
+    for tool, s in [(t, s) for t, phrases in words.needs.items() for s in phrases] + conditional:
+        out += [f"needs.{tool}: '{{{h}}}' is no parameter of {tool}" for h in holes(s)
+                if tool in tools and h.split(".")[0] not in tools[tool]]
     return out
 
 
@@ -187,6 +207,8 @@ def spoken(value) -> str | None:
     text = str(value)
     if CLOCK.match(text):
         return text[:-3]  # 18:00:00 is said 18:00
+    if NEXT_DAY.match(text):
+        return NEXT_DAY.sub(r"\1 the next day", text)  # 02:00:00+1 is said 02:00 the next day
     return text.replace("_", " ") if ENUMISH.match(text) and not IDISH.search(text) else text  # an enum member, not an id
 
 

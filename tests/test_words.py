@@ -15,6 +15,7 @@ from eigendsl.verify.reward import TaskChecker
 from eigendsl.words import parse_words, render
 
 AIRLINE = ROOT / "domains" / "airline.eig"
+RETAIL = ROOT / "domains" / "retail.eig"
 
 
 @pytest.mark.parametrize("text, where", [
@@ -34,6 +35,8 @@ def test_render_fills_holes_from_records_and_refuses_missing_ones():
     row = {"name": {"first_name": "Ada"}, "flights": [{"date": "2024-05-01"}], "cabin": "basic_economy"}
     assert render("{name.first_name} flies {cabin} on {flights.0.date}", row) == "Ada flies basic economy on 2024-05-01"
     assert render("{nowhere}", row) is None
+    # the data's clock times as a customer says them, an arrival after midnight included
+    assert render("leaving at {a}, landing at {b}", {"a": "23:00:00", "b": "02:00:00+1"}) == "leaving at 23:00, landing at 02:00 the next day"
 
 
 def test_compiled_folder_carries_the_words(tmp_path):
@@ -63,13 +66,13 @@ def test_a_fact_stated_in_the_domains_words_passes_information_flow(tmp_path):
     assert "cancel_reason" in with_reason("You want to cancel the trip.")
 
 
-def undetermined_lines(folder, task_text: str) -> list[str]:
-    """The W306 lines `eigendsl check` prints for a task file beside a copy of the airline domain
-    (it must check clean otherwise)."""
+def undetermined_lines(folder, task_text: str, domain=AIRLINE) -> list[str]:
+    """The W306 lines `eigendsl check` prints for a task file beside a copy of the domain (the
+    airline's unless named; it must check clean otherwise)."""
     from click.testing import CliRunner
     from eigendsl.cli import main
 
-    copy_domain(AIRLINE, folder)
+    copy_domain(domain, folder)
     path = folder / "task.eig"
     path.write_text(task_text, encoding="utf-8")
     result = CliRunner().invoke(main, ["check", str(path)])
@@ -137,3 +140,59 @@ task "upgrade-to-business" {
 def test_a_payment_is_a_choice_among_the_cards_the_agent_can_read(tmp_path, said, undetermined):
     found = undetermined_lines(tmp_path, UPGRADE % said)
     assert bool(found) == undetermined, found
+
+
+SWAP_ITEM = '''import "retail.eig"
+task "swap-blender" {
+  user {
+    reason "Before order #W2792159 ships, you want to swap the Blender (1.8L, red, 600W) for the version with 1.2L, black, 1000W.%s"
+    known "Your email address is tomas.tanaka9493@example.com."
+    knows { email: "tomas.tanaka9493@example.com", order_id: "#W2792159" }
+  }
+  gold {
+    find_user_id_by_email(email: "tomas.tanaka9493@example.com")
+    get_order_details(order_id: "#W2792159")
+    get_product_details(product_id: "3327852617")
+    modify_pending_order_items(order_id: "#W2792159", item_ids: ["7180035858"], new_item_ids: ["8265637130"], payment_method_id: "credit_card_7086374")
+  }
+  reward { DB, ACTION, POLICY }
+}
+'''
+
+
+@pytest.mark.parametrize("said, undetermined", [
+    # the gold never opens the profile, but the agent can (the order names its user): two Amex cards
+    # and a gift card that covers the difference are all cards the write would take, so the
+    # customer must say which; before candidates came from what the agent can read, this passed
+    ("", True),
+    (" Use the amex ending in 4437 for any difference.", False),
+])
+def test_a_card_the_gold_never_reads_is_still_a_choice(tmp_path, said, undetermined):
+    found = undetermined_lines(tmp_path, SWAP_ITEM % said, RETAIL)
+    assert bool(found) == undetermined, found
+    if undetermined:
+        assert any("credit_card_6000602" in f and "gift_card_4614213" in f for f in found), found
+
+
+RETURN = '''import "retail.eig"
+task "return-hard-drive" {
+  user {
+    reason "You want to send back the External Hard Drive from order #W6434665."
+    known "Your email address is wren.yilmaz7825@example.com."
+    knows { email: "wren.yilmaz7825@example.com", order_id: "#W6434665" }
+  }
+  gold {
+    find_user_id_by_email(email: "wren.yilmaz7825@example.com")
+    get_order_details(order_id: "#W6434665")
+    return_delivered_order_items(order_id: "#W6434665", item_ids: ["7534373816"], payment_method_id: "credit_card_1985582")
+  }
+  reward { DB, ACTION, POLICY }
+}
+'''
+
+
+def test_a_value_the_write_would_refuse_is_no_rival(tmp_path):
+    # the profile holds PayPal and another card as well, but a refund may go only to the order's
+    # original card or a gift card (the tool refuses the others), and the customer has no gift
+    # card: the refund's card is decided by the policy, though the customer never names it
+    assert undetermined_lines(tmp_path, RETURN, RETAIL) == []

@@ -22,7 +22,7 @@ def identified(writer, gold: list[Call]) -> list[Call]:
     ids = [v for k, v in gold[0].args.items() if k not in spoken and isinstance(v, str) and writer.world.entity(v)]
     if not ids:
         return gold
-    named = writer.named(*writer.world.entity(ids[0]))  # what the customer the id names can say
+    named = writer.world.named(*writer.world.entity(ids[0]))  # what the customer the id names can say
     for t in sorted(writer.domain.ir.tools, key=lambda t: t.name):
         needed = [q.name for q in t.params if not q.has_default]
         if (t.actor != ir.Side.AGENT or t.effect == ir.Effect.WRITES or not needed

@@ -8,7 +8,7 @@ and the goals are recomputed from the replay's diff. Nothing is asserted that th
 - retarget:   the seed's request on another entity of the same table; ids that hang off the
               entity (its owner, the owner's payment methods) follow it by their place in the row
 - vary:       another amount, count or enum member for a numeric or enum argument of the write,
-              or a list argument grown by repeating its last element
+              or a list argument grown by other things of its kind the agent reads (vary.py)
 - flip_fact:  another value of a fact the write's guards read (a health reason becomes a change
               of plan, and the cancellation becomes a refusal)
 - compose:    two requests of one user in one task (multi-intent)
@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 from .. import ir
 from ..runtime.environment import CompiledDomain
 from ..types import FLOAT, INT, STR, EnumType, ListType, OptionalType, RecordType
-from . import outcomes
+from . import outcomes, vary
 from .render import Call, Draft, Typed
 from ..verify.choices import plain
 from ..verify.forbidden import forbidden_note
 from .identify import identified
 from .scenario import ScenarioWriter
-from .world import World, collect_named, strings, substitute
+from .world import World, strings, substitute
 
 OPERATORS = ("retarget", "vary", "flip_fact", "compose", "distractor", "fresh")
 NOT_ALLOWED = "Not allowed by policy"
@@ -79,6 +79,7 @@ class Writer:
         self.last_anchor = None
         self.user_setups = [f for f in getattr(domain.ir, "setups", []) if getattr(f, "actor", None) == ir.Side.USER]
         self.scenario = ScenarioWriter(domain, self.world, {t.name for t in domain.ir.tools if t.effect == ir.Effect.WRITES})
+        self.parts = 0  # > 0 while drafting the parts of a pair: compose writes their scenario
 
     # ------------------------------------------------------------ seeds
     def is_write(self, call: Call) -> bool:
@@ -147,6 +148,13 @@ class Writer:
         start, env, problem = self.play(facts, setup, gold)
         if problem:
             return problem
+        initial = start.checkpoint()
+
+        def fork():  # a fresh environment in the task's initial state, for the scenario writer's lookups and trials
+            e = self.domain.environment(facts)
+            e.state.overlay = initial.copy()
+            return e
+
         branch, branches, problem = self.outcome(env, gold)
         if problem:
             return problem
@@ -186,7 +194,7 @@ class Writer:
             if not goals and not assertions:
                 return "the gold actions change nothing"
             reward = ("DB",) + (("GOAL",) if goals else ()) + (("ENV_ASSERTION",) if assertions else ()) + ("ACTION", "POLICY")
-        texts = self.scenario.write(asked, results, knows, facts, branch, rng, [extra_reason])
+        texts = self.scenario.write(asked, results, knows, facts, branch, rng, [extra_reason], fork) if not self.parts else {}
         if notes is not None:
             texts["notes"] = notes
         seed_id = seed if isinstance(seed, str) else seed.task.id
@@ -269,7 +277,17 @@ class Writer:
 
     def write_pair(self, plan, seed: Seed, rng: random.Random) -> Draft | str:
         """Two allowed requests of one owner: the seed's on some entity, the partner's on
-        another entity of the same owner (or on the owner itself)."""
+        another entity of the same owner (or on the owner itself). The two parts are drafts
+        without scenario text (compose writes the pair's); writing theirs cost as much as the
+        rest of drafting."""
+        self.parts += 1
+        try:
+            parts = self.pair_parts(plan, seed, rng)
+        finally:
+            self.parts -= 1
+        return parts if isinstance(parts, str) else self.compose(plan.id, *parts, seed, rng)
+
+    def pair_parts(self, plan, seed: Seed, rng: random.Random) -> tuple[Draft, Draft] | str:
         if (plan.partner or "").startswith("fresh:"):
             # the seed's request, and a phone-side change on the same phone (no table to share)
             a = self.write_plan(plan.model_copy(update={"operator": "retarget", "intents": "single", "branch": "allow"}), rng)
@@ -278,7 +296,7 @@ class Writer:
             b = self.fresh(plan.id, plan.partner[len("fresh:"):], [], rng, "allow")
             if isinstance(b, str):
                 return b
-            return self.compose(plan.id, a, b, seed, rng)
+            return a, b
         partner = self.by_id.get(plan.partner or "")
         if partner is None:
             return f"plan names no usable partner seed {plan.partner!r}"
@@ -309,7 +327,7 @@ class Writer:
                 break
         else:
             return b if isinstance(b, str) else "compose: the second request is not allowed"
-        return self.compose(plan.id, a, b, seed, rng)
+        return a, b
 
     def owned(self, table: str, owner_table: str | None, owner_id: str | None) -> list:
         """Keys of `table` whose rows point to owner_id (a user's reservations or orders)."""
@@ -335,26 +353,16 @@ class Writer:
         main = gold[seed.main]
         extra = ""
         if operator == "vary":
-            tool = self.tools[(main.actor, main.name)]
-            options = []
-            for p in tool.params:
-                t = p.type.inner if isinstance(p.type, OptionalType) else p.type
-                v = main.args.get(p.name)
-                if isinstance(t, EnumType):
-                    options += [(p.name, m) for m in self.domain.schema.enum_def(t.name).values if m != v]
-                elif isinstance(v, bool):
-                    continue
-                elif isinstance(v, int):
-                    options += [(p.name, x) for x in sorted({v + d for d in range(-3, 8)}) if x >= 0 and x != v]
-                elif isinstance(v, float):
-                    options += [(p.name, x) for x in sorted({round(v + d / 2, 1) for d in range(-6, 20)}) if x > 0 and x != v]
-                elif isinstance(v, list) and v:
-                    options += [(p.name, v + [v[-1]] * k) for k in (1, 2, 5)]  # a larger party, more payments
+            _, played, problem = self.play(facts, setup, gold)
+            if problem:
+                return problem
+            results = [plain(e.content) if e.ok else None for e in played.trace]
+            options = vary.options(self.domain, self.tools[(main.actor, main.name)], main.args, results)
             if not options:
-                return "vary: the write has no numeric or enum argument"
+                return "vary: the write has no numeric, enum or growable list argument"
             grown = [o for o in options if isinstance(o[1], list)]
             if want in ("forbid", "transfer") and grown and rng.random() < 0.5:
-                options = grown  # a refusal plan: a larger party or more payments than the policy allows
+                options = grown  # a refusal plan: a larger party or more items than the policy allows
             name, value = rng.choice(options)
             gold = list(gold)
             gold[seed.main] = replace(main, args={**main.args, name: value})
@@ -362,10 +370,7 @@ class Writer:
             if isinstance(old, (int, float)) and not isinstance(old, bool):
                 asserts = [replace(a, args={k: (float(value) if isinstance(x, float) else value) if x == old and not isinstance(x, bool) else x
                                             for k, x in a.args.items()}) for a in asserts]
-            if isinstance(value, list) and any(isinstance(x, dict) for x in value):
-                # records have no literal in knows: the scenario says how many (a party, payments)
-                extra = f" You want {len(value)} {name.replace('_', ' ')} this time, the extra ones like the last you would give."
-            else:
+            if not isinstance(value, list):  # a grown list is named element by element in the need
                 knows = {**knows, name: value}
         elif operator == "flip_fact":
             read = sorted(self.guard_facts.get(main.name, ()))
@@ -420,12 +425,12 @@ class Writer:
             if table is None and tool.actor != ir.Side.USER:
                 return f"fresh: no table names the arguments of {name}"
             key = rng.choice(self.world.keys(table)) if table is not None else None
-            named = self.named(table, key) if table is not None else {}
+            named = self.world.named(table, key) if table is not None else {}
             if table is not None and want != "allow" and rng.random() < 0.5:
                 # another customer's row: the policy's ownership guard forbids acting on it
-                owner = self.owner_of(table, key)
+                owner = self.world.owner_of(table, key)
                 if owner is not None:
-                    others = [v for v in self.owner_ids(owner[0]) if v != owner[1]]
+                    others = [v for v in self.world.owner_ids(owner[0]) if v != owner[1]]
                     if others:
                         named[owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id"] = rng.choice(others)
             for p in tool.params:
@@ -451,7 +456,7 @@ class Writer:
                     continue
                 else:
                     return f"fresh: no value for {name}.{p.name} in {table}"
-            owner = self.owner_of(table, key) if table is not None else None
+            owner = self.world.owner_of(table, key) if table is not None else None
             if owner is not None:  # the read of the row's owner first (a customer's lines show whose a line is)
                 mark = owner[0][:-1] if owner[0].endswith("s") else owner[0]
                 feeders = sorted(feeders, key=lambda f: not f.startswith(f"get_{mark}_"))
@@ -487,32 +492,6 @@ class Writer:
                 return d2
         return d
 
-    def owner_ids(self, table: str) -> list[str]:
-        """The ids of a table's rows (the row's own string that names it)."""
-        return [v for v in (self.row_id(table, k) for k in self.world.keys(table)) if v is not None]
-
-    def owner_of(self, table: str, key) -> tuple[str, object] | None:
-        """The row of another table that lists `key` among its ids (a line's customer)."""
-        index_key = ("owner_of", table)
-        if index_key not in self.owned_index:
-            index: dict = {}
-            for other in list(self.world.maps) + list(self.world.lists):
-                if other == table:
-                    continue
-                for k in self.world.keys(other):
-                    row = self.world.row(other, k)
-                    if isinstance(row, dict):
-                        own = self.row_id(other, k)
-                        if own is None:
-                            continue
-                        for v in row.values():
-                            if isinstance(v, list):
-                                for x in v:
-                                    if isinstance(x, str):
-                                        index.setdefault(x, (other, own))
-            self.owned_index[index_key] = index
-        return self.owned_index[index_key].get(self.row_id(table, key))
-
     def table_for(self, tool: ir.Function) -> str | None:
         """The table whose rows (with the rows they point to) name most of the tool's parameters."""
         key = ("table_for", tool.name)
@@ -523,43 +502,22 @@ class Writer:
                 keys = self.world.keys(table)
                 if not keys:
                     continue
-                hit = len(wanted & set(self.named(table, keys[0])))
+                hit = len(wanted & set(self.world.named(table, keys[0])))
                 if hit > score:
                     best, score = table, hit
             self.owned_cache[key] = best
         return self.owned_cache[key]
 
-    def named(self, table: str, key) -> dict:
-        """Scalars of a row and of the rows its ids point to, by field name (first wins); the
-        row's own key under the table's singular name + _id."""
-        out: dict = {}
-        row = self.world.row(table, key)
-        collect_named(row, out)
-        for v in list(out.values()):
-            e = self.world.entity(v)
-            if e is not None and e != (table, key):
-                collect_named(self.world.row(*e), out)
-        if isinstance(key, str):
-            out.setdefault(table[:-1] + "_id" if table.endswith("s") else table + "_id", key)
-        owner = self.owner_of(table, key)
-        if owner is not None:
-            out.setdefault(owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id", owner[1])
-        return out
-
-    def row_id(self, table: str, key) -> str | None:
-        """The string that names a row: its key, or for a list table the row's own id field."""
-        if isinstance(key, str):
-            return key
-        row = self.world.row(table, key)
-        return next((v for v in row.values() if isinstance(v, str) and self.world.entity(v) == (table, key)), None) if isinstance(row, dict) else None
-
     def stated(self, knows: dict, gold: list[Call]) -> dict:
-        """What the user must say: the write arguments no earlier read returns (added to knows)."""
+        """What the user must say: the write arguments no earlier read returns (added to knows),
+        but for those the agent works out from the policy (the words' `computed`: a customer
+        does not know the compensation the policy gives)."""
         out = dict(knows)
+        computed = set(self.domain.words.computed)
         for c in gold:
             if c.actor == ir.Side.AGENT:
                 for k, v in c.args.items():
-                    if k not in out and isinstance(v, (int, float, str)) and not isinstance(v, bool) and self.world.entity(v) is None:
+                    if k not in out and k not in computed and isinstance(v, (int, float, str)) and not isinstance(v, bool) and self.world.entity(v) is None:
                         out[k] = v
         return out
 

@@ -4,7 +4,8 @@ Everything domain-specific comes from the domain's words file (eigendsl/words.py
 customer holds, the values they state, how they name their things, why they call, and how
 facts are put. Every choice the agent must make among values it reads (a card, a flight, an
 item) is named by a referring expression that singles the gold's value out among the
-candidates (verify/choices.py), so the scenario determines the gold. A domain without a words
+candidates the agent can read and the write would take (verify/choices.py), so the scenario
+determines the gold. A domain without a words
 file gets plain text from the tools' descriptions.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import random
 import re
 
-from ..verify.choices import choices, expressions, places
+from ..verify.choices import Trial, choices, expressions, lookups, places
 from ..words import render, spoken
 from .personas import PERSONAS, STYLES, with_article
 from .world import strings
@@ -65,18 +66,21 @@ class ScenarioWriter:
 
     # ------------------------------------------------------------ texts
     def write(self, gold: list, results: list, knows: dict, facts: dict, branch: str, rng: random.Random,
-              notes: list[str]) -> dict:
+              notes: list[str], start=None) -> dict:
         """persona, reason, known, unknown, instructions for a task whose gold (forbidden writes
-        included) is `gold`, with the content each call returned on replay (None where it failed)."""
+        included) is `gold`, with the content each call returned on replay (None where it failed);
+        `start()` gives a fresh environment in the task's initial state, to look up what the gold
+        does not read and to try rivals in the writes (without it, only the gold's reads count)."""
         texts = {"persona": rng.choice(PERSONAS)}
         style = f"Speak in {with_article(rng.choice(STYLES))} way."
         requests = [c for c in gold if c.name in self.writes]
         if not self.has_words:
             return self.plain(texts, requests, knows, facts, branch, style, rng, notes)
-        chosen = self.pick(gold, results, set(strings(knows, [])), rng)
+        chosen = self.pick(gold, results, set(strings(knows, [])), rng, knows, start)
         needs = []
-        for i, call in enumerate(requests):
-            text = self.need(call, results, chosen, rng) or f"You want to {tool_sentence(self.tools.get(call.name))}"
+        outcomes = [r for c, r in zip(gold, results) if c.name in self.writes]
+        for i, (call, outcome) in enumerate(zip(requests, outcomes)):
+            text = self.need(call, results, chosen, rng, knows, outcome) or f"You want to {tool_sentence(self.tools.get(call.name))}"
             needs.append(text[:1].upper() + text[1:] if i == 0 else rng.choice(JOINERS) + text[:1].lower() + text[1:])
         reason = " ".join(needs)
         for (arg, value), expr in chosen.items():
@@ -92,7 +96,10 @@ class ScenarioWriter:
         reason += "".join(" " + n.strip() for n in notes if n.strip())
         texts["reason"] = reason
         texts["known"] = known
-        unknown = [rng.choice(self.words.unknown[n]) for n in dict.fromkeys(c.name for c in requests) if n in self.words.unknown]
+        # what the customer does not know belongs to the usual reason (the setting they did not
+        # notice switching off), not to the reason for going the other way
+        usual = [c.name for c, r in zip(requests, outcomes) if self.outcome_needs(c, r) is None]
+        unknown = [rng.choice(self.words.unknown[n]) for n in dict.fromkeys(usual) if n in self.words.unknown]
         if unknown:
             texts["unknown"] = " ".join(unknown)
         act = ALLOW if branch == "allow" else TRANSFER if branch == "transfer" else REFUSE
@@ -113,17 +120,26 @@ class ScenarioWriter:
         return texts
 
     def fact_text(self, facts: dict, rng: random.Random) -> str:
-        out = ""
+        """The facts the policy reads, in one sentence: each fact by a phrase of the domain's
+        words, a fact another one's phrase already states left out (the airline cancelled the
+        flight: a cancellation reason and a grievance at once), so that nothing is said twice."""
+        clauses: list[str] = []
+        plain = ""
+        options = {f: self.words.fact_phrases_for(f, v) for f, v in facts.items()}
         for f, v in facts.items():
-            phrases = self.words.fact_phrases_for(f, v)
-            fresh = [p for p in phrases if p.lower() not in out.lower()]
-            if phrases and not fresh:
-                continue  # another fact already said it ("the airline cancelled your flight")
-            if fresh:
-                out += " " + rng.choice(FACT_FRAMES).format(rng.choice(fresh))
-            else:
-                out += f" Your {f.replace('_', ' ')} is {spoken(v)}."
-        return out
+            phrases = options[f]
+            if not phrases:
+                plain += f" Your {f.replace('_', ' ')} is {spoken(v)}."
+                continue
+            if any(p.lower() == c.lower() for p in phrases for c in clauses):
+                continue  # another fact's phrase already states this one
+            # a phrase another fact shares states both at once
+            shared = [p for p in phrases if any(p in options[g] for g in facts if g != f)]
+            clauses.append(rng.choice(shared or phrases))
+        if not clauses:
+            return plain
+        joined = clauses[0] if len(clauses) == 1 else ", ".join(clauses[:-1]) + " and " + clauses[-1]
+        return " " + rng.choice(FACT_FRAMES).format(joined) + plain
 
     def known(self, knows: dict, rng: random.Random) -> str:
         """What the customer knows about themself: held ids, and stated values the words have a
@@ -135,7 +151,9 @@ class ScenarioWriter:
             templates = self.words.known.get(name)
             if name not in self.words.holds and not templates:
                 continue
-            row = self.record_of(v) or {}
+            # the row a held id opens (a profile, an order); a stated value (an email) opens none
+            # its template needs, and looking one up would walk the whole data for every draft
+            row = (self.record_of(v) if name in self.words.holds else None) or {}
             text = None
             for t in rng.sample(templates, len(templates)) if templates else ():
                 text = render(t, {**flat, **row, name: v})
@@ -161,16 +179,25 @@ class ScenarioWriter:
             self.found[value] = max((h[1] for h in hits), key=len) if hits else None  # the fullest (an order's item has its name)
         return self.found.get(value) if isinstance(value, str) else None
 
-    def pick(self, gold: list, results: list, stated: set, rng: random.Random) -> dict:
-        """(arg, value) -> an expression that singles the value out among its candidates."""
+    def pick(self, gold: list, results: list, stated: set, rng: random.Random, knows: dict | None = None, start=None) -> dict:
+        """(arg, value) -> an expression that singles the value out among its rivals: the
+        candidates the agent can read that the write would take instead."""
         out = {}
-        for ch in choices(self.words, gold, results, self.writes, stated):
+        reads = lookups(self.domain, start(), gold, results, knows or {}) if start is not None else []
+        trial = Trial(start(), gold) if start is not None else None
+        for ch in choices(self.words, gold, results, self.writes, stated, reads=reads, trial=trial):
             keys = (ch.arg, ch.key) if ch.key != ch.arg else (ch.arg,)
-            others = [e.lower() for v, rec in ch.candidates.items() if v not in ch.chosen
-                      for e in expressions(self.words, keys, rec, ch.extra)]
+            theirs = {v: [e.lower() for e in expressions(self.words, keys, rec, ch.extra)]
+                      for v, rec in ch.candidates.items() if v not in ch.chosen}
             for value in ch.chosen:
                 mine = expressions(self.words, keys, ch.candidates[value], ch.extra)
-                good = [e for e in mine if not any(o in e.lower() for o in others)]
+                # an expression is ambiguous when another candidate's is part of it: said even where
+                # the policy leaves one (where a refund goes), in words no other candidate shares,
+                # else in words no rival (a value the write would take instead) shares
+                clash = {v: {e for e in mine if any(o in e.lower() for o in es)} for v, es in theirs.items()}
+                good = [e for e in mine if not any(e in c for c in clash.values())]
+                if not good:
+                    good = [e for e in mine if not any(e in c and ch.rival(v) for v, c in clash.items())]
                 if good or mine:
                     out[(ch.arg, value)] = rng.choice(good or mine)
                 # a candidate no expression singles out is left unnamed: verification rejects the task
@@ -188,7 +215,10 @@ class ScenarioWriter:
             record = {}
             for x in value.values():
                 if isinstance(x, str):
-                    record.update(self.record_of(x, results) or {})
+                    # the first value's record wins: a flight's own row, not some other record
+                    # that happens to hold its date
+                    for k, v in (self.record_of(x, results) or {}).items():
+                        record.setdefault(k, v)
             found = expressions(self.words, (arg,), record, value)
             return rng.choice(found) if found else spoken(value)
         if (arg, value) in chosen:
@@ -205,13 +235,32 @@ class ScenarioWriter:
             return spoken(value)
         return None
 
-    def need(self, call, results: list, chosen: dict, rng: random.Random) -> str | None:
-        templates = self.words.needs.get(call.name)
+    def outcome_needs(self, call, outcome) -> list[str] | None:
+        """The words' `needs_if` phrases for the way this call went (its result on replay)."""
+        said = outcome if isinstance(outcome, str) else ""
+        return next((phrases for piece, phrases in self.words.needs_if.get(call.name, {}).items() if piece in said), None)
+
+    def need(self, call, results: list, chosen: dict, rng: random.Random, knows: dict | None = None, outcome=None) -> str | None:
+        """The customer's reason for this call, from the words' needs (`needs_if` where the call's
+        result on replay says which way it went: a toggle that switches airplane mode on is no
+        cure for a phone without signal): a value the agent works out from the policy
+        (`computed`) is said only where the customer asks for a figure of their own (it is in
+        `knows`), and then a template that says it comes first."""
+        templates = self.outcome_needs(call, outcome) or self.words.needs.get(call.name)
         if not templates:
             return None
-        for t in rng.sample(templates, len(templates)):
-            text = render(t, {}, lambda name: self.expression(name, call.args.get(name), results, chosen, rng)
-                          if name in call.args else None)
+        asked = {base_name(k) for k in (knows or {})}
+        demanded = [n for n in self.words.computed if n in asked and n in call.args]
+
+        def fill(name):
+            if name not in call.args or (name in self.words.computed and name not in asked):
+                return None
+            return self.expression(name, call.args.get(name), results, chosen, rng)
+
+        order = rng.sample(templates, len(templates))
+        order.sort(key=lambda t: not all("{" + n + "}" in t for n in demanded))
+        for t in order:
+            text = render(t, {}, fill)
             if text:
                 return text
         return None

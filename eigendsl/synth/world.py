@@ -24,6 +24,7 @@ class World:
                         if isinstance(v, str) and (f.endswith("id") or f in held):
                             self.list_ids.setdefault(v, (n, i))
         self._nb: dict = {}
+        self.index: dict = {}
 
     def entity(self, value) -> tuple[str, object] | None:
         if not isinstance(value, str):
@@ -55,6 +56,56 @@ class World:
             self._nb.clear()
         self._nb[(table, key)] = out
         return out
+
+    def owner_ids(self, table: str) -> list[str]:
+        """The ids of a table's rows (the row's own string that names it)."""
+        return [v for v in (self.row_id(table, k) for k in self.keys(table)) if v is not None]
+
+    def owner_of(self, table: str, key) -> tuple[str, object] | None:
+        """The row of another table that lists `key` among its ids (a line's customer)."""
+        index_key = ("owner_of", table)
+        if index_key not in self.index:
+            index: dict = {}
+            for other in list(self.maps) + list(self.lists):
+                if other == table:
+                    continue
+                for k in self.keys(other):
+                    row = self.row(other, k)
+                    if isinstance(row, dict):
+                        own = self.row_id(other, k)
+                        if own is None:
+                            continue
+                        for v in row.values():
+                            if isinstance(v, list):
+                                for x in v:
+                                    if isinstance(x, str):
+                                        index.setdefault(x, (other, own))
+            self.index[index_key] = index
+        return self.index[index_key].get(self.row_id(table, key))
+
+    def named(self, table: str, key) -> dict:
+        """Scalars of a row and of the rows its ids point to, by field name (first wins); the
+        row's own key under the table's singular name + _id."""
+        out: dict = {}
+        row = self.row(table, key)
+        collect_named(row, out)
+        for v in list(out.values()):
+            e = self.entity(v)
+            if e is not None and e != (table, key):
+                collect_named(self.row(*e), out)
+        if isinstance(key, str):
+            out.setdefault(table[:-1] + "_id" if table.endswith("s") else table + "_id", key)
+        owner = self.owner_of(table, key)
+        if owner is not None:
+            out.setdefault(owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id", owner[1])
+        return out
+
+    def row_id(self, table: str, key) -> str | None:
+        """The string that names a row: its key, or for a list table the row's own id field."""
+        if isinstance(key, str):
+            return key
+        row = self.row(table, key)
+        return next((v for v in row.values() if isinstance(v, str) and self.entity(v) == (table, key)), None) if isinstance(row, dict) else None
 
 
 def flatten(value, path: tuple, out: dict, depth: int = 0) -> None:

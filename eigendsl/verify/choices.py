@@ -1,9 +1,13 @@
 """Determinability of gold write arguments: does what the user says single out each value the agent picks?
 
 A value of a write argument that the user neither holds nor states (a payment method, the
-items of an order, a flight of a search) is a choice among the candidates the agent reads:
-the values standing at the same place, in the same earlier result, as the gold value (the
-other keys of a profile's payment methods, the other flights of a search). The scenario
+items of an order, a flight of a search) is a choice among the candidates the agent can read:
+the values standing at the same place, in the same result, as the gold value (the other keys
+of a profile's payment methods, the other flights of a search). What the agent can read is
+the gold's reads plus every lookup by one id it has seen (`lookups`: a profile the gold never
+opens is still one call away), and a candidate is a rival only where the write would accept it
+in the gold's place (`Trial`: another variant of a product is no rival for the item a return
+sends back, a card the policy refuses for a refund is no rival of the one it allows). The scenario
 decides a choice when the candidates whose referring expressions (the domain's words,
 `refer`) appear in its text are exactly the gold's values there; a value the text names
 literally is decided. Otherwise the task is undetermined: only a user who reads the gold
@@ -15,12 +19,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
+from .. import ir
 from ..words import Words, holes, lookup, render, spoken
 
 WORDS = re.compile(r"[a-z0-9]+")
 
 MAX_CANDIDATES = 60
+MAX_LOOKUPS = 4  # ids per lookup tool and round: what an agent would plausibly open
 
 
 @dataclass
@@ -36,12 +43,111 @@ class Choice:
     extra: dict = field(default_factory=dict)  # other fields of the gold element (a flight's date)
     said: bool = False  # a field the customer states (a passenger's name): decided when the text says it
     taken: set = field(default_factory=set)  # values other arguments of the call name (not rivals: an item is not its own replacement)
+    accepts: Callable[[str], bool] | None = None  # would the write take this candidate in the gold value's place
+
+    def rival(self, value: str) -> bool:
+        """A candidate the agent could pick instead: not the gold's, not named by another
+        argument, and accepted by the write (unknown without a trial: then every candidate)."""
+        return value not in self.chosen and value not in self.taken and (self.accepts is None or self.accepts(value))
+
+
+class Trial:
+    """Replays the gold from the initial state once, keeping the state before each call, to try
+    a write with one value swapped for another (cached): accepted means the tool runs and no
+    guard of the policy is violated."""
+
+    def __init__(self, env, gold):
+        self.env, self.gold = env, list(gold)
+        self.before = []
+        for call in self.gold:
+            self.before.append(env.checkpoint())
+            env.call(call.name, call.args, call.actor)
+        self.seen: dict[tuple, bool] = {}
+
+    def accepts(self, i: int, arg: str, old: str, new: str) -> bool:
+        key = (i, arg, old, new)
+        if key not in self.seen:
+            call = self.gold[i]
+            self.env.state.overlay = self.before[i].copy()
+            r = self.env.call(call.name, {**call.args, arg: swap(call.args[arg], old, new)}, call.actor)
+            self.env.trace = []
+            self.seen[key] = bool(r.ok) and not any(v.verdict == "violated" for v in r.guards)
+        return self.seen[key]
+
+    def judge(self, choice: "Choice") -> Callable[[str], bool]:
+        """Would the write take `new` in place of one of the choice's gold values."""
+        return lambda new: any(self.accepts(choice.call, choice.arg, old, new) for old in choice.chosen)
+
+
+def swap(value, old: str, new: str):
+    """The value with each string equal to `old` replaced by `new` (in lists and records too)."""
+    if isinstance(value, str):
+        return new if value == old else value
+    if isinstance(value, list):
+        return [swap(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: swap(v, old, new) for k, v in value.items()}
+    return value
+
+
+def lookups(domain, env, gold, results: list, known: dict) -> list[tuple[dict, object]]:
+    """(args, result) of the reads the agent can make by one id it has seen that the gold does
+    not make: every agent read tool of one parameter, called with the values standing under a
+    field of that name in what the user holds, the gold's arguments and results (two rounds:
+    an order names its user, whose profile lists the cards). `env` is in the initial state."""
+    tools = [t for t in domain.ir.tools if t.effect == ir.Effect.READS and t.actor == ir.Side.AGENT and len(t.params) == 1]
+    if not tools:
+        return []
+    done: set = set()  # the gold's own reads too: they may come after a write, and a customer names things as they were
+    values: dict[str, list[str]] = {}
+    named(dict(known), values)
+    for c, r in zip(gold, results):
+        named(c.args, values)
+        named(r, values)
+    out = []
+    for _ in range(2):
+        fresh = []
+        for t in tools:
+            p = t.params[0].name
+            for v in values.get(p, ())[:MAX_LOOKUPS]:
+                key = (t.name, repr([(p, v)]))
+                if key in done:
+                    continue
+                done.add(key)
+                r = env.call(t.name, {p: v}, "agent")
+                if r.ok:
+                    fresh.append(({p: v}, plain(r.content)))
+        env.trace = []
+        if not fresh:
+            break
+        for _, r in fresh:
+            named(r, values)
+        out += fresh
+    return out
+
+
+def named(value, out: dict, depth: int = 0) -> None:
+    """field name -> the strings standing under it, in order, anywhere in a JSON value."""
+    if depth > 6:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str):
+                if v not in out.setdefault(k, []):
+                    out[k].append(v)
+            elif isinstance(v, (dict, list)):
+                named(v, out, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            named(v, out, depth + 1)
 
 
 def entries_for(words: Words, keys: tuple[str, ...], record: dict, extra: dict | None = None):
     """(the record with the gold element's other fields, the refer entries that apply to it) for
     the first refer key that has entries."""
-    context = {**(record if isinstance(record, dict) else {}), **(extra or {})}
+    # the record's own fields win over the gold element's (a certificate is worth its own amount,
+    # not the amount the payment takes from it); the element adds what the record lacks (a date)
+    context = {**(extra or {}), **(record if isinstance(record, dict) else {})}
     for key in keys:
         entries = words.refer.get(key)
         if entries:
@@ -127,13 +233,15 @@ def leaves(arg: str, value, said: set[str] = frozenset()) -> list[tuple[str, str
     return out
 
 
-def choices(words: Words, gold, results: list, writes: set[str], stated: set[str], said_fields: bool = False) -> list[Choice]:
-    """The choices the gold's writes make among values read earlier (with `said_fields`, also
-    the fields of list elements the customer is to state, such as a passenger's name: the
+def choices(words: Words, gold, results: list, writes: set[str], stated: set[str], said_fields: bool = False,
+            reads: list = (), trial: Trial | None = None) -> list[Choice]:
+    """The choices the gold's writes make among values the agent can read (with `said_fields`,
+    also the fields of list elements the customer is to state, such as a passenger's name: the
     scenario must then say them).
 
     gold: calls with .name, .args, .compare; results: the content of each gold call when
-    replayed (None where it failed); stated: strings the user holds or states."""
+    replayed (None where it failed); stated: strings the user holds or states; reads: (args,
+    result) of the lookups the gold does not make (`lookups`); trial: tries rivals in the write."""
     held = set(words.holds) | set(words.says)
     found: dict[tuple, Choice] = {}
     for i, call in enumerate(gold):
@@ -147,23 +255,31 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
             # what the write replaces: the argument's old values in an earlier read of the record it
             # changes (a passenger who cannot come). The text names them because they go, so they
             # are no rivals of the values that come in.
+            # (same field, same shape: a profile's payment_methods map is not a booking's payment list)
             old = {s for j in range(i) if isinstance(results[j], dict) and arg in results[j]
+                   and type(results[j][arg]) is type(call.args[arg])
                    and set(flat_strings(gold[j].args)) & set(flat_strings(call.args)) for s in leaf_strings(results[j][arg])}
             replaced = old - set(leaf_strings(call.args[arg]))
             for key, value, extra in leaves(arg, call.args[arg], frozenset() if said_fields else said):
                 if key in held or value in stated:
                     continue
-                # the reads before the write first, then those after it: what the agent can read
-                # (the profile's cards) is a candidate even where the gold reads it later
-                for j in [*range(i), *range(i + 1, len(gold))]:
-                    result = results[j]
+                # where the record the write changes keeps this value, in the argument's own shape
+                # (a reservation's flights[*].flight_number); a field of the same name holding
+                # other things (a profile's payment_methods map) is not it
+                own = (arg,) + (("*",) if isinstance(call.args[arg], list) else ()) + ((key,) if key != arg else ())
+                # the lookups by id first (in the initial state: a customer names things as they
+                # were before any change), then the gold's reads before the write and after it:
+                # what the agent can read (the profile's cards) is a candidate even where the gold
+                # reads it later or never
+                sources = list(reads) + [(gold[j].args, results[j]) for j in [*range(i), *range(i + 1, len(gold))]]
+                for j, (read_args, result) in enumerate(sources):
                     if result is None or not isinstance(result, (dict, list)):
                         continue
                     where = next(iter(places(result, value)), None)
                     if where is None:
                         continue
                     path, _ = where
-                    if path[:1] == (arg,) and set(flat_strings(gold[j].args)) & set(flat_strings(call.args)):
+                    if path == own and set(flat_strings(read_args)) & set(flat_strings(call.args)):
                         break  # kept: the record the write changes already holds it there (a flight not being changed)
                     cands = siblings(result, path)
                     if len(cands) <= 1:
@@ -171,6 +287,8 @@ def choices(words: Words, gold, results: list, writes: set[str], stated: set[str
                         # still have to choose it among others read elsewhere (the profile's cards)
                         continue
                     ch = found.setdefault((i, arg, key, j, path), Choice(i, call.name, arg, key, extra=extra, said=key in said and key != arg))
+                    if trial is not None and ch.accepts is None:
+                        ch.accepts = trial.judge(ch)
                     ch.candidates.update(cands)
                     ch.chosen.append(value)
                     ch.taken |= {x for a, v in call.args.items() if a != arg for x in flat_strings(v)} | replaced
@@ -237,11 +355,11 @@ def undetermined(words: Words, choice: Choice, text: str) -> list[str] | None:
     scores = {v: score(words, choice, v, rec, lowered) for v, rec in choice.candidates.items() if v not in choice.taken
               and (v in chosen or not isinstance(rec, dict) or all(rec.get(k, x) == x for k, x in pinned.items()))}
     least = min(scores.get(v, 0) for v in chosen)
-    rivals = [v for v, n in scores.items() if v not in chosen and n >= least]
-    if not rivals and (least > 0 or len(scores) == len(chosen)):
-        return None  # named, or every candidate is chosen
-    if least == 0:
-        rivals = [v for v in scores if v not in chosen]  # the text names none of them: any could be meant
+    # named as well as the gold's (when the text names none, every candidate): tried last, as
+    # trying a candidate in the write is the costly part
+    rivals = [v for v, n in scores.items() if v not in chosen and n >= least and choice.rival(v)]
+    if not rivals:
+        return None  # named, or no other value the write would take
     return list(dict.fromkeys(choice.chosen + sorted(rivals)))
 
 
@@ -264,8 +382,10 @@ def task_choices(domain, task, checker, writes: set[str], trace=None) -> list[tu
     user = task.user
     text = " ".join(str(v) for v in user.texts.values())
     stated = {s for s in leaf_strings(dict(user.knows))} | {str(v) for v in user.facts.values()}
+    reads = lookups(domain, checker.start(), gold, results, dict(user.knows))
+    trial = Trial(checker.start(), gold)
     out = []
-    for ch in choices(domain.words, gold, results, writes, stated, said_fields=True):
+    for ch in choices(domain.words, gold, results, writes, stated, said_fields=True, reads=reads, trial=trial):
         possible = undetermined(domain.words, ch, text)
         if possible is not None:
             out.append((ch, message(ch, possible)))
