@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,25 @@ def imported_benchmark_tasks(domain: str, tmp_path: Path):
     c = compile_file(out, shared / "db.json", user_db if user_db.is_file() else None, root=root_for(out))
     assert c.ok, [d.message for d in c.diagnostics if d.is_error]
     return c
+
+
+class Hang(Exception):
+    """The code under test used more CPU time than its guard allows."""
+
+
+@contextlib.contextmanager
+def cpu_time_limit(seconds: float):
+    """Raise Hang in this process once the block has used `seconds` of CPU time (ITIMER_PROF,
+    SIGPROF). CPU time, not wall time: a busy machine slows the clock, not the work, so a guard
+    does not fire because other processes share the cores. SIGPROF, not SIGALRM: pytest-timeout's
+    own wall-clock timer (SIGALRM) stays in place as the last resort."""
+    def hang(signum, frame):
+        raise Hang()
+
+    previous = signal.signal(signal.SIGPROF, hang)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)

@@ -149,6 +149,7 @@ def test_goal_on_one_field_of_one_list_element_is_analysed(tmp_path):
 def test_appended_element_must_be_pinned_whole(tmp_path):
     bag = '''
 task "add-bag" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
   goal {
     reservations["7D3OSK"].total_baggages == 2
@@ -177,11 +178,13 @@ task "cancel-with-odd-goals" {
   reward { GOAL }
 }
 task "three-bags-loosely" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 3, nonfree_baggages: 2, payment_id: "credit_card_7380483") }
   goal { reservations["7D3OSK"].nonfree_baggages > 0 }
   reward { GOAL }
 }
 task "three-bags-half" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 3, nonfree_baggages: 2, payment_id: "credit_card_7380483") }
   goal { reservations["7D3OSK"].nonfree_baggages == 2 }
   reward { GOAL }
@@ -286,6 +289,7 @@ fn bags_text(id: str) -> str {
   return "{r.total_baggages} bags"
 }
 task "bags-in-words" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
   goal {
     bags_text("7D3OSK") == "2 bags"

@@ -21,7 +21,7 @@ from eigendsl.verify.reward import TaskChecker
 # booked 2024-05-09, one nonfree-free bag), paid with gift_card_8255319; credit_card_7380483.
 TASKS = '''
 task "add-bag" {
-  user { reason "Add a checked bag to 7D3OSK." knows { user_id: "theo_gupta_8245" } }
+  user { reason "Add a checked bag to 7D3OSK; pay with the mastercard ending in 1202." knows { user_id: "theo_gupta_8245" } }
   gold {
     update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483")
   }
@@ -114,11 +114,13 @@ task "bad-goals" {
 def test_goal_that_pins_nothing_gold_changed(tmp_path):
     path, line = domain_with(tmp_path, '''
 task "loose-goal" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
   goal { reservations["7D3OSK"].total_baggages >= 2 }
   reward { GOAL }
 }
 task "half-pinned" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
   goal { reservations["7D3OSK"].total_baggages == 2 }
   reward { GOAL }
