@@ -436,3 +436,20 @@ def test_episode_result_is_zero_when_the_run_is_cut(compiled_domains, reason):
 
 def checker_gold_diff(episode):
     return episode.checker.gold_env.diff()
+
+
+def test_many_skipped_records_are_summed_up_in_one_line(tmp_path):
+    # a file of records for tasks TARGET lacks: the first few are listed, then one line by reason
+    from click.testing import CliRunner
+
+    from eigendsl.cli import main
+
+    records = tmp_path / "runs.jsonl"
+    records.write_text("".join(json.dumps({"task_id": f"nope-{i}", "messages": []}) + "\n" for i in range(40)))
+    result = CliRunner().invoke(main, ["score", str(ROOT / "domains" / "airline.eig"), "--simulations", str(records),
+                                       "--out", str(tmp_path / "out.jsonl")])
+    lines = result.output.splitlines()
+    assert result.exit_code == 1 and "scored 0 simulation(s), skipped 40" in result.output
+    assert sum(line.startswith("skipped record") for line in lines) == 5
+    summary = next(line for line in lines if line.startswith("skipped 40 records in all"))
+    assert "40 x unknown task id" in summary and "(first: record 1: unknown task id 'nope-0')" in summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -95,7 +96,8 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
 
         def skip(message: str) -> None:
             reasons.append(message)
-            err.print(f"skipped {message}", markup=False)
+            if len(reasons) <= SKIPS_SHOWN:  # the first few as they come; the rest in one summary line
+                err.print(f"skipped {message}", markup=False)
 
         scored, skipped = score_file(scorer, simulations, out_path, on_error=skip, collect=lines)
     except CompileError as e:
@@ -106,12 +108,27 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
     except OSError as e:
         raise UsageProblem(f"cannot write {out_path}: {e.strerror}")
     seconds = time.perf_counter() - started
+    if len(reasons) > SKIPS_SHOWN:
+        err.print(skipped_summary(reasons), markup=False)
     out.print(f"scored {scored} simulation(s), skipped {skipped}, in {seconds:.2f}s -> {out_path}")
     if pub is not None:  # pass^k as the benchmark's leaderboard computes it
         for line in summary(pub, lines, reasons):
             out.print(line, markup=False, highlight=False)
     if skipped and not scored:
         raise SystemExit(1)
+
+
+SKIPS_SHOWN = 5
+
+
+def skipped_summary(reasons: list[str]) -> str:
+    """One line for many skipped records: how many of each kind of reason, with the first of each."""
+    kinds: dict[str, list[str]] = {}
+    for r in reasons:
+        why = re.sub(r"^record \d+: ", "", r)
+        kinds.setdefault(re.sub(r"'[^']*'|\d+", "…", why), []).append(r)
+    parts = [f"{len(v)} x {k} (first: {v[0]})" for k, v in sorted(kinds.items(), key=lambda kv: -len(kv[1]))]
+    return f"skipped {len(reasons)} records in all ({len(reasons) - SKIPS_SHOWN} not listed above): " + "; ".join(parts)
 
 
 @click.command("import-tau2")
