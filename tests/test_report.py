@@ -249,3 +249,19 @@ def test_a_results_file_with_wrong_field_types_is_one_line(tmp_path, name, conte
     result = run_cli("report", tmp_path / name)
     assert result.exit_code == 1 and result.output.startswith("error: ") and said in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1 and not (tmp_path / name).with_suffix(".html").exists()
+
+
+@pytest.mark.parametrize("record, says", [
+    ({"task_id": "1", "init": [], "actions": [], "assertions": [], "db_hash": "ab", "db_changes": {}}, "holds gold replay records"),
+    ({"task_id": "t", "messages": [], "tools": [], "plan": "p", "round": 1, "variant": 0}, "holds SFT dialogues"),
+])
+def test_a_file_of_another_kind_gets_a_sentence(tmp_path, record, says):
+    # replay's records and synth's SFT dialogues carry task ids but no rewards: not eval episodes
+    from click.testing import CliRunner
+
+    from eigendsl.cli import main
+
+    path = tmp_path / "records.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    result = CliRunner().invoke(main, ["report", str(path), "--out", str(tmp_path / "r.html")])
+    assert result.exit_code == 1 and says in result.output and "Field required" not in result.output, result.output

@@ -60,6 +60,12 @@ def load(path: str | Path) -> RunData:
             records, skipped = read_lines(path)
             if not records:
                 raise ReportError(f"{path} has no JSON records")
+            if all("task_id" in r and "db_hash" in r and "reward" not in r for r in records):
+                raise ReportError(f"{path} holds gold replay records (`eigendsl replay`: actions and db hashes, no "
+                                  "rewards); report reads eval results, score output, synth folders and training metrics")
+            if all("task_id" in r and "messages" in r and "tools" in r and "reward" not in r for r in records):
+                raise ReportError(f"{path} holds SFT dialogues (no rewards); score them first "
+                                  "(`eigendsl score TARGET --tasks ... --simulations FILE --out scored.jsonl`) and report that")
             if all("task_id" in r for r in records):
                 from ..eval.runner import summarise
 
