@@ -265,3 +265,15 @@ def test_a_file_of_another_kind_gets_a_sentence(tmp_path, record, says):
     path.write_text(json.dumps(record) + "\n")
     result = CliRunner().invoke(main, ["report", str(path), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 1 and says in result.output and "Field required" not in result.output, result.output
+
+
+def test_the_episode_named_in_the_address_opens(browser, results, tmp_path):
+    # a link to one episode (report.html#ep-TASK-TRIAL), shared or bookmarked, opens it
+    page = tmp_path / "report.html"
+    assert run_cli("report", results, "-o", page).exit_code == 0
+    episode = json.loads(results.read_text())["episodes"][-1]
+    name = f"ep-{episode['task_id']}-{episode['trial']}"
+    browser.open(page.as_uri() + "#" + name)
+    assert browser.eval(f"document.getElementById({json.dumps(name)}).open") is True
+    assert browser.eval("[...document.querySelectorAll('details.episode')].filter(d => d.open).length") == 1
+    assert browser.errors == []

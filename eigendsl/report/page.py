@@ -52,13 +52,17 @@ SCRIPT = """
   }
   if (only) only.addEventListener('change', apply);
   if (search) search.addEventListener('input', apply);
+  function openNamed(hash) {  // the episode a link or the page's address names
+    if (!hash || hash.indexOf('#ep-') !== 0) return;
+    var target = document.getElementById(decodeURIComponent(hash.slice(1)));
+    if (target) { target.open = true; target.scrollIntoView(); }
+  }
   document.querySelectorAll('a[href^="#ep-"]').forEach(function (a) {
-    a.addEventListener('click', function () {
-      var target = document.getElementById(a.getAttribute('href').slice(1));
-      if (target) target.open = true;
-    });
+    a.addEventListener('click', function () { openNamed(a.getAttribute('href')); });
   });
+  window.addEventListener('hashchange', function () { openNamed(location.hash); });
   apply();
+  openNamed(location.hash);
   body.setAttribute('data-ready', String(Math.round(performance.now())));
 })();
 """
