@@ -49,7 +49,6 @@ INSIST = ["I really need this. Can't you make an exception?", "Please, it's impo
           "Are you sure? I really need this done."]
 WHY = ["Why not?", "Why can't this be done?", "Can you tell me why?"]
 AGAIN = ["I understand, but I cannot make an exception. {}", "I'm sorry, the rule is firm. {}", "I see why you ask. {}"]
-DONT_KNOW = ["I'm afraid I don't know that.", "I don't have that information.", "Sorry, I don't know."]
 NOTHING_MORE = ["I don't know anything more than I told you.", "That's all the information I have."]
 
 
