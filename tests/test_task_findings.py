@@ -301,8 +301,9 @@ task "bags-in-words" {
     path, line = domain_with(tmp_path, "airline", text)
     found = [(f["kind"], f["line"], f["message"]) for f in task_findings(path, "bags-in-words")["findings"]]
     first, second = line('bags_text("7D3OSK") =='), line("payment_history[-1] ==")
+    # The first goal is outside the encoding, yet it can hold: it holds after the gold actions,
+    # so no "satisfiability not checked" is said of it; what Z3 cannot tell is still reported.
     assert found == [
-        ("goal_not_analysed", first, "this goal is outside the Z3 encoding (string interpolation of unknown values); satisfiability not checked"),
         ("goal_underspecified", first, "the goals do not pin reservations['7D3OSK'].nonfree_baggages: the gold actions set it to 1, and another value also satisfies the goals"),
         ("underspecification_not_analysed", first, "could not decide whether the goals pin reservations['7D3OSK'].total_baggages "
                                                    "(outside the Z3 encoding: string interpolation of unknown values); not analysed"),
@@ -324,6 +325,28 @@ def test_a_fault_of_the_encoding_is_not_analysed_at_its_span_not_a_traceback(tmp
     assert result.exit_code == 0, result.output
     member = line('"4833122934" in')
     fault = "the encoding failed: TypeError: '<' not supported between instances of 'str' and 'int'"
-    assert f"{path}:{member}:5: note: task return-two: this goal is outside the Z3 encoding ({fault}); satisfiability not checked" in result.output
+    # The goal holds after the gold actions, which shows it can hold without Z3; the questions
+    # only Z3 answers are left open at the goal's span.
+    assert f"{path}:{member}:5: note: task return-two: this goal is outside the Z3 encoding" not in result.output
     changes = "orders['#W4873530'].status, orders['#W4873530'].return_items, orders['#W4873530'].return_payment_method_id"
     assert f"could not decide whether the goals pin {changes} (outside the Z3 encoding: {fault}); not analysed" in result.output
+
+
+def test_a_goal_outside_the_encoding_that_the_gold_does_not_reach_is_reported_not_analysed(tmp_path):
+    text = '''
+fn bags_text(id: str) -> str {
+  let r = reservations[id]
+  return "{r.total_baggages} bags"
+}
+task "bags-in-words" {
+  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
+  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
+  goal { bags_text("7D3OSK") == "3 bags" }
+  reward { GOAL }
+}
+'''
+    path, line = domain_with(tmp_path, "airline", text)
+    found = {(f["kind"], f["line"]) for f in task_findings(path, "bags-in-words")["findings"]}
+    goal = line('bags_text("7D3OSK") ==')
+    # No end state witnesses it, so Z3 is asked, cannot encode it, and says so.
+    assert {("goal_not_analysed", goal), ("goal_fails_on_gold", goal)} <= found

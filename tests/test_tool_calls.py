@@ -160,3 +160,25 @@ def test_failed_write_rolls_back_everything(compiled_domains):
     assert changes["reservations"]["HATHAT"]["payment_history"] == payments
     # The base is shared and untouched: a fresh environment still sees the certificate.
     assert cert["id"] in domain.environment().read("users")[user["user_id"]]["payment_methods"]
+
+
+def test_a_lookup_kept_from_the_base_gives_way_to_this_episodes_writes(compiled_domains):
+    """Read-only tools' results over the unchanged base are kept per domain (a lookup scanning
+    every user runs once per question); an environment that wrote a root the lookup reads
+    computes it afresh, and the others still see the base."""
+    domain = compiled_domains("retail")
+    user_id, user = next(iter(domain.environment().read("users").items()))
+    ask = {"first_name": user["name"]["first_name"], "last_name": user["name"]["last_name"], "zip": user["address"]["zip"]}
+    moved = domain.environment()
+    assert moved.call("find_user_id_by_name_zip", ask).content == user_id
+    assert ("agent", "find_user_id_by_name_zip", repr([ask["first_name"], ask["last_name"], ask["zip"]])) in domain.base_results
+    address = dict(user["address"], zip="00001")
+    assert moved.call("modify_user_address", {"user_id": user_id, **address}).ok
+    gone = moved.call("find_user_id_by_name_zip", ask)
+    assert not gone.ok and gone.error == "User not found"
+    assert moved.call("find_user_id_by_name_zip", dict(ask, zip="00001")).content == user_id
+    # A failed lookup is kept too, and a fresh environment still answers from the base.
+    other = domain.environment()
+    assert other.call("find_user_id_by_name_zip", ask).content == user_id
+    assert other.call("find_user_id_by_name_zip", dict(ask, zip="00001")).error == "User not found"
+    assert [e.name for e in other.trace] == ["find_user_id_by_name_zip"] * 2  # kept results are still recorded

@@ -35,6 +35,9 @@ MAX_STRING = 10_000  # longest string an agent may pass in one argument
 INTERNAL_ERRORS = (KeyError, TypeError, IndexError, ValueError, AttributeError, ArithmeticError, RecursionError)
 
 
+MEMO_LIMIT = 100_000  # base results a domain keeps before it starts afresh
+
+
 class DomainLoadError(Exception):
     """A compiled folder or a data file that cannot be used; the message says why."""
 
@@ -118,6 +121,10 @@ class Callable_:
     run: Any
     validators: list
     guards: list[tuple[ir.GuardDef, Any]] = field(default_factory=list)
+    # The roots a read-only tool's result follows from: while an environment has written none
+    # of them, the result for given arguments is the base's, kept in the domain's memo. None:
+    # not kept (the tool writes or its result depends on a task fact).
+    result_deps: frozenset | None = None
 
 
 class CompiledDomain:
@@ -151,8 +158,13 @@ class CompiledDomain:
         for kind, fns in (("tool", domain.tools), ("setup", domain.setups), ("assertion", domain.assertions)):
             for f in fns:
                 self.callables[(kind, f.actor, f.name)] = Callable_(
-                    f, self.program.function(f), [self.argument_validators.get(p.type) for p in f.params]
+                    f, self.program.function(f), [self.argument_validators.get(p.type) for p in f.params],
+                    result_deps=self.program.result_deps(f) if kind == "tool" else None,
                 )
+        # Read-only tools' results over the unchanged base, by (actor, tool, arguments): a
+        # lookup that scans a table (a user id from an email) runs once per distinct question
+        # for all the environments of this domain, however many episodes ask it.
+        self.base_results: dict[tuple, tuple[bool, Any]] = {}
         for policy in domain.policies:
             for g in policy.guards:
                 for actor in ("agent", "user"):
@@ -322,6 +334,9 @@ class Environment:
             self._record(actor, kind, name, arguments, result, (), record)
             return result
         state = self.state
+        deps = target.result_deps
+        if deps is not None and state.untouched(deps):
+            return self._base_result(target, kind, name, arguments, actor, args, verdicts, record)
         state.begin()
         try:
             value = target.run(self.ctx, args)
@@ -339,6 +354,30 @@ class Environment:
         writes = tuple(f"{table}[{key}]" for table, rows in layer.rows.items() for key in rows)
         result = ToolResult(True, value, guards=verdicts)
         self._record(actor, kind, name, arguments, result, writes, record)
+        return result
+
+    def _base_result(self, target: Callable_, kind: str, name: str, arguments: Any, actor: str, args: list,
+                     verdicts: tuple, record: bool) -> ToolResult:
+        """A read-only tool's result on the base state, computed once per distinct arguments
+        (`repr` tells 1, 1.0 and True apart, so equal keys mean equal arguments)."""
+        memo = self.domain.base_results
+        key = (actor, name, repr(args))
+        known = memo.get(key)
+        if known is None:
+            try:
+                known = (True, target.run(self.ctx, args))
+            except ToolFailure as e:
+                known = (False, e.message)
+            except INTERNAL_ERRORS as e:
+                result = ToolResult(False, error=f"internal error in {kind} {name}: {type(e).__name__}: {e}", guards=verdicts)
+                self._record(actor, kind, name, arguments, result, (), record)
+                return result
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[key] = known
+        ok, value = known
+        result = ToolResult(True, value, guards=verdicts) if ok else ToolResult(False, error=value, guards=verdicts)
+        self._record(actor, kind, name, arguments, result, (), record)
         return result
 
     def _unknown(self, kind: str, name: str, actor: str) -> str:

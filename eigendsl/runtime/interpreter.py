@@ -49,12 +49,29 @@ class Program(MutationCompiler):
         # (the roots their code reads, through the functions it calls, and the record itself),
         # unless computing them reads a task fact: then they depend on more than the state and
         # are computed on every read.
-        bodies = {f.name: f.body for f in domain.functions}
+        bodies = self.fn_bodies = {f.name: f.body for f in domain.functions}
         self.derive_deps: dict[str, frozenset] = {}
         for root in self.derived_roots:
             reads: set[str] = {root}
             if not any(_reads(d.function.body, bodies, set(), reads) for d in domain.derives if d.root == root):
                 self.derive_deps[root] = frozenset(reads)
+
+    def result_deps(self, f: ir.Function) -> frozenset | None:
+        """The state roots a read-only function's result follows from (with its arguments), or
+        None when it depends on more: it writes, reads a task fact, or reads a derived value
+        that does."""
+        if f.effect != ir.Effect.READS:
+            return None
+        reads: set[str] = set()
+        if _reads(f.body, self.fn_bodies, set(), reads):
+            return None
+        for root in list(reads):
+            if root in self.derived_roots:
+                deps = self.derive_deps.get(root)
+                if deps is None:
+                    return None
+                reads |= deps
+        return frozenset(reads)
 
     # ------------------------------------------------------------ functions
     def function(self, f: ir.Function, fn: bool = False) -> Callable[[Context, list], Any]:

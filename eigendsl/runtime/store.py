@@ -135,6 +135,16 @@ class State:
         value = self.row(name, ROW_KEY) if self._written(name) else MISSING
         return self.base.roots[name] if value is MISSING else value
 
+    def untouched(self, names) -> bool:
+        """Whether every root in `names` still shows the base: no row written, no length changed."""
+        pending, overlay = self._pending_layer, self._overlay
+        for name in names:
+            if name in overlay.rows or name in overlay.lengths:
+                return False
+            if pending is not None and (name in pending.rows or name in pending.lengths):
+                return False
+        return True
+
     def _written(self, name: str) -> bool:
         if self._pending_layer is not None and name in self._pending_layer.rows:
             return True
