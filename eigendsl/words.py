@@ -20,7 +20,14 @@ this file, so it names no domain itself. Sections (docs/language.md, "Customer w
 - `known`: per held parameter, what a customer knows about themselves, over the held record;
 - `values`: per free-text string parameter, what customers give for it;
 - `prefer`: per parameter or field, words of a preference that decides among candidates ("cheapest",
-  "fastest"); a scenario that states one decides that choice (not evaluated: docs/synthesis.md).
+  "fastest"); a scenario that states one decides that choice (not evaluated: docs/synthesis.md);
+- `actions`: per write tool, how the agent lists the action before asking for a yes: a
+  `{param}` hole names the value as the customer names it (`refer`), else says it plainly;
+  `{value.param}` says it plainly (the reservation number beside "your trip to Orlando");
+- `costs`: per write tool, what the action costs or gives back, said with the listing: holes are
+  parameters, fields of the tool's result, or `added.FIELD...`, the entries the write appends to
+  a list field of a row (`{added.payment_history.0.amount}`); a phrase whose holes have no value
+  is not said.
 """
 
 from __future__ import annotations
@@ -71,8 +78,10 @@ class Words(BaseModel):
     known: dict[str, Phrases] = Field(default_factory=dict)
     values: dict[str, Phrases] = Field(default_factory=dict)
     prefer: dict[str, Phrases] = Field(default_factory=dict)
+    actions: dict[str, Phrases] = Field(default_factory=dict)
+    costs: dict[str, Phrases] = Field(default_factory=dict)
 
-    @field_validator("mention", "needs", "unknown", "known", "values")
+    @field_validator("mention", "needs", "unknown", "known", "values", "actions", "costs")
     @classmethod
     def phrase_lists(cls, section: dict[str, list[str]]) -> dict[str, list[str]]:
         for name, phrases in section.items():
@@ -156,7 +165,7 @@ def name_problems(words: Words, tools: dict[str, list[str]], facts: dict[str, li
     fields, facts, values)."""
     params = {p for ps in tools.values() for p in ps} | set(fields)
     out = []
-    for section in ("needs", "unknown"):
+    for section in ("needs", "unknown", "actions", "costs"):
         out += [f"{section}.{t}: no tool '{t}'" for t in getattr(words, section) if t not in tools]
     for section in ("holds", "says", "computed"):
         out += [f"{section}: no tool takes a parameter '{p}' and no record has such a field" for p in getattr(words, section) if p not in params]
@@ -173,6 +182,9 @@ def name_problems(words: Words, tools: dict[str, list[str]], facts: dict[str, li
     for tool, s in [(t, s) for t, phrases in words.needs.items() for s in phrases] + conditional:
         out += [f"needs.{tool}: '{{{h}}}' is no parameter of {tool}" for h in holes(s)
                 if tool in tools and h.split(".")[0] not in tools[tool]]
+    for tool, s in [(t, s) for t, phrases in words.actions.items() for s in phrases]:
+        out += [f"actions.{tool}: '{{{h}}}' is no parameter of {tool}" for h in holes(s)
+                if tool in tools and h.removeprefix("value.") not in tools[tool]]
     return out
 
 

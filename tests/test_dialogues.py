@@ -15,6 +15,7 @@ from eigendsl.episode.episode import Episode, play, run_episode
 from eigendsl.episode.protocol import Protocol, agent_writes, check
 from eigendsl.episode.users import ScriptedUser
 from eigendsl.episode import talk
+from eigendsl.verify.reward import TaskChecker
 
 DOMAINS = ["airline", "retail", "telecom"]
 
@@ -118,3 +119,63 @@ def test_scenarios_are_said_in_the_first_person():
     said = talk.first_person("Yesterday you booked a trip. Your sister invited you elsewhere, so you want to cancel it.")
     assert said == "Yesterday I booked a trip. My sister invited me elsewhere, so I want to cancel it."
     assert talk.first_person("You are calling about your line.") == "I am calling about my line."
+
+
+def test_actions_and_costs_name_real_tools_and_parameters():
+    from eigendsl.words import name_problems, parse_words
+
+    words = parse_words('[actions]\nbook = ["book {flight} for {value.who}"]\nfly = ["fly"]\n[costs]\nsail = ["{added.x.0}"]')
+    problems = name_problems(words, {"book": ["flight"]}, {})
+    assert "actions.fly: no tool 'fly'" in problems and "costs.sail: no tool 'sail'" in problems
+    assert any("'{value.who}' is no parameter of book" in p for p in problems)
+    assert not any("'{flight}'" in p for p in problems)
+
+
+def listings(compiled, task, tool: str | None = None) -> list[tuple[str, dict, str]]:
+    """(listing, call, result text) for each listed write of the oracle's episode."""
+    result = run_episode(compiled, task, OracleAgent(), ScriptedUser())
+    assert result.reward == 1.0, task.id
+    msgs, out = result.messages, []
+    for i, m in enumerate(msgs):
+        for call in m.get("tool_calls") or ():
+            if call["name"] in compiled.words.actions and tool in (None, call["name"]):
+                said = next(x["content"] for x in reversed(msgs[:i]) if x["role"] == "assistant" and x.get("content"))
+                out.append((said, call, msgs[i + 1]["content"]))
+    return out
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_a_listed_write_is_said_in_the_customers_terms(domain):
+    """The oracle lists each write as the domain's words say it: values named as the customer
+    names them (no JSON, no payment ids), not the tool's description."""
+    compiled = load_domain(ROOT / "domains" / f"{domain}.eig")
+    docs = {t.name: (t.doc or "").split(". ")[0].lower()[:40] for t in compiled.ir.tools}
+    found = [x for task in compiled.ir.tasks for x in listings(compiled, task)]
+    assert found
+    for said, call, _ in found:
+        assert "{" not in said and "credit_card_" not in said and "gift_card_" not in said, said
+        assert docs[call["name"]] not in said.lower(), said
+
+
+@pytest.mark.parametrize("domain, tool, phrase", [
+    ("airline", "update_reservation_baggages", "{}, charged to"),
+    ("retail", "cancel_pending_order", "{} "),
+])
+def test_the_cost_said_is_the_amount_the_write_appends(domain, tool, phrase):
+    compiled = load_domain(ROOT / "domains" / f"{domain}.eig")
+    seen = 0
+    for task in compiled.ir.tasks:
+        for said, call, result in listings(compiled, task, tool):
+            env = TaskChecker(compiled, task).start()
+            for step in task.gold:
+                if step.name == tool:
+                    break
+                env.call(step.name, step.args, step.actor)
+            key = next(iter(call["arguments"].values()))
+            table = "reservations" if domain == "airline" else "orders"
+            before = len(env.read(table)[key]["payment_history"])
+            appended = json.loads(result)["payment_history"][before:]
+            if appended:
+                seen += 1
+                assert phrase.format(appended[0]["amount"]) in said, (said, appended)
+    assert seen >= 1

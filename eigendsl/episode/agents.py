@@ -62,7 +62,8 @@ class OracleAgent:
         from .protocol import Protocol
 
         self.rng = random.Random(f"{task.id}:{seed}")
-        self.plan = list(task.gold or ())
+        self.gold = list(task.gold or ())
+        self.plan = list(self.gold)
         self.communicate = list(task.communicate)
         self.knows = {k: v for k, v in task.user.knows.items() if isinstance(v, (str, int, float)) and not isinstance(v, bool)}
         self.protocol = Protocol.of(domain.ir)
@@ -72,9 +73,12 @@ class OracleAgent:
         writes = [c for c in self.plan if self.is_write(c)]
         self.refusal = refusal_reason(domain, task) if not writes else None
         self.transfers = any(c.name == self.transfer_tool for c in self.plan)
+        self.words, self.data = domain.words, domain.base.roots
+        self.outcomes = dry_run(domain, task) if writes and (domain.words.actions or domain.words.costs) else []
         self.done_write: str | None = None
         self.asked: set[str] = set()
         self.listed = False  # the next write has been listed to the user, who has not answered yet
+        self.listed_as = ""  # how it was listed
         self.asked_again = False
         self.report = ""  # what was done since the user last heard from the agent
         self.calls = 0
@@ -108,14 +112,15 @@ class OracleAgent:
             if self.is_write(step) and self.protocol.confirm_writes:
                 if not self.listed:
                     self.listed = True
-                    return self.say(pick(self.rng, talk.CONFIRM, talk.describe(step, self.tools.get((step.actor, step.name)))))
+                    self.listed_as = self.listing(step)
+                    return self.say(pick(self.rng, talk.CONFIRM, self.listed_as))
                 if not agreed(str(last.get("content") or "")) and not self.asked_again:
                     self.asked_again = True  # one more time; then the write is made and the monitor says so
-                    return self.say(pick(self.rng, talk.CONFIRM, talk.describe(step, self.tools.get((step.actor, step.name)))))
+                    return self.say(pick(self.rng, talk.CONFIRM, self.listed_as))
             self.plan.pop(0)
             self.listed = self.asked_again = False
             self.calls += 1
-            self.done_write = talk.describe(step, self.tools.get((step.actor, step.name))) if self.is_write(step) else None
+            self.done_write = (self.listed_as if self.protocol.confirm_writes else self.listing(step)) if self.is_write(step) else None
             return {"role": "assistant", "content": None,
                     "tool_calls": [{"id": f"oracle_{self.calls}", "name": step.name, "arguments": dict(step.args)}]}
         if self.closed:
@@ -130,10 +135,46 @@ class OracleAgent:
         parts += [pick(self.rng, talk.NOTE, c.rstrip(".")) for c in self.communicate] + [pick(self.rng, talk.CLOSE)]
         return self.say(" ".join(parts))
 
+    def listing(self, step: ir.CallSpec) -> str:
+        """The write `step` as listed to the customer (talk.listing), with its dry-run outcome."""
+        index = len(self.gold) - len(self.plan)
+        outcome = self.outcomes[index] if index < len(self.outcomes) else None
+        return talk.listing(self.words, step, self.tools.get((step.actor, step.name)), outcome, self.rng, self.data)
+
     def say(self, text: str) -> dict:
         text = f"{self.report} {text}".strip() if self.report else text
         self.report = ""
         return {"role": "assistant", "content": text}
+
+def dry_run(domain: CompiledDomain, task: ir.TaskDef) -> list[talk.Outcome]:
+    """The task's gold calls played on a fresh environment, each with what it returned and
+    appended: the oracle knows what a write will cost before it lists it, as an agent that
+    worked it out from what it read would. Empty when the task's setup fails."""
+    from ..runtime.store import State
+    from ..verify.reward import TaskChecker, TaskSetupError
+
+    try:
+        env = TaskChecker(domain, task).start()
+    except TaskSetupError:
+        return []
+    out, seen = [], []
+    for call in task.gold or ():
+        before = env.checkpoint()
+        result = env.call(call.name, call.args, call.actor)
+        seen = seen + [result.content] if result.ok else seen
+        added: dict = {}
+        if result.ok:
+            old = State(domain.base, before)
+            for table, rows in env.diff(since=before).items():
+                for key, row in (rows.items() if isinstance(rows, dict) and domain.base.kinds[table] != "row" else ()):
+                    was = old.row(table, key)
+                    for field, new in (row.items() if isinstance(row, dict) else ()):
+                        prior = was.get(field) if isinstance(was, dict) else None
+                        if isinstance(new, list) and isinstance(prior, list) and new[:len(prior)] == prior and len(new) > len(prior):
+                            added.setdefault(field, new[len(prior):])
+        out.append(talk.Outcome(result.ok, result.content, added, seen))
+    return out
+
 
 def leaves(value) -> set[str]:
     """Every scalar inside a call's arguments, as text."""

@@ -14,8 +14,12 @@ from __future__ import annotations
 import json
 import random
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from .. import ir
+from ..verify.choices import expressions, places
+from ..words import render, spoken
 
 ASK_ONE = ["Could you give me your {}?", "What is your {}, please?", "May I have your {}?",
            "I need your {} to find this. What is it?", "Can you tell me your {}?", "Could you share your {} with me?"]
@@ -124,3 +128,91 @@ def first_person(text: str) -> str:
             out = "I"  # "You ..." opening a sentence is its subject
         return out + rest
     return PRONOUN.sub(swap, text)
+
+
+# ---------------------------------------------------------------- an action in the customer's terms
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A gold call as a dry run of the task shows it: its result, the entries it appended to list
+    fields of the rows it wrote (by field name), and every result up to it (what the agent read)."""
+
+    ok: bool
+    value: Any
+    added: dict
+    seen: list
+
+
+def listing(words, call: ir.CallSpec, tool: ir.Function | None, outcome: Outcome | None, rng: random.Random,
+            base=None) -> str:
+    """A write listed as the agent says it before asking for a yes: the domain's `actions`
+    phrase with each value named as the customer names it, then what it costs or gives back
+    (`costs`, filled from the write's result on a dry run); the tool's description with every
+    argument where the words have no phrase for it."""
+    seen = outcome.seen if outcome is not None else []
+
+    def fill(name):
+        if name not in call.args:
+            return None
+        return referent(words, name, call.args[name], seen, rng, base)
+
+    plain = {"value": dict(call.args)}
+    said = first_rendered(words.actions.get(call.name, ()), plain, fill, rng) or describe(call, tool)
+    if outcome is not None and outcome.ok:
+        context = tidy({**(outcome.value if isinstance(outcome.value, dict) else {}), "added": outcome.added, **plain})
+        cost = first_rendered(words.costs.get(call.name, ()), context, fill, rng)
+        if cost:
+            said = f"{said}. {cost.rstrip('.')}"
+    return said
+
+
+def first_rendered(templates, context: dict, fill, rng: random.Random) -> str | None:
+    for t in rng.sample(list(templates), len(templates)):
+        text = render(t, context, fill)
+        if text:
+            return text
+    return None
+
+
+def referent(words, arg: str, value, seen: list, rng: random.Random, base=None) -> str | None:
+    """How the agent names a value to the customer: by the words' referring expression for its
+    record (found in what the agent has read, else in the data), else the value itself."""
+    if isinstance(value, list):
+        parts = [referent(words, arg, v, seen, rng, base) for v in value]
+        return join(parts) if parts and all(parts) else spoken(value)
+    if arg not in words.refer:
+        if isinstance(value, dict):  # a record argument with no name of its own: its parts named (a card and an amount)
+            parts = [referent(words, k, v, seen, rng, base) for k, v in value.items()]
+            return ", ".join(p for p in parts if p) or None
+        return spoken(value)
+    keys = [x for x in value.values() if isinstance(x, str)][:1] if isinstance(value, dict) else [value]
+    for record in (r for key in keys if isinstance(key, str) for r in records_of(key, seen, base)):
+        # a record argument (a flight and its date) is named from its first value's record
+        found = expressions(words, (arg,), record, value if isinstance(value, dict) else None)
+        if found:
+            return rng.choice(found)
+    return spoken(value)
+
+
+def records_of(value: str, seen: list, base=None):
+    """The records a value stands in: where the results the agent read hold it, then where the
+    data does (a card is named from the profile's entry, not from a payment line that cites it)."""
+    for result in seen:
+        if isinstance(result, (dict, list)):
+            for _, record in places(result, value):
+                yield record
+    if base is not None:
+        for _, (_, record) in zip(range(20), places(base, value)):
+            yield record
+
+
+def tidy(value):
+    """Amounts as people say them: 1.5500000000000043 is 1.55 (sums of prices in floating point)."""
+    if isinstance(value, float) and abs(value - round(value, 2)) < 1e-6:
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {k: tidy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [tidy(v) for v in value]
+    return value
