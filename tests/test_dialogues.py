@@ -179,3 +179,23 @@ def test_the_cost_said_is_the_amount_the_write_appends(domain, tool, phrase):
                 seen += 1
                 assert phrase.format(appended[0]["amount"]) in said, (said, appended)
     assert seen >= 1
+
+
+def test_a_customer_who_asks_what_it_costs_hears_the_price_before_saying_yes():
+    """A scenario that says "ask whether this costs anything" has the user ask before the first
+    yes; the oracle lists the action again with its cost, and only then writes."""
+    import dataclasses
+
+    compiled = load_domain(ROOT / "domains" / "airline.eig")
+    task = next(t for t in compiled.ir.tasks if any(c.name == "update_reservation_baggages" for c in t.gold or ()))
+    texts = dict(task.user.texts, instructions="At first ask whether this costs anything; whatever the answer, go ahead with it.")
+    task = dataclasses.replace(task, user=dataclasses.replace(task.user, texts=texts))
+    result = run_episode(compiled, task, OracleAgent(), ScriptedUser())
+    assert result.reward == 1.0 and result.protocol["unconfirmed_writes"] == 0
+    msgs = result.messages
+    write = next(i for i, m in enumerate(msgs) for c in m.get("tool_calls") or () if c["name"] == "update_reservation_baggages")
+    question = next(i for i, m in enumerate(msgs) if m["role"] == "user" and m.get("content") in talk.COST)
+    assert question < write
+    again = msgs[question + 1]["content"]
+    assert "paid bags come to" in again or "for the paid bags" in again, again  # the price, before the yes
+    assert msgs[write - 1]["role"] == "user" and msgs[write - 1]["content"] in talk.YES

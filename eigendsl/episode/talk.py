@@ -51,6 +51,8 @@ END = ["No, that's all. Thank you!", "That's everything, thanks.", "No, thank yo
 THANKS_END = ["Thank you, that's all I needed.", "Okay, thanks anyway.", "I see. Thank you for your help."]
 INSIST = ["I really need this. Can't you make an exception?", "Please, it's important to me. Is there really no way?",
           "Are you sure? I really need this done."]
+COST = ["Will this cost me anything?", "Is there any charge for this?", "How much will that be?",
+        "Before we go on: what will this cost?"]  # no word the monitor takes for a yes or a no
 WHY = ["Why not?", "Why can't this be done?", "Can you tell me why?"]
 AGAIN = ["I understand, but I cannot make an exception. {}", "I'm sorry, the rule is firm. {}", "I see why you ask. {}"]
 NOTHING_MORE = ["I don't know anything more than I told you.", "That's all the information I have."]

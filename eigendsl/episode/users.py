@@ -60,6 +60,8 @@ class ScriptedUser:
         # one push back on a refusal, where the scenario asks for it: insist once, or ask why once
         how = str(self.texts.get("instructions") or "").lower()
         self.push_back = talk.INSIST if "insist" in how else talk.WHY if "ask why" in how else None
+        # a question before the first yes, where the scenario asks for it ("ask whether this costs anything")
+        self.cost_question = "costs anything" in how or "cost anything" in how
 
     def opening(self) -> str:
         """The need, in the scenario's words; no details yet (the agent asks for them)."""
@@ -104,6 +106,9 @@ class ScriptedUser:
             self.questions += 1
             if self.questions > self.patience:
                 return self.say(f"I have to go now. {STOP}")
+            if agreeing and self.cost_question:
+                self.cost_question = False
+                return self.say(pick(self.rng, talk.COST))
             if agreeing:
                 return self.say(pick(self.rng, talk.YES))
             untold = [k for k in self.knows if k not in self.told]
