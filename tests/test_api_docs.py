@@ -27,7 +27,7 @@ def run(code: str) -> str:
 
 
 def test_the_doc_has_an_example_per_door():
-    assert len(EXAMPLES) == 3
+    assert len(EXAMPLES) == 4
 
 
 def test_the_api_example():
@@ -43,3 +43,9 @@ def test_the_mcp_example():
 
 def test_the_gymnasium_example():
     assert run(EXAMPLES[2]).strip() in {"0.0 user_stop", "0.0 max_steps"}
+
+
+def test_the_trl_example():
+    lines = run(EXAMPLES[3]).splitlines()
+    assert lines[0] == "Why you are calling: I want to cancel order #51."
+    assert lines[1] == '{"order_id": "51", "status": "cancelled"} 1.0'
