@@ -23,7 +23,7 @@ def serve(target, as_mcp, task_id, tasks_file, http, host, port) -> None:
     try:
         from .mcp import build_server, serve_http, serve_stdio
     except ImportError as e:
-        raise UsageProblem(f"serving needs the adapters extra: pip install 'eigendsl[adapters]' ({e.name} is missing)") from None
+        raise UsageProblem(f"serving needs the adapters extra: pip install 'eigendsl\\[adapters]' ({e.name} is missing)") from None  # escaped: not rich markup
     try:
         domain = load(target, tasks_file)
         server = build_server(domain, task_id, http=http)

@@ -50,6 +50,7 @@ class Sessions:
         self.per_connection = per_connection
         self.by_connection: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.only: Session | None = None
+        self.server: Server | None = None  # over HTTP, to prune the SDK's records of ended sessions
 
     def of(self, ctx) -> Session:
         if not self.per_connection:  # stdio: a 2026-07-28 client's requests each come on a connection of their own
@@ -58,8 +59,21 @@ class Sessions:
         connection = ctx.session._connection
         session = self.by_connection.get(connection)
         if session is None:
+            self.prune()
             session = self.by_connection[connection] = self.domain.session(self.task_id)
         return session
+
+    def prune(self) -> None:
+        """Forget the transports of sessions the clients ended: mcp 2.0.0's session manager keeps
+        each terminated one in its table (its clean-up skips terminated transports), a few KB per
+        session that would grow without end on a long-running server."""
+        manager = getattr(self.server, "_session_manager", None)
+        table = getattr(manager, "_server_instances", None)
+        if not isinstance(table, dict):
+            return
+        for session_id in [k for k, t in table.items() if getattr(t, "is_terminated", False)]:
+            table.pop(session_id, None)
+            getattr(manager, "_session_owners", {}).pop(session_id, None)
 
 
 def text(value: Any) -> list[types.TextContent]:
@@ -125,6 +139,7 @@ def build_server(domain: Domain, task_id: str | None = None, http: bool = False)
                     on_call_tool=call_tool, on_list_resources=list_resources, on_read_resource=read_resource)
     if http:
         sessions_only(server)
+        sessions.server = server
     return server
 
 
