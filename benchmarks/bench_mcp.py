@@ -8,8 +8,9 @@ makes a few calls: even-numbered ones play the task's gold actions and read the 
 be 1), odd-numbered ones read the reservation and the reward without writing (must be 0 and
 see the reservation untouched), so any state leaking from one session into another shows as a
 wrong reward or status. Prints one JSON line: sessions, errors, wrong answers, wall seconds,
-sessions per second, per-session latency (median, p95), and the server's resident memory
-(from /proc) after the warm-up and after every tenth of the run.
+sessions per second, per-session latency (median, p95), CPU milliseconds per session of the
+server and of the client process, and the server's resident memory (from /proc) after the
+warm-up and after every tenth of the run.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """A process's CPU seconds so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -119,9 +126,11 @@ def main() -> None:
                 time.sleep(0.1)
         url = f"http://127.0.0.1:{port}/mcp"
         anyio.run(run, url, 32, args.concurrency, task, reservation, server.pid)  # warm-up
-        warm = rss_mb(server.pid)
+        warm, server_cpu, client_cpu = rss_mb(server.pid), cpu_s(server.pid), cpu_s(os.getpid())
         result = anyio.run(run, url, args.sessions, args.concurrency, task, reservation, server.pid)
         result["rss_mb_after_warmup"] = warm
+        result["cpu_ms_per_session"] = {"server": round(1000 * (cpu_s(server.pid) - server_cpu) / args.sessions, 1),
+                                        "client": round(1000 * (cpu_s(os.getpid()) - client_cpu) / args.sessions, 1)}
         result["load_avg"] = os.getloadavg()[0]
         print(json.dumps(result))
     finally:

@@ -77,6 +77,20 @@ def test_no_user_opens_with_the_scenario_and_stops_at_the_first_text(airline):
     assert step.done and episode.reward().termination == "user_stop"
 
 
+def test_a_model_user_plays_through_an_openai_endpoint(airline):
+    pytest.importorskip("openai")
+    from chat_server import ChatServer, completion
+
+    said = iter(["I want to cancel reservation MHZSTK.", "###STOP###"])
+    with ChatServer(lambda request, n: completion(next(said))) as server:
+        episode = airline.episode("cancel-within-a-day", user="openai:test-model", base_url=server.base_url, api_key="k")
+        assert episode.reset()[-1] == {"role": "user", "content": "I want to cancel reservation MHZSTK."}
+        step = episode.step({"role": "assistant", "content": "Sorry, I cannot help with that."})
+        scenario = server.requests[0]["messages"][0]["content"]
+    assert step.done and episode.reward().termination == "user_stop" and step.reward == 0.0
+    assert "nadia_alvarez_6074" in scenario  # the user model was prompted with the task's scenario
+
+
 def test_an_outside_trajectory_is_scored(airline):
     played = play_oracle(airline, "add-paid-bags").result()
     assert airline.score({"task_id": "add-paid-bags", "messages": played["messages"]}).reward == 1.0
