@@ -7,6 +7,7 @@ import sys
 import click
 
 from . import __version__
+from .adapters.command import serve
 from .console import err
 from .domain_command import call, check, compile
 from .eval.command import evaluate
@@ -49,7 +50,7 @@ def main() -> None:
     """eigendsl: declarative tool-use environments with verifiable rewards."""
 
 
-for command in (compile, check, replay, evaluate, score, import_tau2, report, call, synth, synth_merge, export_tau2, train):
+for command in (compile, check, replay, evaluate, score, import_tau2, report, call, synth, synth_merge, export_tau2, train, serve):
     main.add_command(command)
 
 if __name__ == "__main__":

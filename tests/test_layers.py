@@ -24,7 +24,8 @@ LAYERS = [
     {"eigendsl.compiler"},  # the driver: compile -> analyse -> write, and loading an .eig to run
     {"eigendsl.console"},  # what every command prints through: consoles, `error:` failures, diagnostics
     {"eigendsl.episode", "eigendsl.eval", "eigendsl.interop", "eigendsl.report", "eigendsl.synth", "eigendsl.train",
-     "eigendsl.domain_command"},  # compile, check and call: the driver's own commands
+     "eigendsl.domain_command", "eigendsl.api"},  # compile, check and call: the driver's own commands; the public API
+    {"eigendsl.adapters"},  # the doors to other stacks (MCP, Gymnasium, verifiers, TRL): on the public API only
     {"eigendsl.cli"},
 ]
 
@@ -41,7 +42,11 @@ SIBLINGS = {
     ("eigendsl.synth", "eigendsl.episode"): None,
     ("eigendsl.synth", "eigendsl.interop"): None,
     ("eigendsl.train", "eigendsl.episode"): None,  # rollouts are episodes; the local agent generates
-    ("eigendsl.train", "eigendsl.eval"): {"eigendsl.eval.config", "eigendsl.eval.command"},  # one TOML reader; tasks loaded as eval does
+    ("eigendsl.train", "eigendsl.eval"): {"eigendsl.eval.config", "eigendsl.eval.command"},  # one TOML reader; unstartable tasks refused as eval does
+    ("eigendsl.api", "eigendsl.episode"): None,  # the API plays episodes
+    ("eigendsl.api", "eigendsl.interop"): {"eigendsl.interop.score", "eigendsl.interop.task_source"},  # scores; reads task files
+    ("eigendsl.eval", "eigendsl.api"): None,  # one loader of a domain with its tasks, the API's
+    ("eigendsl.train", "eigendsl.api"): None,
 }
 
 

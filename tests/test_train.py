@@ -330,7 +330,7 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_metrics_continue(tmp_path)
 def test_tasks_from_a_synth_folder_are_every_rounds(tmp_path):
     # `train --tasks SYNTH_OUT` takes the kept tasks of every round (or merged.eig), one domain
     from eigendsl.synth.engine import Engine, SynthConfig
-    from eigendsl.train.command import task_files
+    from eigendsl.api import task_files
 
     out = tmp_path / "synth"
     Engine(SynthConfig(target=str(ROOT / "domains" / "airline.eig"), tasks=12, batch=12, seed=1, rounds=2), out).run()

@@ -12,25 +12,20 @@ from ..syntax.diagnostics import CompileError
 
 
 def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None, root: str | None = None):
-    """The domain to run and its tasks: TARGET's own, or those of an .eig / tau2 JSON task file."""
-    from ..interop.task_source import TaskSourceError, task_file_compilation
-    from ..runtime.environment import CompiledDomain
-    from ..compiler import load_domain
-    from ..files import not_a_file
+    """The domain to run and its tasks (the API's loader), its task files' warnings printed; a load
+    that fails prints the compiler's diagnostics and exits 1, or says what is wrong."""
+    from ..api import LoadError, load
 
-    if tasks_file is None:
-        domain = load_domain(target, db, user_db, root=root)
-        return domain, list(domain.ir.tasks)
-    if not Path(tasks_file).is_file():
-        raise UsageProblem(not_a_file(Path(tasks_file), "task file"))
     try:
-        c = task_file_compilation(target, tasks_file, db, user_db, root)
-    except TaskSourceError as e:
+        loaded = load(target, tasks_file, db=db, user_db=user_db, root=root)
+    except LoadError as e:
+        if e.diagnostics:
+            print_diagnostics(e.diagnostics, e.sources)
+            raise SystemExit(1)
         raise UsageProblem(str(e))
-    print_diagnostics(c.diagnostics, c.sources)
-    if not c.ok:
-        raise SystemExit(1)
-    return CompiledDomain.from_compilation(c), list(c.domain.tasks)
+    if loaded.warnings:
+        print_diagnostics(loaded.warnings, loaded.sources)
+    return loaded.compiled, loaded.tasks
 
 
 def refuse_unstartable(domain, tasks: list, hint: str, tasks_file: str | None = None) -> None:

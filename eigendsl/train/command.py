@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -26,36 +25,15 @@ from .config import TrainError, load_config
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")
 def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
-    try:
-        domain, task_list = None, []
-        for path in task_files(tasks_file):  # a synth folder: every round's tasks, on one domain
-            loaded, tasks = load_eval_tasks(target, path, None, None)
-            domain = domain or loaded
-            refuse_unstartable(loaded, tasks, "fix them or leave them out of the task file", path)
-            task_list += tasks
-        ids = [t.id for t in task_list]
-        if len(set(ids)) != len(ids):
-            raise TrainError(f"{tasks_file}: task ids repeat across its files ({sorted({i for i in ids if ids.count(i) > 1})[:3]})")
+    try:  # a synth output folder: every round's tasks, on one domain (the API's loader)
+        domain, task_list = load_eval_tasks(target, tasks_file, None, None)
+        refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_file)
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
     except CompileError as e:
         print_diagnostics(e.diagnostics, {})
         raise SystemExit(1)
     except (TrainError, DomainLoadError) as e:
         raise UsageProblem(str(e))
-
-
-def task_files(path: str | None) -> list[str | None]:
-    """An .eig or tau2 JSON file as is (None: TARGET's own tasks); a synth output folder by its
-    kept tasks: `merged.eig` where synth-merge wrote one, else every `round_N.eig`."""
-    if path is None or not Path(path).is_dir():
-        return [path]
-    folder = Path(path) / "tasks" if (Path(path) / "tasks").is_dir() else Path(path)
-    merged = folder / "merged.eig"
-    numbered = [(int(m.group(1)), p) for p in folder.glob("round_*.eig") if (m := re.fullmatch(r"round_(\d+)", p.stem))]
-    rounds = [merged] if merged.is_file() else [p for _, p in sorted(numbered)]
-    if not rounds:
-        raise TrainError(f"{path}: not a synth output folder (no tasks/round_N.eig or merged.eig in it)")
-    return [str(p) for p in rounds]
 
 
 def run(domain, task_list: list, target: str, model: str, out_dir: str, stage: str, data: str | None,
