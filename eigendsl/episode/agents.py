@@ -116,7 +116,7 @@ class OracleAgent:
                     return self.say(pick(self.rng, talk.CONFIRM, self.listed_as))
                 if not agreed(str(last.get("content") or "")) and not self.asked_again:
                     self.asked_again = True  # one more time; then the write is made and the monitor says so
-                    return self.say(pick(self.rng, talk.CONFIRM, self.listed_as))
+                    return self.say(pick(self.rng, talk.CONFIRM_AGAIN, self.listed_as))
             self.plan.pop(0)
             self.listed = self.asked_again = False
             self.calls += 1

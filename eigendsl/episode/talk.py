@@ -28,6 +28,8 @@ OPENERS = ["", "", "I can help with that. ", "Sure. ", "Let me look into it. ", 
 CONFIRM = ["Here is what I will do: {}. Shall I go ahead?", "Before I change anything: {}. Do you want me to proceed?",
            "To confirm, I am about to {}. Is that okay? (yes/no)", "I can {} now. Would you like me to go ahead?",
            "This is the change: {}. Do I have your confirmation to proceed?"]
+CONFIRM_AGAIN = ["To be clear, this is it: {}. Shall I go ahead?", "Let me say it again: {}. Do you want me to proceed?",
+                 "Once more, so you can decide: {}. Should I go ahead?"]  # a listing repeated after a question
 DONE = ["The change is made: {}.", "Done. I went ahead with this: {}.", "All set. What I did: {}.", "That went through: {}."]
 NOTE = ["For your reference: {}.", "Please note: {}.", "One more thing to know: {}."]
 ON_DEVICE = ["Could you {} on your phone, and tell me what you see?", "Please {} on your device.",
