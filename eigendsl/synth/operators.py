@@ -460,11 +460,17 @@ class Writer:
             if owner is not None:  # the read of the row's owner first (a customer's lines show whose a line is)
                 mark = owner[0][:-1] if owner[0].endswith("s") else owner[0]
                 feeders = sorted(feeders, key=lambda f: not f.startswith(f"get_{mark}_"))
+            # The first read that opens a record the write's arguments name (the owner's
+            # profile), then each read of a record by a held id the write itself takes (the
+            # order, the reservation): the agent sees what the write depends on before it acts, or before
+            # it says why it will not.
             for f in feeders:
                 read = self.tools.get(("agent", f))
                 if read is not None and read.params and all(q.name in args or q.name in named for q in read.params if not q.has_default):
-                    gold.append(Call("agent", f, {q.name: args.get(q.name, named.get(q.name)) for q in read.params if not q.has_default}))
-                    break
+                    call = Call("agent", f, {q.name: args.get(q.name, named.get(q.name)) for q in read.params if not q.has_default})
+                    held = all(k in self.domain.words.holds and k in args for k in call.args)  # by the write's own held ids
+                    if not gold or (held and all(c.args != call.args for c in gold)):
+                        gold.append(call)
             gold = identified(self, gold)
             knows = {k: v for c in gold for k, v in c.args.items()}
             knows.update({k: v for k, v in args.items() if k not in knows and self.world.entity(v) is not None})
