@@ -97,9 +97,9 @@ class CountingGenerator:
     def __init__(self, generator):
         self.generator, self.turns = generator, 0
 
-    def generate(self, prompts: list[str]) -> list[tuple[str, int]]:
+    def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None):
         self.turns += len(prompts)
-        return self.generator.generate(prompts)
+        return self.generator.generate(prompts, max_new_tokens)
 
 
 if __name__ == "__main__":
