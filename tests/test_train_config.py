@@ -103,3 +103,49 @@ def test_the_importance_sampling_mode_is_one_trl_accepts(tmp_path):
     modes = get_args(GRPOSettings.model_fields["vllm_importance_sampling_mode"].annotation)
     source = (Path(trl.__file__).parent / "trainer" / "grpo_trainer.py").read_text()
     assert all(f'"{m}"' in source for m in modes)  # each is a mode TRL's trainer handles
+
+
+def test_lora_is_merged_from_the_saved_adapter_into_the_base(tmp_path):
+    # final/ is the base model with the adapter merged, built from the adapter as saved (gathered
+    # from every process) rather than from the weights in training, which may be shards
+    import subprocess
+    import sys
+
+    from transformers import AutoModelForCausalLM
+
+    path = tmp_path / "train.toml"
+    path.write_text("[sft]\nlearning_rate = 1e-2\nmax_steps = 2\nper_device_train_batch_size = 4\nsave_steps = 10\n"
+                    "[sft.trl]\nlogging_first_step = true\n[lora]\nr = 4\nlora_alpha = 8\n")
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "eigendsl", "train", str(ROOT / "tests" / "data" / "tinyshop.eig"),
+                             "--model", "tiny:hidden=32", "--out", str(out), "--config", str(path)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    final = AutoModelForCausalLM.from_pretrained(out / "final")
+    base = AutoModelForCausalLM.from_pretrained(out / "base")
+    assert not any("lora" in name for name in final.state_dict())
+    changed = [n for n, w in final.state_dict().items() if not (w == base.state_dict()[n]).all()]
+    assert changed and all("proj" in n for n in changed)  # the adapted linear layers, merged
+    assert (out / "adapter" / "adapter_config.json").is_file()
+
+
+def test_set_ups_whose_generation_would_hang_are_refused():
+    from types import SimpleNamespace
+
+    from eigendsl.train.config import GRPOSettings
+    from eigendsl.train.grpo import refuse_unsafe
+
+    def trainer(processes, fsdp=False, zero=None, tp=1):
+        plugin = SimpleNamespace(zero_stage=zero)
+        return SimpleNamespace(accelerator=SimpleNamespace(num_processes=processes, state=SimpleNamespace(deepspeed_plugin=plugin)),
+                               is_fsdp_enabled=fsdp, is_deepspeed_enabled=zero is not None,
+                               args=SimpleNamespace(vllm_tensor_parallel_size=tp))
+
+    plain, colocate = GRPOSettings(), GRPOSettings(use_vllm=True)
+    refuse_unsafe(trainer(1, fsdp=True), plain)  # one process: nothing to wait on
+    refuse_unsafe(trainer(8, zero=2), plain)
+    refuse_unsafe(trainer(8, zero=3), colocate)
+    refuse_unsafe(trainer(6, zero=3), GRPOSettings(use_vllm=True, vllm_mode="server"))  # each rank asks the server itself
+    for bad, settings in [(trainer(8, zero=3), plain), (trainer(8, fsdp=True), plain), (trainer(8, tp=2), colocate)]:
+        with pytest.raises(TrainError, match="hang|wait on forever"):
+            refuse_unsafe(bad, settings)

@@ -186,6 +186,7 @@ def grpo_arguments(s: GRPOSettings, out: Path, n_processes: int | None = None, p
 
     fields = trl_arguments("grpo", s, GRPOConfig)
     fields["bf16"] = _cuda() if fields["bf16"] is None else fields["bf16"]
+    fields.setdefault("ddp_find_unused_parameters", False)  # every weight (or LoRA adapter) takes part in the loss
     if s.use_vllm and fields.get("vllm_max_model_length") is None and positions:
         fields["vllm_max_model_length"] = positions  # vLLM's context: the episode's budget keeps every trace inside it
     check_groups(fields, s.num_generations, n_processes or processes())
@@ -225,6 +226,7 @@ def train_grpo(model_path: str, tokenizer, domain: CompiledDomain, tasks: list[i
     from transformers import AutoConfig, AutoModelForCausalLM
     from trl import GRPOTrainer
 
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is experimental in TRL 1.16: known, pinned
     positions = getattr(AutoConfig.from_pretrained(model_path), "max_position_embeddings", None)
     args = grpo_arguments(s, out, positions=positions)
     context = args.vllm_max_model_length if s.use_vllm else positions
