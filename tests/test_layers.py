@@ -25,7 +25,8 @@ LAYERS = [
     {"eigendsl.console"},  # what every command prints through: consoles, `error:` failures, diagnostics
     {"eigendsl.episode", "eigendsl.eval", "eigendsl.interop", "eigendsl.report", "eigendsl.synth", "eigendsl.train",
      "eigendsl.domain_command"},  # compile, check and call: the driver's own commands
-    {"eigendsl.cli", "eigendsl.__main__"},  # `python -m eigendsl` runs the command
+    {"eigendsl.cli"},
+    {"eigendsl.__main__"},  # `python -m eigendsl` runs the command
 ]
 
 # Imports allowed between groups of one layer: (importer, imported) -> the modules it may import
