@@ -65,7 +65,7 @@ def main() -> None:
         trainer = train_sft(base, tokenizer, dialogues, out / "sft",
                             SFTSettings(learning_rate=3e-3, max_steps=args.sft_steps, save_steps=10**6), None, None,
                             MetricsLog(out / "metrics.jsonl"))
-        save_final(trainer, tokenizer, out / "final")
+        save_final(trainer, tokenizer, out / "final", base)
         print(f"sft: {args.sft_steps} steps in {time.perf_counter() - started:.1f}s")
         model = AutoModelForCausalLM.from_pretrained(out / "final")
         tasks = list(rl.domain.tasks)

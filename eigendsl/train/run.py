@@ -42,7 +42,9 @@ def corpus(domain: CompiledDomain, dialogues: list[dict]) -> list[str]:
     return texts
 
 
-def load_tokenizer(path: str):
+def load_tokenizer(path: str, template: str | None = None):
+    """The model's tokenizer, with TEMPLATE (a Jinja chat template's text) as its chat template
+    when given; one that does not render a short conversation is refused."""
     from transformers import AutoTokenizer
 
     from ..episode.local import DEFAULT_TEMPLATE
@@ -51,6 +53,14 @@ def load_tokenizer(path: str):
         tokenizer = AutoTokenizer.from_pretrained(path)
     except (OSError, ValueError) as e:
         raise TrainError(f"cannot load a tokenizer from {path}: {e}") from None
+    if template is not None:
+        tokenizer.chat_template = template
+        try:
+            tokenizer.apply_chat_template([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+                                          tokenize=False, add_generation_prompt=True)
+        except Exception as e:  # jinja2's syntax and undefined errors, the template's raise_exception
+            first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
+            raise TrainError(f"--chat-template: the template does not render a conversation: {first}") from None
     if getattr(tokenizer, "chat_template", None) is None:
         tokenizer.chat_template = DEFAULT_TEMPLATE
     if tokenizer.pad_token_id is None:
@@ -124,7 +134,7 @@ def check_run(out: Path, identity: dict) -> None:
 
 
 def train(domain: CompiledDomain, tasks: list[ir.TaskDef], model: str, out: Path, stage: str, config: TrainConfig,
-          data: str | None, identity: dict) -> dict:
+          data: str | None, identity: dict, template: str | None = None) -> dict:
     """Run STAGE into OUT (resuming when OUT has a checkpoint); a summary of what was done."""
     from .data import oracle_dialogues, read_dialogues
     from .metrics import MetricsLog
@@ -147,7 +157,7 @@ def train(domain: CompiledDomain, tasks: list[ir.TaskDef], model: str, out: Path
         metrics = MetricsLog(out / "metrics.jsonl")
         if is_main():
             metrics.resume_at(step)
-    tokenizer = load_tokenizer(model_path)
+    tokenizer = load_tokenizer(model_path, template)
     if stage == "grpo":
         from .grpo import train_grpo
 
