@@ -414,3 +414,31 @@ def test_a_failed_user_and_an_unevaluated_reward_teach_nothing():
     adv = group_advantages(g.training_rewards(), 4)
     assert adv[2] == adv[3] == 0 and adv[0] > 0 > adv[1]
     assert not Group("t", [r(1.0), unevaluated, failed_user]).varies  # one scored reward: nothing to compare
+
+
+def test_grpo_episodes_can_be_played_against_a_local_user_model(tiny):
+    # user = "hf:PATH": a user model (train --stage user-sft) answers in GRPO's episodes
+    import torch
+
+    from eigendsl.episode.local import TransformersUser
+    from eigendsl.train.config import GRPOSettings, TrainError
+    from eigendsl.train.grpo import make_user_factory
+    from eigendsl.train.rollouts import RolloutPlayer, Timers, TransformersGenerator
+    from transformers import AutoModelForCausalLM
+
+    domain, tasks, folder, tokenizer = tiny
+    make_user = make_user_factory(GRPOSettings(user=f"hf:{folder}", user_max_new_tokens=8, user_temperature=1.0))
+    assert isinstance(make_user(), TransformersUser) and make_user().speaker.model is make_user().speaker.model  # loaded once
+    torch.manual_seed(0)
+    player = RolloutPlayer(domain, tasks[:1], tokenizer, make_user, max_steps=4)
+    timers = Timers()
+    policy = TransformersGenerator(AutoModelForCausalLM.from_pretrained(folder), tokenizer, 8, 1.0)
+    rollouts = player.play([tasks[0].id] * 2, policy, timers)
+    assert len(rollouts) == 2 and timers.user > 0 and all(0 <= r.reward <= 1 for r in rollouts)
+    user = make_user()
+    user.reset(tasks[0], domain)
+    before = torch.random.get_rng_state()
+    user.respond([{"role": "user", "content": "How can I help?"}], [])
+    assert torch.equal(before, torch.random.get_rng_state())  # a sampling user does not reset the policy's sampling
+    with pytest.raises(TrainError, match="grpo.user: cannot load a model from"):
+        make_user_factory(GRPOSettings(user="hf:/no/such/model"))

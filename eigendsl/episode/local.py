@@ -132,10 +132,13 @@ class TransformersAgent:
         import torch
 
         prompt = self.prompt(messages, tools)
-        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        inputs = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(self.model.device)
         sample = bool(self.temperature)
-        torch.manual_seed(self.seed)
-        with torch.no_grad():
+        cuda = [self.model.device] if self.model.device.type == "cuda" else []
+        # seeded for this episode, and the random state put back after: a user model sampling inside
+        # GRPO must not reset the policy's sampling every turn
+        with torch.no_grad(), torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(self.seed)
             output = self.model.generate(
                 **inputs, max_new_tokens=self.max_new_tokens, do_sample=sample,
                 **({"temperature": self.temperature} if sample else {}),

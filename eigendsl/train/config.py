@@ -119,13 +119,15 @@ class GRPOSettings(Common):
     max_tool_errors: Positive = 5     # ours: failed tool calls before an episode is cut
     dynamic_filtering: bool = True    # ours: drop groups whose rewards all agree, refill the batch
     refill_rounds: Annotated[int, Field(ge=0)] = 2  # ours: extra rounds of groups drawn to refill a filtered batch
-    user: str = "scripted"            # ours: scripted | openai:MODEL (with user_base_url)
+    user: str = "scripted"            # ours: scripted | openai:MODEL (with user_base_url) | hf:PATH (a local user model)
     user_base_url: str | None = None  # ours
+    user_max_new_tokens: Positive = 256  # ours: tokens an hf: user may generate per turn
+    user_temperature: NonNegative | None = None  # ours: an hf: user's sampling temperature (None: greedy)
 
     @classmethod
     def ours(cls) -> tuple[str, ...]:
         return ("max_turn_tokens", "max_episode_steps", "max_tool_errors", "dynamic_filtering", "refill_rounds",
-                "user", "user_base_url")
+                "user", "user_base_url", "user_max_new_tokens", "user_temperature")
 
 
 # Set by eigendsl itself (the run's folder, the device, the columns its rollouts need).

@@ -67,12 +67,31 @@ def make_user_factory(s: GRPOSettings):
     if s.user == "scripted":
         return ScriptedUser
     kind, _, model = s.user.partition(":")
+    if kind == "hf" and model:
+        return local_user_factory(model, s)
     if kind != "openai" or not model:
-        raise TrainError(f"grpo.user must be 'scripted' or 'openai:MODEL', not {s.user!r}")
+        raise TrainError(f"grpo.user must be 'scripted', 'openai:MODEL' or 'hf:PATH', not {s.user!r}")
     from ..episode.chat import ChatConfig
 
     chat = ChatConfig(model=model, base_url=s.user_base_url)
     return lambda: LLMUser(chat)
+
+
+def local_user_factory(path: str, s: GRPOSettings):
+    """A user model from `train --stage user-sft`, loaded once per process (on its GPU, in bf16,
+    where there is one) and shared by the episodes; it answers one episode's turn at a time."""
+    from ..episode.agents import AgentError
+    from ..episode.local import TransformersAgent, TransformersUser
+
+    try:
+        model, tokenizer = TransformersAgent.load(path)
+    except AgentError as e:
+        raise TrainError(f"grpo.user: {e}") from None
+    if _cuda():
+        import torch
+
+        model.to(device=f"cuda:{int(os.environ.get('LOCAL_RANK', '0') or 0)}", dtype=torch.bfloat16)
+    return lambda: TransformersUser(model, tokenizer, s.user_max_new_tokens, s.user_temperature)
 
 
 class EpisodeRollouts:
