@@ -39,8 +39,8 @@ def merge_ranks(accelerator, record: dict) -> dict:
     parts = gather_object([record])  # every process calls the rollout function once per generation: safe to gather
     total = sum(p["rollouts"] for p in parts)
 
-    def mean(key: str, weight: str = "rollouts") -> float:
-        return sum(p[key] * p[weight] for p in parts) / sum(p[weight] for p in parts)
+    def mean(key: str, weight: str = "scored") -> float:
+        return sum(p[key] * p[weight] for p in parts) / max(sum(p[weight] for p in parts), 1)
 
     generated = sum(p["groups_generated"] for p in parts)
     names = sorted({k for p in parts for k in p["components"]})
@@ -56,7 +56,7 @@ def merge_ranks(accelerator, record: dict) -> dict:
         "nonzero_advantage_fraction": sum(p["nonzero_advantage_fraction"] for p in parts) / len(parts),
         "tokens": {k: sum(p["tokens"][k] for p in parts) for k in parts[0]["tokens"]},
         "episode_length": sum(p["episode_length"] for p in parts) / len(parts),
-        "rollouts": total,
+        "rollouts": total, "scored": sum(p["scored"] for p in parts),
         "time": {k: max(p["time"][k] for p in parts) for k in parts[0]["time"]},
     }
 
@@ -158,7 +158,8 @@ class EpisodeRollouts:
             "tokens": {"policy": sum(r.policy_tokens for r in batch), "completion": sum(len(r.completion_ids) for r in batch),
                        "prompt": sum(len(r.prompt_ids) for r in batch)},
             "episode_length": sum(r.steps for r in batch) / len(batch),
-            "rollouts": len(rewards_all),
+            "rollouts": sum(len(g.rollouts) for g in generated),
+            "scored": sum(r.scored for g in generated for r in g.rollouts),
             "time": timers.to_json(),
         }
         self.pending = merge_ranks(trainer.accelerator, self.pending)
