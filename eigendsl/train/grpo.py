@@ -99,7 +99,7 @@ class EpisodeRollouts:
 
     def __init__(self, player: RolloutPlayer, settings: GRPOSettings, tokenizer, seed: int, rank: int = 0):
         self.player, self.s, self.tokenizer = player, settings, tokenizer
-        self.rng = random.Random(seed * 1_000_003 + rank)  # a seed per rank: each draws its own refill tasks
+        self.rng = random.Random(seed + 1_000_003 * rank)  # a seed per rank: each draws its own refill tasks (rank 0: SEED)
         self.pending: dict = {}
         self.seconds = 0.0
 
