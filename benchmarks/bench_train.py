@@ -65,7 +65,7 @@ def main() -> None:
         trainer = train_sft(base, tokenizer, dialogues, out / "sft",
                             SFTSettings(learning_rate=3e-3, max_steps=args.sft_steps, save_steps=10**6), None, None,
                             MetricsLog(out / "metrics.jsonl"))
-        save_final(trainer, tokenizer, out / "final")
+        save_final(trainer, tokenizer, out / "final", base)
         print(f"sft: {args.sft_steps} steps in {time.perf_counter() - started:.1f}s")
         model = AutoModelForCausalLM.from_pretrained(out / "final")
         tasks = list(rl.domain.tasks)
@@ -97,9 +97,9 @@ class CountingGenerator:
     def __init__(self, generator):
         self.generator, self.turns = generator, 0
 
-    def generate(self, prompts: list[str]) -> list[tuple[str, int]]:
+    def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None):
         self.turns += len(prompts)
-        return self.generator.generate(prompts)
+        return self.generator.generate(prompts, max_new_tokens)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from . import __version__
 from .adapters.command import serve
@@ -33,10 +34,10 @@ class Commands(click.Group):
         except click.UsageError as e:
             if e.ctx is not None:
                 sys.stderr.write(f"{e.ctx.get_usage()}\nTry '{e.ctx.command_path} --help' for help.\n")
-            err.print(f"[bold red]error:[/] {e.format_message()}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(e.format_message())}", markup=True, soft_wrap=True)
             sys.exit(e.exit_code)
-        except click.ClickException as e:  # every command's failures read the same: `error: ...`
-            err.print(f"[bold red]error:[/] {e.format_message()}", markup=True, soft_wrap=True)
+        except click.ClickException as e:  # every command's failures read the same: `error: ...` (text, not markup)
+            err.print(f"[bold red]error:[/] {escape(e.format_message())}", markup=True, soft_wrap=True)
             sys.exit(e.exit_code)
         except click.Abort:
             err.print("[bold red]error:[/] aborted", markup=True)

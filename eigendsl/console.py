@@ -18,7 +18,10 @@ class UsageProblem(click.ClickException):
     """A user-facing failure: printed as `error: message`, exit status 1."""
 
     def show(self, file=None) -> None:
-        err.print(f"[bold red]error:[/] {self.message}", markup=True, soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: a message naming a TOML section ([grpo.trl]) is text, not markup
+        err.print(f"[bold red]error:[/] {escape(self.message)}", markup=True, soft_wrap=True)
 
 
 def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) -> None:

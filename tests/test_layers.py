@@ -27,6 +27,7 @@ LAYERS = [
      "eigendsl.domain_command", "eigendsl.api"},  # compile, check and call: the driver's own commands; the public API
     {"eigendsl.adapters"},  # the doors to other stacks (MCP, Gymnasium, verifiers, TRL): on the public API only
     {"eigendsl.cli"},
+    {"eigendsl.__main__"},  # `python -m eigendsl` runs the command
 ]
 
 # Imports allowed between groups of one layer: (importer, imported) -> the modules it may import

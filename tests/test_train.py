@@ -177,7 +177,7 @@ class OddlyTokenizedAgent:
     def __init__(self, tokenizer):
         self.tokenizer, self.sampled = tokenizer, []
 
-    def generate(self, prompts: list[list[int]]):
+    def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None):
         from eigendsl.train.rollouts import Sample
 
         [prompt] = prompts
@@ -262,6 +262,8 @@ BAD_FILES = {
     "BYTES": ("bytes.jsonl", b"\xff\n"),
     "FILE": ("file", ""),
     "TRACKER": ("tracker.toml", '[sft]\nreport_to = ["clearml"]\n'),
+    "TRL": ("trl.toml", "[grpo.trl]\nsteps_per_generaton = 2\n"),
+    "GROUPS": ("groups8.toml", "[grpo]\nnum_generations = 8\nper_device_train_batch_size = 4\n"),
 }
 
 
@@ -281,6 +283,8 @@ BAD_FILES = {
     (["--model", "tiny:", "--data", "BYTES"], "not UTF-8 text (byte 0)"),
     (["--model", "tiny:", "--out", "FILE/run"], "file is a file, not a folder"),
     (["--model", "tiny:", "--config", "TRACKER"], "clearml is not installed"),
+    (["--model", "tiny:", "--stage", "grpo", "--config", "TRL"], "[grpo.trl] steps_per_generaton: not a field of TRL's GRPOConfig"),
+    (["--model", "tiny:", "--stage", "grpo", "--config", "GROUPS"], "make it a multiple of 8"),
 ])
 def test_bad_training_input_is_one_clear_error(tmp_path, args, message):
     for name, text in BAD_FILES.values():
@@ -360,3 +364,81 @@ def test_a_run_that_stopped_before_its_first_checkpoint_does_not_block_the_next(
     (out / "checkpoint-5" / "trainer_state.json").write_text("{}")
     with pytest.raises(TrainError, match="holds another run"):
         check_run(out, {"model": "tiny:", "config": "other.toml"})
+
+
+class WordyAgent(OddlyTokenizedAgent):
+    """Samples a long turn whatever it is asked, up to the tokens it is allowed."""
+
+    def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None):
+        from eigendsl.train.rollouts import Sample
+
+        ids = self.tokenizer("Let me look into that for you, one moment please. " * 8, add_special_tokens=False)["input_ids"]
+        self.asked = max_new_tokens
+        ids = ids[:max_new_tokens] if max_new_tokens else ids
+        return [Sample(ids, [-0.5] * len(ids), self.tokenizer.decode(ids), False) for _ in prompts]
+
+
+@pytest.mark.parametrize("budget", ["completion", "context"])
+def test_an_episode_is_cut_at_its_token_budget_and_scored_zero(tiny, budget):
+    # the budget rule (docs/training.md): an episode stops where its tokens reach max_completion_length
+    # (or the context); it is an early ending (reward 0), and no sampled token lies past the trained part
+    from eigendsl.episode.users import ScriptedUser
+    from eigendsl.train.rollouts import RolloutPlayer, Timers
+
+    domain, tasks, _, tokenizer = tiny
+    [oracle] = RolloutPlayer(domain, tasks[:1], tokenizer, ScriptedUser, max_steps=8).play([tasks[0].id], OddlyTokenizedAgent(tokenizer), Timers())
+    assert oracle.reward == 1.0 and not oracle.truncated
+    limit = len(oracle.completion_ids) - 3  # the oracle's own episode would not fit
+    kwargs = {"max_completion_length": limit} if budget == "completion" else {"max_context": len(oracle.prompt_ids) + limit}
+    player = RolloutPlayer(domain, tasks[:1], tokenizer, ScriptedUser, max_steps=8, **kwargs)
+    [r] = player.play([tasks[0].id], OddlyTokenizedAgent(tokenizer), Timers())
+    assert r.truncated and r.reward == 0.0 and r.termination == "agent_error" and r.scored
+    assert len(r.completion_ids) <= limit and r.completion_ids == oracle.completion_ids[: len(r.completion_ids)]
+    wordy = WordyAgent(tokenizer)
+    [w] = RolloutPlayer(domain, tasks[:1], tokenizer, ScriptedUser, max_steps=8, max_completion_length=20).play(
+        [tasks[0].id], wordy, Timers())
+    assert wordy.asked == 20 and w.truncated and w.reward == 0.0 and len(w.completion_ids) == 20 == sum(w.env_mask)
+
+
+def test_a_failed_user_and_an_unevaluated_reward_teach_nothing():
+    from eigendsl.train.rollouts import Group
+
+    def r(reward, termination="user_stop", components=None):
+        return Rollout("t", reward, {"DB": reward} if components is None else components, termination, 4, [1], [2], [1], [0.0])
+
+    failed_user = r(0.0, "user_error", {"DB": None})
+    unevaluated = r(1.0, "user_stop", {"DB": None, "GOAL": None})
+    assert not failed_user.scored and not unevaluated.scored and r(0.0, "max_steps", {"DB": None}).scored
+    g = Group("t", [r(1.0), r(0.0), failed_user, unevaluated])
+    assert g.varies and g.training_rewards() == [1.0, 0.0, 0.5, 0.5]  # at the group's mean: advantage 0
+    adv = group_advantages(g.training_rewards(), 4)
+    assert adv[2] == adv[3] == 0 and adv[0] > 0 > adv[1]
+    assert not Group("t", [r(1.0), unevaluated, failed_user]).varies  # one scored reward: nothing to compare
+
+
+def test_grpo_episodes_can_be_played_against_a_local_user_model(tiny):
+    # user = "hf:PATH": a user model (train --stage user-sft) answers in GRPO's episodes
+    import torch
+
+    from eigendsl.episode.local import TransformersUser
+    from eigendsl.train.config import GRPOSettings, TrainError
+    from eigendsl.train.grpo import make_user_factory
+    from eigendsl.train.rollouts import RolloutPlayer, Timers, TransformersGenerator
+    from transformers import AutoModelForCausalLM
+
+    domain, tasks, folder, tokenizer = tiny
+    make_user = make_user_factory(GRPOSettings(user=f"hf:{folder}", user_max_new_tokens=8, user_temperature=1.0))
+    assert isinstance(make_user(), TransformersUser) and make_user().speaker.model is make_user().speaker.model  # loaded once
+    torch.manual_seed(0)
+    player = RolloutPlayer(domain, tasks[:1], tokenizer, make_user, max_steps=4)
+    timers = Timers()
+    policy = TransformersGenerator(AutoModelForCausalLM.from_pretrained(folder), tokenizer, 8, 1.0)
+    rollouts = player.play([tasks[0].id] * 2, policy, timers)
+    assert len(rollouts) == 2 and timers.user > 0 and all(0 <= r.reward <= 1 for r in rollouts)
+    user = make_user()
+    user.reset(tasks[0], domain)
+    before = torch.random.get_rng_state()
+    user.respond([{"role": "user", "content": "How can I help?"}], [])
+    assert torch.equal(before, torch.random.get_rng_state())  # a sampling user does not reset the policy's sampling
+    with pytest.raises(TrainError, match="grpo.user: cannot load a model from"):
+        make_user_factory(GRPOSettings(user="hf:/no/such/model"))

@@ -9,17 +9,21 @@ A `train.toml` has a section per stage and optional shared ones:
     num_generations = 8       # G rollouts per task
     max_steps = 10
     dynamic_filtering = true
+    [grpo.trl]                # any other field of TRL's GRPOConfig, passed to it as is
+    steps_per_generation = 16
     [lora]                    # present = train a LoRA adapter through peft
     r = 16
 
-Every field whose name is TRL's (`SFTConfig`, `GRPOConfig`) is passed to it as is; the others
-(marked "ours") belong to the episode loop.
+The fields declared here are the ones eigendsl reads or gives its own default; those marked
+"ours" belong to the episode loop, the others are TRL's and passed to `SFTConfig` /
+`GRPOConfig` as they are. Every other TRL field goes in the stage's `trl` table, checked against
+TRL's own dataclass (`trl_arguments`) and validated by TRL when the run starts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -54,8 +58,9 @@ class Common(BaseModel):
     save_steps: Positive = 50
     save_total_limit: Positive | None = 2
     report_to: list[str] = Field(default_factory=list)  # TRL's reporting: "trackio", "tensorboard", ...
-    bf16: bool = False
-    gradient_checkpointing: bool = False
+    bf16: bool | None = None          # None: on a GPU, off on a CPU (the model then loads in bf16 too)
+    activation_checkpointing: bool = False  # transformers 5's name of gradient_checkpointing
+    trl: dict[str, Any] = Field(default_factory=dict)  # [STAGE.trl]: further TRL fields, passed as they are
 
     @field_validator("report_to")
     @classmethod
@@ -70,7 +75,8 @@ class Common(BaseModel):
         return names
 
     def trl_fields(self, exclude: tuple[str, ...] = ()) -> dict:
-        return self.model_dump(exclude={*self.ours(), *exclude})
+        """The declared TRL fields (not ours, not the trl table) with their values."""
+        return self.model_dump(exclude={*self.ours(), "trl", *exclude})
 
     @classmethod
     def ours(cls) -> tuple[str, ...]:
@@ -100,23 +106,60 @@ class GRPOSettings(Common):
     num_iterations: Positive = 1      # optimizer steps per generated batch (PPO-style epochs, ratio clipped)
     loss_type: str = "dapo"
     scale_rewards: str = "group"
-    max_completion_length: Positive = 1024  # the whole multi-turn completion, in tokens
+    max_completion_length: Positive = 1024  # the whole multi-turn completion, in tokens: the episode's budget
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     vllm_server_base_url: str | None = None
     vllm_gpu_memory_utilization: Share = 0.3
+    # TRL's default, sequence_mask, sums the log-ratio over every policy token of a long
+    # multi-turn episode and drops the whole episode past its bound; per token, clipped, suits them
+    vllm_importance_sampling_mode: Literal["token_truncate", "token_mask", "sequence_truncate", "sequence_mask"] = "token_truncate"
     max_turn_tokens: Positive = 256   # ours: tokens the policy may generate per turn
     max_episode_steps: Positive = 30  # ours: messages before an episode is cut
     max_tool_errors: Positive = 5     # ours: failed tool calls before an episode is cut
     dynamic_filtering: bool = True    # ours: drop groups whose rewards all agree, refill the batch
     refill_rounds: Annotated[int, Field(ge=0)] = 2  # ours: extra rounds of groups drawn to refill a filtered batch
-    user: str = "scripted"            # ours: scripted | openai:MODEL (with user_base_url)
+    user: str = "scripted"            # ours: scripted | openai:MODEL (with user_base_url) | hf:PATH (a local user model)
     user_base_url: str | None = None  # ours
+    user_max_new_tokens: Positive = 256  # ours: tokens an hf: user may generate per turn
+    user_temperature: NonNegative | None = None  # ours: an hf: user's sampling temperature (None: greedy)
 
     @classmethod
     def ours(cls) -> tuple[str, ...]:
         return ("max_turn_tokens", "max_episode_steps", "max_tool_errors", "dynamic_filtering", "refill_rounds",
-                "user", "user_base_url")
+                "user", "user_base_url", "user_max_new_tokens", "user_temperature")
+
+
+# Set by eigendsl itself (the run's folder, the device, the columns its rollouts need).
+RESERVED = ("output_dir", "use_cpu", "remove_unused_columns", "save_strategy", "disable_tqdm", "gradient_checkpointing")
+
+
+def trl_arguments(section: str, settings: Common, config_class) -> dict:
+    """The keyword arguments of TRL's CONFIG_CLASS (SFTConfig, GRPOConfig) for SETTINGS: the
+    declared TRL fields, then the `[SECTION.trl]` table, whose names are checked against the
+    dataclass's own fields (TRL validates the values when the config is built)."""
+    import dataclasses
+
+    known = {f.name for f in dataclasses.fields(config_class) if f.init}
+    table = settings.trl
+    for name in table:
+        where = f"[{section}.trl] {name}"
+        if name in settings.ours():
+            raise TrainError(f"{where}: {name} is eigendsl's own setting, not TRL's; set it in [{section}]")
+        if name in type(settings).model_fields:
+            raise TrainError(f"{where}: a setting of [{section}] itself; set it there")
+        if name in RESERVED:
+            raise TrainError(f"{where}: eigendsl sets {name} itself")
+        if name not in known:
+            raise TrainError(f"{where}: not a field of TRL's {config_class.__name__} (trl {_trl_version()}); "
+                             f"its documentation lists the fields")
+    return {**settings.trl_fields(), **table}
+
+
+def _trl_version() -> str:
+    from importlib.metadata import version
+
+    return version("trl")
 
 
 class LoraSettings(BaseModel):

@@ -3,8 +3,8 @@
 A conversation is rendered with the model's chat template one message at a time; each
 message's text is the difference between consecutive renderings, so the tokens of every
 message are known exactly. The trained role's tokens are what it would generate: its message
-after the generation prompt, through the end-of-turn marker, for text and tool-call turns
-alike. System, user and tool-result tokens (and the generation prompts) get 0. For the agent
+after the generation prompt, through the end-of-turn marker (not the template's text after it),
+for text and tool-call turns alike. System, user and tool-result tokens (and the generation prompts) get 0. For the agent
 the trained role is `assistant`; a user model is trained on the user's view of the
 conversation, where the user speaks as `assistant` (see Episode.user_view), so the same rule
 trains only user turns.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..episode.local import template_messages
 from .config import TrainError
 
 
@@ -24,9 +25,15 @@ class Masked:
     prompt_length: int       # tokens before the first trained token's generation prompt ends
 
 
+# Llama-3.1's template puts the tools into the first user message, which in an episode comes after
+# the agent's greeting (and is absent while only the system prompt is rendered): the system
+# message takes them instead. Templates that do not read the option ignore it.
+TEMPLATE_OPTIONS = {"tools_in_user_message": False}
+
+
 def render(tokenizer, messages: list[dict], tools: list[dict] | None, generation_prompt: bool = False) -> str:
-    return tokenizer.apply_chat_template(messages, tools=tools or None, tokenize=False,
-                                         add_generation_prompt=generation_prompt)
+    return tokenizer.apply_chat_template(template_messages(messages), tools=tools or None, tokenize=False,
+                                         add_generation_prompt=generation_prompt, **TEMPLATE_OPTIONS)
 
 
 def encode(tokenizer, text: str) -> list[int]:
@@ -59,9 +66,16 @@ def mask_conversation(tokenizer, messages: list[dict], tools: list[dict] | None,
             mask += [0] * (len(ids) - len(mask))
             if prompt_length is None:
                 prompt_length = len(ids)
-            own_ids = encode(tokenizer, own)
+            # trained through the end-of-turn token; what the template adds after it (a newline) is
+            # never generated, so it is given, as in GRPO's token traces
+            end = tokenizer.eos_token or ""
+            cut = own.rfind(end) + len(end) if end and end in own else len(own)
+            own_ids = encode(tokenizer, own[:cut])
             ids += own_ids
             mask += [1] * len(own_ids)
+            after = encode(tokenizer, own[cut:])
+            ids += after
+            mask += [0] * len(after)
             done = whole
         else:
             whole = render(tokenizer, messages[: i + 1], tools)

@@ -4,7 +4,7 @@ SFT steps carry the loss, learning rate and tokens; GRPO steps carry reward, its
 pass rate, the fraction of groups dropped by dynamic filtering, tokens, episode length and
 the time split between generation, environment, user and training. On resume the lines of
 steps after the checkpoint (redone by the resumed run) are dropped, so the step numbers
-continue without a gap and without repeats.
+continue without a gap and without repeats. Only the main process writes it.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def step_callback(log: MetricsLog, collect):
             self.started = time.perf_counter()
 
         def on_log(self, args, state, control, logs=None, **kw):
+            if not state.is_world_process_zero:  # one line per step, from the main process (figures over all ranks)
+                return
             if state.global_step == self.logged or logs is None or not any(k in logs for k in ("loss", "train_loss")):
                 return
             if "train_runtime" in logs:  # the end-of-training summary, not a step

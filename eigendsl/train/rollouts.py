@@ -20,6 +20,7 @@ from .. import ir
 from ..episode.episode import Episode
 from ..episode.local import parse_generation
 from ..runtime.environment import CompiledDomain
+from ..verify import rules
 from ..verify.reward import TaskChecker
 from .masks import check_extends, encode, render
 
@@ -51,10 +52,20 @@ class Rollout:
     completion_ids: list[int]   # the sampled ids of the agent's turns and, between them, what it was given
     env_mask: list[int]         # 1 over the sampled ids
     logprobs: list[float]       # of each sampled id when it was drawn; 0 over the given ones
+    truncated: bool = False     # cut at the token budget (scored 0, as any early ending)
 
     @property
     def policy_tokens(self) -> int:
         return sum(self.env_mask)
+
+    @property
+    def scored(self) -> bool:
+        """Whether the reward says something about the agent: not when the simulated user failed
+        (user_error), nor when no component of a finished episode could be evaluated."""
+        if self.termination == "user_error":
+            return False
+        return rules.ended_prematurely(self.termination) or not self.components or \
+            any(v is not None for v in self.components.values())
 
 
 @dataclass
@@ -69,8 +80,19 @@ class Group:
         return [r.reward for r in self.rollouts]
 
     @property
+    def scored_rewards(self) -> list[float]:
+        return [r.reward for r in self.rollouts if r.scored]
+
+    @property
     def varies(self) -> bool:
-        return len(set(self.rewards)) > 1
+        return len(set(self.scored_rewards)) > 1
+
+    def training_rewards(self) -> list[float]:
+        """The rewards TRL gets: an unscored rollout gets its group's mean of the scored ones, so its
+        advantage is zero (it teaches nothing) and the group's mean is the scored rollouts' own."""
+        scored = self.scored_rewards
+        mean = sum(scored) / len(scored) if scored else 0.0
+        return [r.reward if r.scored else mean for r in self.rollouts]
 
 
 def group_advantages(rewards: list[float], group_size: int, scale: bool = True) -> list[float]:
@@ -181,7 +203,7 @@ class TransformersGenerator:
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
         self.accelerator, self.wrapped = accelerator, wrapped
 
-    def generate(self, prompts: list[list[int]]) -> list[Sample]:
+    def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None) -> list[Sample]:
         import torch
         from transformers import LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
@@ -195,7 +217,7 @@ class TransformersGenerator:
         warpers = [TemperatureLogitsWarper(self.temperature)] if do_sample else []
         if do_sample and self.top_p < 1.0:
             warpers.append(TopPLogitsWarper(self.top_p))
-        kwargs = {"do_sample": do_sample, "max_new_tokens": self.max_new_tokens, "pad_token_id": tok.pad_token_id,
+        kwargs = {"do_sample": do_sample, "max_new_tokens": min(self.max_new_tokens, max_new_tokens or self.max_new_tokens), "pad_token_id": tok.pad_token_id,
                   "eos_token_id": tok.eos_token_id, "temperature": 1.0, "top_p": 1.0, "top_k": 0,
                   "logits_processor": LogitsProcessorList([*warpers, recorder])}
         with torch.no_grad():
@@ -214,12 +236,34 @@ class VLLMGenerator:
     """Sampling through TRL's vLLM generation (colocate or server), synced with the trained weights."""
 
     def __init__(self, trainer, tokenizer, max_new_tokens: int):
-        self.trainer, self.tokenizer = trainer, tokenizer
-        trainer.vllm_generation.max_completion_length = max_new_tokens  # per turn; TRL's is per completion
+        self.trainer, self.tokenizer, self.max_new_tokens = trainer, tokenizer, max_new_tokens
 
-    def generate(self, prompts: list[list[int]]) -> list[Sample]:
-        _, completions, logprobs, _ = self.trainer.vllm_generation.generate(prompts=prompts, images=None, num_generations=1)
+    def generate(self, prompts: list[list[int]], max_new_tokens: int | None = None) -> list[Sample]:
+        vllm = self.trainer.vllm_generation
+        vllm.max_completion_length = min(self.max_new_tokens, max_new_tokens or self.max_new_tokens)  # per turn
+        if vllm.mode == "server":
+            # each process asks the server for its own episodes' turns: TRL's server path gathers
+            # every process's prompts and slices the answers by rank, which needs every process to
+            # call it equally often, and episodes end after different numbers of rounds
+            out = server_client(vllm).generate(prompts=prompts, n=1, temperature=vllm.temperature, top_p=vllm.top_p,
+                                            top_k=vllm.top_k, min_p=0.0 if vllm.min_p is None else vllm.min_p,
+                                            repetition_penalty=vllm.repetition_penalty,
+                                            max_tokens=vllm.max_completion_length, logprobs=0)
+            completions, logprobs = out["completion_ids"], out["logprobs"]
+        else:
+            _, completions, logprobs, _ = vllm.generate(prompts=prompts, images=None, num_generations=1)
         return [sample(row, [lp[0] for lp in lps], self.tokenizer) for row, lps in zip(completions, logprobs)]
+
+
+def server_client(vllm):
+    """The vLLM server's client: TRL's on the main process (which also syncs the weights), a plain
+    one of this process's own elsewhere (vLLM's server batches concurrent requests itself)."""
+    if getattr(vllm, "vllm_client", None) is None:
+        from trl.generation.vllm_client import VLLMClient
+
+        url = vllm.server_base_url or f"http://{vllm.server_host}:{vllm.server_port}"
+        vllm.vllm_client = VLLMClient(base_url=url, connection_timeout=vllm.server_timeout)
+    return vllm.vllm_client
 
 
 class TokenTrace:
@@ -268,11 +312,18 @@ class RolloutPlayer:
     """Plays batches of episodes of a domain's tasks and keeps each one's token trace."""
 
     def __init__(self, domain: CompiledDomain, tasks: list[ir.TaskDef], tokenizer, make_user: Callable[[], object],
-                 max_steps: int = 30, max_errors: int = 5, max_completion_length: int = 1024):
+                 max_steps: int = 30, max_errors: int = 5, max_completion_length: int = 1024,
+                 max_context: int | None = None):
         self.domain, self.tokenizer, self.make_user = domain, tokenizer, make_user
         self.tasks = {t.id: t for t in tasks}
         self.checkers = {t.id: TaskChecker(domain, t) for t in tasks}
         self.max_steps, self.max_errors, self.max_completion_length = max_steps, max_errors, max_completion_length
+        self.max_context = max_context  # vLLM's max_model_len, or the model's positions: prompt + completion
+
+    def budget(self, trace: TokenTrace) -> int:
+        """Tokens the episode may still add: within max_completion_length and the context."""
+        left = self.max_completion_length - (len(trace.ids) - trace.prompt_length)
+        return min(left, self.max_context - len(trace.ids)) if self.max_context else left
 
     def play(self, task_ids: list[str], generator, timers: Timers) -> list[Rollout]:
         """One rollout per entry of TASK_IDS, all played at once. The environment's share of the
@@ -285,33 +336,54 @@ class RolloutPlayer:
         t0 = time.perf_counter()
         traces = [TokenTrace(self.tokenizer, v, e.tools) for e, v in zip(episodes, views)]
         timers.orchestration += time.perf_counter() - t0
+        cut: set[int] = set()
         live = [i for i, e in enumerate(episodes) if not e.done]
         while live:
             t0 = time.perf_counter()
             for i in live:
                 if traces[i].pending is not None:
                     traces[i].given(views[i])
+            left = {i: self.budget(traces[i]) for i in live}
+            for i in [i for i in live if left[i] <= 0]:  # what it was given used up the budget
+                self.cut(episodes[i], cut, i)
+            live = [i for i in live if not episodes[i].done]
+            if not live:
+                break
             t1 = time.perf_counter()
-            turns = generator.generate([traces[i].ids for i in live])
+            turns = generator.generate([traces[i].ids for i in live], max(left[i] for i in live))
             t2 = time.perf_counter()
             messages = [parse_generation(turn.text) for turn in turns]
             timers.orchestration += (t1 - t0) + (time.perf_counter() - t2)
             timers.generation += t2 - t1
             for i, message, turn in zip(live, messages, turns):
+                if len(turn.ids) > left[i] or (len(turn.ids) == left[i] and not turn.stopped):
+                    # the turn ran into the budget: its tokens up to it are trained, the episode ends there
+                    turn = Sample(turn.ids[: left[i]], turn.logprobs[: left[i]], "", False)
+                    traces[i].sampled(turn)
+                    self.cut(episodes[i], cut, i)
+                    continue
                 message["usage"] = {"completion_tokens": len(turn.ids)}
                 traces[i].sampled(turn)
                 views[i] = episodes[i].step(message).observation
             live = [i for i in live if not episodes[i].done]
-        rollouts = [self.finish(e, trace) for e, trace in zip(episodes, traces)]
+        rollouts = [self.finish(e, trace, i in cut) for i, (e, trace) in enumerate(zip(episodes, traces))]
         inside = (timers.generation - before[0]) + (timers.user - before[1]) + (timers.orchestration - before[2])
         timers.environment += time.perf_counter() - started - inside
         return rollouts
 
-    def finish(self, episode: Episode, trace: TokenTrace) -> Rollout:
+    @staticmethod
+    def cut(episode: Episode, cut: set[int], i: int) -> None:
+        """End an episode at its token budget: an early ending, so its reward is 0."""
+        episode.fail_agent("token budget: the episode reached max_completion_length or the model's context")
+        cut.add(i)
+
+    def finish(self, episode: Episode, trace: TokenTrace, truncated: bool = False) -> Rollout:
         result = episode.result()
         p, n = trace.prompt_length, self.max_completion_length
         completion, env_mask, logprobs = trace.ids[p:], trace.mask[p:], trace.logprobs[p:]
         if not completion:  # the episode ended before the policy spoke
             completion, env_mask, logprobs = [self.tokenizer.eos_token_id], [0], [0.0]
+        assert not any(env_mask[n:]), "the budget keeps every sampled token inside max_completion_length"
+        # past n lie only tokens the policy was given after its budget ran out (the episode then ended, reward 0)
         return Rollout(episode.task.id, result.reward, dict(result.breakdown.components), result.termination,
-                       result.steps, trace.ids[:p], completion[:n], env_mask[:n], logprobs[:n])
+                       result.steps, trace.ids[:p], completion[:n], env_mask[:n], logprobs[:n], truncated)

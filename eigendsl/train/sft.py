@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from .config import LoraSettings, SFTSettings, TrainError
+from .config import LoraSettings, SFTSettings, TrainError, trl_arguments
 from .masks import mask_conversation
 from .metrics import MetricsLog, step_callback
 
@@ -36,16 +36,21 @@ def train_sft(model_path: str, tokenizer, dialogues: list[dict], out: Path, s: S
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from .grpo import _cuda, peft_config
+    from .grpo import _cuda, model_dtype, peft_config
 
     if s.max_dialogues is not None:
         dialogues = random.Random(s.seed).sample(dialogues, min(s.max_dialogues, len(dialogues)))
-    model = AutoModelForCausalLM.from_pretrained(model_path)
+    fields = trl_arguments("sft", s, SFTConfig)
+    fields["bf16"] = _cuda() if fields["bf16"] is None else fields["bf16"]
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=model_dtype(fields["bf16"]))
     positions = getattr(model.config, "max_position_embeddings", None)
     limit = min(x for x in (s.max_length, positions) if x is not None) if (s.max_length or positions) else None
     rows = tokenize_dialogues(tokenizer, dialogues, limit)
-    args = SFTConfig(output_dir=str(out), **{**s.trl_fields(), "max_length": limit}, save_strategy="steps",
-                     disable_tqdm=True, use_cpu=not _cuda())
+    try:
+        args = SFTConfig(output_dir=str(out), **{**fields, "max_length": limit}, save_strategy="steps",
+                         disable_tqdm=True, use_cpu=not _cuda())
+    except (ValueError, TypeError) as e:
+        raise TrainError(f"[sft]: TRL's SFTConfig refuses these settings: {e}") from None
 
     def collect(state, logs, seconds):
         return {"loss": logs.get("loss"), "learning_rate": logs.get("learning_rate"),
