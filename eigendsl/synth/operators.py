@@ -427,12 +427,17 @@ class Writer:
             key = rng.choice(self.world.keys(table)) if table is not None else None
             named = self.world.named(table, key) if table is not None else {}
             if table is not None and want != "allow" and rng.random() < 0.5:
-                # another customer's row: the policy's ownership guard forbids acting on it
+                # another customer's row: the policy's ownership guard forbids acting on it. Only
+                # where the tool takes the owner's id beside the row (a line and its customer),
+                # so that the request can be the wrong pairing; otherwise the customer would be
+                # a stranger claiming someone else's order and card as their own.
                 owner = self.world.owner_of(table, key)
-                if owner is not None:
+                owner_param = owner[0][:-1] + "_id" if owner is not None and owner[0].endswith("s") else \
+                    (owner[0] + "_id" if owner is not None else None)
+                if owner is not None and any(p.name == owner_param for p in tool.params):
                     others = [v for v in self.world.owner_ids(owner[0]) if v != owner[1]]
                     if others:
-                        named[owner[0][:-1] + "_id" if owner[0].endswith("s") else owner[0] + "_id"] = rng.choice(others)
+                        named[owner_param] = rng.choice(others)
             for p in tool.params:
                 t = p.type.inner if isinstance(p.type, OptionalType) else p.type
                 listed = ONE_OF.search(p.doc or "")
