@@ -282,8 +282,7 @@ def test_env_assertion_false_after_gold_is_reported_at_the_assertion(tmp_path):
          "env assertion assert_mobile_data_status returns false after the gold actions, not true")]
 
 
-def test_a_change_outside_the_encoding_is_not_analysed_and_the_others_still_are(tmp_path):
-    text = '''
+BAGS_IN_WORDS = '''
 fn bags_text(id: str) -> str {
   let r = reservations[id]
   return "{r.total_baggages} bags"
@@ -291,7 +290,11 @@ fn bags_text(id: str) -> str {
 task "bags-in-words" {
   user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
   gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
-  goal {
+'''  # a task whose first goal is outside the Z3 encoding (string interpolation)
+
+
+def test_a_change_outside_the_encoding_is_not_analysed_and_the_others_still_are(tmp_path):
+    text = BAGS_IN_WORDS + '''  goal {
     bags_text("7D3OSK") == "2 bags"
     reservations["7D3OSK"].payment_history[-1] == {"payment_id": "credit_card_7380483", "amount": 50}
   }
@@ -333,15 +336,7 @@ def test_a_fault_of_the_encoding_is_not_analysed_at_its_span_not_a_traceback(tmp
 
 
 def test_a_goal_outside_the_encoding_that_the_gold_does_not_reach_is_reported_not_analysed(tmp_path):
-    text = '''
-fn bags_text(id: str) -> str {
-  let r = reservations[id]
-  return "{r.total_baggages} bags"
-}
-task "bags-in-words" {
-  user { reason "Change the bags on 7D3OSK; pay with the mastercard ending in 1202." }
-  gold { update_reservation_baggages(reservation_id: "7D3OSK", total_baggages: 2, nonfree_baggages: 1, payment_id: "credit_card_7380483") }
-  goal { bags_text("7D3OSK") == "3 bags" }
+    text = BAGS_IN_WORDS + '''  goal { bags_text("7D3OSK") == "3 bags" }
   reward { GOAL }
 }
 '''
