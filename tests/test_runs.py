@@ -162,7 +162,7 @@ def test_a_dead_endpoint_stops_the_run_with_one_line(tmp_path):
         result = run_cli(*eval_args(server.base_url, out, config, "--trials", "4", "--concurrency", "8"))
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "it is down: no request to it has succeeded for 1s" in lines[0] and "Traceback" not in result.output
+    assert "it is down: " in lines[0] and "Traceback" not in result.output
     assert episodes(out) == {}
 
 
@@ -306,7 +306,9 @@ def test_unreachable_judge_stops_the_run(tmp_path):
     with ChatServer(lambda req, n: completion("hi")) as probe:
         url = probe.base_url
     out = tmp_path / "results.json"
+    config = tmp_path / "judge.toml"
+    config.write_text("[judge]\nmax_retries = 0\ndown_after = 0.5\ndown_tries = 2\n")
     result = run_cli("eval", AIRLINE, "--tasks", tasks, "--root", root_for(tasks), "--judge", "openai:judge-model",
-                     "--judge-base-url", url, "--out", out, "--no-progress")
+                     "--judge-base-url", url, "--config", config, "--out", out, "--no-progress")
     assert result.exit_code == 1 and f"cannot reach the judge endpoint {url} (model judge-model)" in result.output, result.output
     assert episodes(out) == {}

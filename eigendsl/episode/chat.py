@@ -73,11 +73,29 @@ class Health:
 
     lock = threading.Lock()
     last_ok: dict[str, float] = {}
+    # When a request last found it down: for down_after seconds after, and until a request
+    # succeeds, the others give up at their first failure rather than wait as long again.
+    down: dict[str, float] = {}
 
     @classmethod
     def ok(cls, where: str) -> None:
         with cls.lock:
             cls.last_ok[where] = time.monotonic()
+
+    @classmethod
+    def found_down(cls, where: str) -> None:
+        with cls.lock:
+            cls.down[where] = time.monotonic()
+
+    @classmethod
+    def found_down_ago(cls, where: str, within: float) -> float | None:
+        """Seconds since a request found the endpoint down, if that was within `within` seconds
+        and nothing has succeeded since; else None."""
+        with cls.lock:
+            found = cls.down.get(where)
+            if found is None or found < cls.last_ok.get(where, float("-inf")) or time.monotonic() - found > within:
+                return None
+            return time.monotonic() - found
 
     @classmethod
     def quiet(cls, where: str, since: float) -> float:
@@ -177,7 +195,12 @@ class ChatClient:
                 raise EndpointError(f"{failure}; still failing after {waited:.0f}s of backing off")
             attempt += 1
             quiet = Health.quiet(endpoint, started)
+            ago = Health.found_down_ago(endpoint, self.config.down_after)
+            if ago is not None:
+                raise EndpointError(f"{failure}; it is down: another request found nothing answering for "
+                                    f"{self.config.down_after:g}s, {ago:.0f}s ago, and none has succeeded since")
             if attempt >= self.config.down_tries and quiet >= self.config.down_after:
+                Health.found_down(endpoint)
                 raise EndpointError(f"{failure}; it is down: no request to it has succeeded for {quiet:.0f}s "
                                     f"({attempt} tries of this one; down_after = {self.config.down_after:g})")
             delay = asked if asked is not None else min(30.0, 0.25 * 2 ** attempt) * (0.75 + 0.5 * random.random())

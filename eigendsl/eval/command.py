@@ -110,7 +110,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
         run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user), config, Path(out_path), s.trials, s.concurrency,
-                         {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url))
+                         {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url, s.judge.model_dump()))
         try:
             todo = run.prepare(overwrite)
         except OSError as e:
@@ -159,14 +159,14 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         out.print(f"tau2-bench results: {tau2_out}")
 
 
-def judge_from(spec: str | None, base_url: str | None):
-    """The NL-assertion judge of --judge, or None."""
+def judge_from(spec: str | None, base_url: str | None, endpoint: dict | None = None):
+    """The NL-assertion judge of --judge (waiting for its endpoint as `endpoint` says), or None."""
     from ..episode.judge import ChatJudge, JudgeError
 
     if not spec:
         return None
     try:
-        return ChatJudge.from_spec(spec, base_url)
+        return ChatJudge.from_spec(spec, base_url, endpoint=endpoint)
     except JudgeError as e:
         raise UsageProblem(str(e))
 
