@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..console import ROOT_HELP, UsageProblem, err, out, plural, print_diagnostics
-from ..syntax.diagnostics import CompileError
+from ..console import ROOT_HELP, UsageProblem, err, failures_reported, out, plural, print_diagnostics
 
 
 def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None, root: str | None = None):
@@ -89,7 +88,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
     from .runner import EvalError, Evaluation
     from ..runtime.environment import DomainLoadError
 
-    try:
+    with failures_reported(ConfigProblem, EvalError, DomainLoadError):
         s = settings(config_file, agent, user, {
             "agent.base_url": agent_base_url, "agent.api_key": agent_api_key, "agent.temperature": agent_temperature,
             "agent.max_tokens": agent_max_tokens, "user.base_url": user_base_url, "user.api_key": user_api_key,
@@ -115,11 +114,6 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
             todo = run.prepare(overwrite)
         except OSError as e:
             raise EvalError(f"cannot use {out_path} for results: {e.strerror or e}") from None
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except (ConfigProblem, EvalError, DomainLoadError) as e:
-        raise UsageProblem(str(e))
     already = len(run.episodes)
     if already:
         out.print(f"resuming {out_path}: {already} episode(s) done, {len(todo)} to run")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
-from ..console import UsageProblem, out, print_diagnostics
+from ..console import failures_reported, out
 from ..eval.command import load_eval_tasks, refuse_unstartable
 from ..runtime.environment import DomainLoadError
-from ..syntax.diagnostics import CompileError
 from .config import TrainError, load_config
 
 
@@ -26,7 +25,7 @@ from .config import TrainError, load_config
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="train.toml with the stages' settings.")
 def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
     """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
-    try:
+    with failures_reported(TrainError, DomainLoadError):
         domain, task_list = None, []
         for path in task_files(tasks_file):  # a synth folder: every round's tasks, on one domain
             loaded, tasks = load_eval_tasks(target, path, None, None)
@@ -37,11 +36,6 @@ def train(target, model, out_dir, stage, data, tasks_file, config_file) -> None:
         if len(set(ids)) != len(ids):
             raise TrainError(f"{tasks_file}: task ids repeat across its files ({sorted({i for i in ids if ids.count(i) > 1})[:3]})")
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file))
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except (TrainError, DomainLoadError) as e:
-        raise UsageProblem(str(e))
 
 
 def task_files(path: str | None) -> list[str | None]:
