@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 
 import click
 from rich.console import Console
 
 from .compiler import Compilation, compile_file
-from .syntax.diagnostics import Diagnostic, render
+from .syntax.diagnostics import CompileError, Diagnostic, render
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,6 +37,19 @@ def print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, str]) ->
         if warnings:
             parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
         sys.stderr.write(", ".join(parts) + "\n")
+
+
+@contextmanager
+def failures_reported(*problems: type[Exception]):
+    """A command's body: a compile error prints its diagnostics and exits 1; each of PROBLEMS
+    (the domain's own errors: a bad file, a bad setting) becomes one `error: message` line."""
+    try:
+        yield
+    except CompileError as e:
+        print_diagnostics(e.diagnostics, {})
+        raise SystemExit(1)
+    except problems as e:
+        raise UsageProblem(str(e))
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:

@@ -10,9 +10,8 @@ from pathlib import Path
 import click
 
 from .compiler import compile_file
-from .console import ROOT_HELP, UsageProblem, compile_or_exit, err, out, plural, print_diagnostics
+from .console import ROOT_HELP, UsageProblem, compile_or_exit, err, failures_reported, out, plural, print_diagnostics
 from .ir import Side
-from .syntax.diagnostics import CompileError
 
 
 def task_summary(report) -> str:
@@ -143,13 +142,8 @@ def call(compiled: str, tool: str, arguments: str, actor: str, db: str | None, u
     from .runtime.environment import DomainLoadError
     from .compiler import load_domain
 
-    try:
+    with failures_reported(DomainLoadError):
         domain = load_domain(compiled, db, user_db)
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except DomainLoadError as e:
-        raise UsageProblem(str(e))
     env = domain.environment()
     result = env.call(tool, arguments, actor)
     text = result.text if not result.ok or isinstance(result.content, str) else json.dumps(result.content, indent=1, ensure_ascii=False)

@@ -3,15 +3,20 @@
 The real `openai` client talks to it over real sockets. A test gives it a handler:
 `handler(request_json, call_number) -> reply`, where a reply is a dict (sent as the JSON
 body), or ("status", code, body), ("status", code, body, headers) (a 503 with Retry-After,
-say), ("delay", seconds, reply), or ("raw", text). `ChatServer(handler, port=p)` listens on a
-given port, so a test can take an endpoint down and bring it back where clients expect it.
+say), ("delay", seconds, reply), ("raw", text), or ("reset",) (the connection is dropped with
+no answer). `ChatServer(handler, port=p)` listens on a given port, so a test can take an
+endpoint down and bring it back where clients expect it. `overloaded(handler, ...)` turns a
+share of requests away as a server under load does.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
@@ -29,6 +34,24 @@ def completion(content: str | None = None, tool_calls: list[dict] | None = None,
         "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if tool_calls else "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
     }
+
+
+def overloaded(handler: Callable[[dict, int], Any], busy: float, resets: float, retry_after: str = "1"):
+    """The handler behind a loaded server: a share `busy` of the requests get 503 with
+    Retry-After, a share `resets` have their connection reset, the rest are answered. Which ones
+    follows from the request's number (evenly spread, the same in every run); `.refused` counts."""
+    def loaded(request: dict, n: int):
+        spot = (n * 0.6180339887498949) % 1.0
+        if spot < busy:
+            loaded.refused["503"] += 1
+            return ("status", 503, {"error": {"message": "overloaded, try again"}}, {"Retry-After": retry_after})
+        if spot < busy + resets:
+            loaded.refused["reset"] += 1
+            return ("reset",)
+        return handler(request, n)
+
+    loaded.refused = Counter()
+    return loaded
 
 
 class ChatServer:
@@ -52,6 +75,10 @@ class ChatServer:
                 while isinstance(reply, tuple) and reply[0] == "delay":
                     time.sleep(reply[1])
                     reply = reply[2]
+                if reply == ("reset",):  # close at once, unanswered: linger 0 sends a reset
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
                 status, text, headers = 200, None, {}
                 if isinstance(reply, tuple) and reply[0] == "status":
                     status, headers, reply = reply[1], (reply[3] if len(reply) > 3 else {}), reply[2]

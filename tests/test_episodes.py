@@ -200,7 +200,7 @@ def test_server_errors_are_retried_and_timeouts_reported(tmp_path):
     # An endpoint that does not answer, or refuses the key, is no result about the model.
     with ChatServer(lambda req, n: ("delay", 1.5, completion("late"))) as server:
         with pytest.raises(EndpointError, match="did not answer within 0.3s"):
-            run_episode(domain, task, OpenAIAgent(chat(server, timeout=0.3, max_retries=1)), ScriptedUser())
+            run_episode(domain, task, OpenAIAgent(chat(server, timeout=0.3, max_retries=1, down_after=0.5, down_tries=2)), ScriptedUser())
     with ChatServer(lambda req, n: ("status", 401, {"error": {"message": "bad key"}})) as server:
         with pytest.raises(EndpointError, match="refused the credentials"):
             run_episode(domain, task, OpenAIAgent(chat(server)), ScriptedUser())

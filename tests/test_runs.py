@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from chat_server import ChatServer, completion
+from chat_server import ChatServer, completion, overloaded
 from conftest import ROOT, root_for
 from eigendsl.cli import main
 from eigendsl.episode.users import ScriptedUser
@@ -30,9 +30,10 @@ def run_cli(*args):
 
 
 def no_retries(tmp_path, side: str = "agent") -> Path:
-    """A config file that turns the client's own retries off, so failures show at once."""
+    """A config file that turns the client's own retries off and calls an endpoint down after
+    half a second without an answer, so failures show at once."""
     path = tmp_path / f"{side}.toml"
-    path.write_text(f"[{side}]\nmax_retries = 0\noverload_wait = 5\n")
+    path.write_text(f"[{side}]\nmax_retries = 0\noverload_wait = 5\ndown_after = 0.5\ndown_tries = 2\n")
     return path
 
 
@@ -131,6 +132,38 @@ def test_an_overloaded_endpoint_gives_the_same_scores(tmp_path):
     assert result.exit_code == 0, result.output
     assert episodes(busy) == episodes(calm)
     assert 0 < sum(r for r, _ in episodes(calm).values()) < 2 * n_tasks  # the scores are not trivial
+
+
+def test_a_flaky_endpoint_under_many_episodes_finishes_in_one_go(tmp_path):
+    # 64 episodes at once; two requests in five are turned away (503 with Retry-After) and one in
+    # seven has its connection reset: each is retried while the others get through, and the
+    # scores are the calm run's. Down is only when nothing gets through (the test below).
+    handler, n_tasks = gold_player()
+    calm = tmp_path / "calm.json"
+    with ChatServer(handler) as server:
+        assert run_cli(*eval_args(server.base_url, calm, no_retries(tmp_path), "--trials", "8")).exit_code == 0
+    config = tmp_path / "flaky.toml"
+    config.write_text("[agent]\nmax_retries = 0\ndown_after = 30\n")
+    flaky = tmp_path / "flaky.json"
+    loaded = overloaded(handler, busy=0.4, resets=1 / 7)
+    with ChatServer(loaded) as server:
+        result = run_cli(*eval_args(server.base_url, flaky, config, "--trials", "8", "--concurrency", "64"))
+    turned_away = loaded.refused
+    assert result.exit_code == 0, result.output
+    assert episodes(flaky) == episodes(calm) and len(episodes(calm)) == 8 * n_tasks
+    assert turned_away["503"] > 20 and turned_away["reset"] > 10, turned_away
+
+
+def test_a_dead_endpoint_stops_the_run_with_one_line(tmp_path):
+    out = tmp_path / "results.json"
+    config = tmp_path / "dead.toml"
+    config.write_text("[agent]\nmax_retries = 0\ndown_after = 1\ndown_tries = 3\n")
+    with ChatServer(overloaded(lambda req, n: completion("hi"), busy=0.5, resets=0.5)) as server:
+        result = run_cli(*eval_args(server.base_url, out, config, "--trials", "4", "--concurrency", "8"))
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "it is down: " in lines[0] and "Traceback" not in result.output
+    assert episodes(out) == {}
 
 
 def test_overload_past_the_wait_is_an_endpoint_failure(tmp_path):
@@ -273,7 +306,9 @@ def test_unreachable_judge_stops_the_run(tmp_path):
     with ChatServer(lambda req, n: completion("hi")) as probe:
         url = probe.base_url
     out = tmp_path / "results.json"
+    config = tmp_path / "judge.toml"
+    config.write_text("[judge]\nmax_retries = 0\ndown_after = 0.5\ndown_tries = 2\n")
     result = run_cli("eval", AIRLINE, "--tasks", tasks, "--root", root_for(tasks), "--judge", "openai:judge-model",
-                     "--judge-base-url", url, "--out", out, "--no-progress")
+                     "--judge-base-url", url, "--config", config, "--out", out, "--no-progress")
     assert result.exit_code == 1 and f"cannot reach the judge endpoint {url} (model judge-model)" in result.output, result.output
     assert episodes(out) == {}

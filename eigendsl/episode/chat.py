@@ -3,10 +3,15 @@
 The official `openai` client does the HTTP, timeouts, and retries of connection errors, 429s
 and 5xx answers (with backoff). On top of it this module tells two kinds of failure apart:
 
-- the endpoint failed (unreachable, refused the credentials, no such model, still overloaded
-  after backing off for `overload_wait` seconds as its Retry-After asks, or answering bytes
-  that are not a chat completion): an EndpointError. That is not a result about the model;
-  the evaluation does not record or score such an episode, so a rerun retries it.
+- the endpoint failed (refused the credentials, no such model, answering bytes that are not a
+  chat completion, or down): an EndpointError. That is not a result about the model; the
+  evaluation does not record or score such an episode, so a rerun retries it.
+  A request that fails as a busy or flaky endpoint does (a connection reset or refused, a
+  timeout, 429, 502, 503...) is retried with back-off (the server's Retry-After where it says
+  one) for as long as the endpoint lives: it is down only when no request to it, from any
+  client of this process (agent, user, judge, synth's roles), has succeeded for `down_after`
+  seconds and this request has failed `down_tries` times. `overload_wait` caps one request's
+  waiting whatever the others do.
 - the model answered, badly: a reply without a message, or with tool calls that are not tool
   calls, is asked for again a few times and then reported as a ChatError, which ends the
   episode as a result (agent_error / user_error), as it would in deployment.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,8 +61,47 @@ class ChatConfig(BaseModel):
     timeout: float = 60.0
     max_retries: int = 3
     reply_retries: int = 2  # extra attempts for malformed replies
-    overload_wait: float = 600.0  # seconds to keep backing off while the endpoint says it is busy
+    overload_wait: float = 600.0  # the most seconds one request keeps backing off, whatever the others do
+    down_after: float = 120.0  # seconds without one successful request to the endpoint: it is down
+    down_tries: int = Field(default=5, ge=1)  # ...and this request has failed this many times
     extra_body: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health:
+    """When a request to one endpoint (a base URL) last succeeded, shared by every client of the
+    process: one request's failures mean the endpoint is down only if the others fail too."""
+
+    lock = threading.Lock()
+    last_ok: dict[str, float] = {}
+    # When a request last found it down: for down_after seconds after, and until a request
+    # succeeds, the others give up at their first failure rather than wait as long again.
+    down: dict[str, float] = {}
+
+    @classmethod
+    def ok(cls, where: str) -> None:
+        with cls.lock:
+            cls.last_ok[where] = time.monotonic()
+
+    @classmethod
+    def found_down(cls, where: str) -> None:
+        with cls.lock:
+            cls.down[where] = time.monotonic()
+
+    @classmethod
+    def found_down_ago(cls, where: str, within: float) -> float | None:
+        """Seconds since a request found the endpoint down, if that was within `within` seconds
+        and nothing has succeeded since; else None."""
+        with cls.lock:
+            found = cls.down.get(where)
+            if found is None or found < cls.last_ok.get(where, float("-inf")) or time.monotonic() - found > within:
+                return None
+            return time.monotonic() - found
+
+    @classmethod
+    def quiet(cls, where: str, since: float) -> float:
+        """Seconds since the later of `since` and the endpoint's last success."""
+        with cls.lock:
+            return time.monotonic() - max(since, cls.last_ok.get(where, since))
 
 
 @dataclass
@@ -109,20 +154,23 @@ class ChatClient:
         return f"the {self.who} endpoint {self.config.base_url or 'of the OpenAI API'} (model {self.config.model})"
 
     def create(self, kwargs: dict) -> Any:
-        """One completion object, waiting out overload; None for a reply that is not a completion."""
+        """One completion object, riding out a busy or flaky endpoint while it lives; None for a
+        reply that is not a completion."""
         import openai
 
+        endpoint = self.config.base_url or "openai"
+        started = time.monotonic()
         waited, attempt = 0.0, 0
         while True:
             self.calls += 1
             try:
-                return self.client().chat.completions.create(**kwargs)
+                response = self.client().chat.completions.create(**kwargs)
+                Health.ok(endpoint)
+                return response
             except openai.APITimeoutError:
-                tries = self.config.max_retries
-                raise EndpointError(f"{self.where()} did not answer within {self.config.timeout:g}s "
-                                    f"({tries} retr{'y' if tries == 1 else 'ies'})") from None
+                failure, asked = f"{self.where()} did not answer within {self.config.timeout:g}s", None
             except openai.APIConnectionError as e:
-                raise EndpointError(f"cannot reach {self.where()}: {e}") from None
+                failure, asked = f"cannot reach {self.where()}: {e}", None
             except openai.APIStatusError as e:
                 said = error_text(e)
                 if e.status_code in REFUSED_REQUEST:
@@ -134,20 +182,32 @@ class ChatClient:
                     raise EndpointError(f"{self.where()} answered 404 ({said}); check the model name and the base URL") from None
                 if e.status_code not in OVERLOADED:
                     raise EndpointError(f"{self.where()} answered {e.status_code}: {said}") from None
+                failure, asked = f"{self.where()} answered {e.status_code}: {said}", retry_after(e.response)
                 if waited >= self.config.overload_wait:
                     raise EndpointError(f"{self.where()} is still overloaded after {waited:.0f}s of backing off "
                                         f"({e.status_code}: {said})") from None
-                attempt += 1
-                asked = retry_after(e.response)
-                delay = asked if asked is not None else min(30.0, 0.5 * 2 ** attempt) * (0.75 + 0.5 * random.random())
-                delay = max(0.01, min(delay, self.config.overload_wait - waited))
-                time.sleep(delay)
-                waited += delay
             except (openai.APIResponseValidationError, ValueError) as e:
                 self.garbage = f"{type(e).__name__}: {str(e)[:120]}"
                 return None
             except openai.APIError as e:
                 raise EndpointError(f"{self.where()}: {type(e).__name__}: {str(e)[:200]}") from None
+            if waited >= self.config.overload_wait:
+                raise EndpointError(f"{failure}; still failing after {waited:.0f}s of backing off")
+            attempt += 1
+            quiet = Health.quiet(endpoint, started)
+            ago = Health.found_down_ago(endpoint, self.config.down_after)
+            if ago is not None:
+                raise EndpointError(f"{failure}; it is down: another request found nothing answering for "
+                                    f"{self.config.down_after:g}s, {ago:.0f}s ago, and none has succeeded since")
+            if attempt >= self.config.down_tries and quiet >= self.config.down_after:
+                Health.found_down(endpoint)
+                raise EndpointError(f"{failure}; it is down: no request to it has succeeded for {quiet:.0f}s "
+                                    f"({attempt} tries of this one; down_after = {self.config.down_after:g})")
+            delay = asked if asked is not None else min(30.0, 0.25 * 2 ** attempt) * (0.75 + 0.5 * random.random())
+            # never past the moment the endpoint would count as down: look again then
+            delay = max(0.01, min(delay, self.config.overload_wait - waited, max(0.0, self.config.down_after - quiet) + 0.01))
+            time.sleep(delay)
+            waited += delay
 
 
 def error_text(e: Any) -> str:

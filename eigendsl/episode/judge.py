@@ -65,11 +65,14 @@ class ChatJudge:
     client: ChatClient
 
     @classmethod
-    def from_spec(cls, spec: str, base_url: str | None = None, api_key: str | None = None) -> "ChatJudge":
+    def from_spec(cls, spec: str, base_url: str | None = None, api_key: str | None = None,
+                  endpoint: dict | None = None) -> "ChatJudge":
+        """`endpoint`: ChatConfig's waiting settings (timeout, down_after...), as a config file's [judge] gives them."""
         kind, _, model = spec.partition(":")
         if kind != "openai" or not model:
             raise JudgeError(f"unknown judge {spec!r}: use openai:MODEL")
-        return cls(ChatClient(ChatConfig(model=model, base_url=base_url, api_key=api_key, temperature=0.0), who="judge"))
+        return cls(ChatClient(ChatConfig(model=model, base_url=base_url, api_key=api_key, temperature=0.0, **(endpoint or {})),
+                              who="judge"))
 
     def judge(self, conversation: list[dict], assertions: list[str]) -> list[tuple[bool, str]]:
         prompt = (f"Conversation:\n{conversation_text(conversation)}\n\n"

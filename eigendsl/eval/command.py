@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..console import ROOT_HELP, UsageProblem, err, out, plural, print_diagnostics
-from ..syntax.diagnostics import CompileError
+from ..console import ROOT_HELP, UsageProblem, err, failures_reported, out, plural, print_diagnostics
 
 
 def load_eval_tasks(target: str, tasks_file: str | None, db: str | None, user_db: str | None, root: str | None = None):
@@ -84,7 +83,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
     from .runner import EvalError, Evaluation
     from ..runtime.environment import DomainLoadError
 
-    try:
+    with failures_reported(ConfigProblem, EvalError, DomainLoadError):
         s = settings(config_file, agent, user, {
             "agent.base_url": agent_base_url, "agent.api_key": agent_api_key, "agent.temperature": agent_temperature,
             "agent.max_tokens": agent_max_tokens, "user.base_url": user_base_url, "user.api_key": user_api_key,
@@ -105,16 +104,11 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
         run = Evaluation(domain, tasks, agent_factory(s.agent), user_factory(s.user), config, Path(out_path), s.trials, s.concurrency,
-                         {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url))
+                         {"max_steps": s.max_steps, "max_errors": s.max_errors}, judge_from(judge, judge_base_url, s.judge.model_dump()))
         try:
             todo = run.prepare(overwrite)
         except OSError as e:
             raise EvalError(f"cannot use {out_path} for results: {e.strerror or e}") from None
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except (ConfigProblem, EvalError, DomainLoadError) as e:
-        raise UsageProblem(str(e))
     already = len(run.episodes)
     if already:
         out.print(f"resuming {out_path}: {already} episode(s) done, {len(todo)} to run")
@@ -154,14 +148,14 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         out.print(f"tau2-bench results: {tau2_out}")
 
 
-def judge_from(spec: str | None, base_url: str | None):
-    """The NL-assertion judge of --judge, or None."""
+def judge_from(spec: str | None, base_url: str | None, endpoint: dict | None = None):
+    """The NL-assertion judge of --judge (waiting for its endpoint as `endpoint` says), or None."""
     from ..episode.judge import ChatJudge, JudgeError
 
     if not spec:
         return None
     try:
-        return ChatJudge.from_spec(spec, base_url)
+        return ChatJudge.from_spec(spec, base_url, endpoint=endpoint)
     except JudgeError as e:
         raise UsageProblem(str(e))
 

@@ -77,10 +77,22 @@ class UserSettings(ModelSettings):
         return super().public()
 
 
+class JudgeEndpoint(BaseModel):
+    """How long the judge's endpoint is waited for (its model and URL come from --judge)."""
+
+    model_config = ConfigDict(extra="forbid")
+    timeout: float = 60.0
+    max_retries: int = 3
+    overload_wait: float = 600.0
+    down_after: float = 120.0
+    down_tries: int = Field(default=5, ge=1)
+
+
 class EvalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     agent: AgentSettings = AgentSettings()
     user: UserSettings = UserSettings()
+    judge: JudgeEndpoint = JudgeEndpoint()
     trials: int = Field(1, ge=1)
     concurrency: int = Field(1, ge=1)
     max_steps: int = Field(100, ge=1)

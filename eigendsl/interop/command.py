@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..console import UsageProblem, compile_or_exit, err, out, print_diagnostics
-from ..syntax.diagnostics import CompileError
+from ..console import UsageProblem, compile_or_exit, err, failures_reported, out
 
 
 @click.command()
@@ -26,14 +25,9 @@ def replay(compiled: str, tasks_path: str, out_path: str, db: str | None, user_d
     from ..runtime.environment import DomainLoadError
     from ..compiler import load_domain
 
-    try:
+    with failures_reported(DomainLoadError, TaskFileError):
         domain = load_domain(compiled, db, user_db)
         tasks = load_tasks(tasks_path)
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except (DomainLoadError, TaskFileError) as e:
-        raise UsageProblem(str(e))
     started = time.perf_counter()
     try:
         n = write_jsonl_atomic(out_path, run_replay(domain, tasks))
@@ -84,27 +78,23 @@ def score(target, tasks_file, simulations, out_path, db, user_db, judge, judge_b
             raise UsageProblem(f"--out {out_path} is the {option} file, which scoring would overwrite; write elsewhere")
     started = time.perf_counter()
     try:
-        judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
-        scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
-        pub = published(simulations)  # a tau2-bench results file: its own tasks, and pass^k below
-        if (tasks_file is None and pub is not None and pub.tasks and str(simulations).endswith(".json")
-                and not pub.simulated <= set(scorer.tasks)):
-            # The runs are of tasks TARGET does not have, and the file carries them: score by those.
-            scorer = Scorer.load(target, simulations, db, user_db, judge_obj, check_reads)
-            out.print(f"tasks: the {len(pub.tasks)} the results file carries", markup=False, highlight=False)
-        lines, reasons = [], []
+        with failures_reported(DomainLoadError, TaskSourceError, ScoreInputError, JudgeError):
+            judge_obj = ChatJudge.from_spec(judge, judge_base_url, judge_api_key) if judge else None
+            scorer = Scorer.load(target, tasks_file, db, user_db, judge_obj, check_reads)
+            pub = published(simulations)  # a tau2-bench results file: its own tasks, and pass^k below
+            if (tasks_file is None and pub is not None and pub.tasks and str(simulations).endswith(".json")
+                    and not pub.simulated <= set(scorer.tasks)):
+                # The runs are of tasks TARGET does not have, and the file carries them: score by those.
+                scorer = Scorer.load(target, simulations, db, user_db, judge_obj, check_reads)
+                out.print(f"tasks: the {len(pub.tasks)} the results file carries", markup=False, highlight=False)
+            lines, reasons = [], []
 
-        def skip(message: str) -> None:
-            reasons.append(message)
-            if len(reasons) <= SKIPS_SHOWN:  # the first few as they come; the rest in one summary line
-                err.print(f"skipped {message}", markup=False)
+            def skip(message: str) -> None:
+                reasons.append(message)
+                if len(reasons) <= SKIPS_SHOWN:  # the first few as they come; the rest in one summary line
+                    err.print(f"skipped {message}", markup=False)
 
-        scored, skipped = score_file(scorer, simulations, out_path, on_error=skip, collect=lines)
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except (DomainLoadError, TaskSourceError, ScoreInputError, JudgeError) as e:
-        raise UsageProblem(str(e))
+            scored, skipped = score_file(scorer, simulations, out_path, on_error=skip, collect=lines)
     except OSError as e:
         raise UsageProblem(f"cannot write {out_path}: {e.strerror}")
     seconds = time.perf_counter() - started

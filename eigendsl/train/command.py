@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..console import UsageProblem, out, print_diagnostics
+from ..console import failures_reported, out
 from ..eval.command import load_eval_tasks, refuse_unstartable
 from ..runtime.environment import DomainLoadError
-from ..syntax.diagnostics import CompileError
 from .config import TrainError, load_config
 
 
@@ -27,15 +26,10 @@ from .config import TrainError, load_config
               help="A Jinja chat template file to train with instead of the model's own (saved with final/).")
 def train(target, model, out_dir, stage, data, tasks_file, config_file, chat_template) -> None:
     """Train on TARGET's tasks: SFT of the agent or the user model, or GRPO; rerun to resume."""
-    try:  # a synth output folder: every round's tasks, on one domain (the API's loader)
+    with failures_reported(TrainError, DomainLoadError):  # a synth output folder: every round's tasks (the API's loader)
         domain, task_list = load_eval_tasks(target, tasks_file, None, None)
         refuse_unstartable(domain, task_list, "fix them or leave them out of the task file", tasks_file)
         out.print(run(domain, task_list, target, model, out_dir, stage, data, tasks_file, config_file, chat_template))
-    except CompileError as e:
-        print_diagnostics(e.diagnostics, {})
-        raise SystemExit(1)
-    except (TrainError, DomainLoadError) as e:
-        raise UsageProblem(str(e))
 
 
 def read_template(path: str | None) -> str | None:

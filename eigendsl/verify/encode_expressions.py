@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import z3
-
+import json
 import operator
+
+import z3
 from typing import Callable
 
 from .. import ir
@@ -319,12 +320,33 @@ class ExpressionEncoding:
         if isinstance(b, (list, SymList)):
             if not has_sym(a) and isinstance(b, list) and not has_sym(b):
                 return a in b
-            return z3.Or([z3.And(to_bool(p), to_bool(equal(a, x))) for p, x in list_items(b)]) if list_items(b) else False
+            return self.among(a, list_items(b))
         if isinstance(b, str) or isinstance(b, z3.SeqRef):
             if not is_sym(a) and not is_sym(b):
                 return a in b
             return z3.Contains(to_z3(b), to_z3(a))
         raise Unsupported("membership in this value")
+
+    @staticmethod
+    def among(a, items):
+        """Whether a is one of the present items: a disjunction with one term per distinct
+        element (large known lists repeat values; an item known present needs no And)."""
+        parts, seen = [], set()
+        for p, x in items:
+            if p is False:
+                continue
+            if p is True and not has_sym(x):
+                key = json.dumps(x, sort_keys=True, default=str) if isinstance(x, (dict, list)) else (type(x), x)
+                if key in seen:
+                    continue
+                seen.add(key)
+            eq = equal(a, x)
+            if eq is True and p is True:
+                return True
+            if eq is False:
+                continue
+            parts.append(to_bool(eq) if p is True else z3.And(to_bool(p), to_bool(eq)))
+        return z3.Or(parts) if parts else False
 
     def e_IsVariant(self, e, slots):
         obj = self.expr(e.obj, slots)

@@ -124,14 +124,31 @@ class Merged:
 
     def __init__(self, cond, a, b):
         self.cond, self.a, self.b = cond, a, b
+        # Fields merged so far. A lookup by an unknown key is a chain of merges, one per row, and
+        # a quantifier reads the same field of it once per element: merged afresh each time, the
+        # chain was rebuilt as often (a minute for one telecom guard).
+        self.fields: dict[str, Any] = {}
 
     def get(self, name: str):
+        if name in self.fields:
+            return self.fields[name]
         # A variant's field exists on one side only; well-typed code reads it only where it exists.
         if isinstance(self.a, dict) and name not in self.a:
             return get_field(self.b, name)
         if isinstance(self.b, dict) and name not in self.b:
             return get_field(self.a, name)
-        return merge(self.cond, get_field(self.a, name), get_field(self.b, name))
+        a, b = get_field(self.a, name), get_field(self.b, name)
+        value = merge(self.cond, a, b)
+        if not growable(a) and not growable(b):  # an unknown list that may still grow is merged afresh
+            self.fields[name] = value
+        return value
+
+
+def growable(v) -> bool:
+    """Whether v is (or wraps) an unknown list that a later comparison may lengthen."""
+    if isinstance(v, SymOpt):
+        v = v.value
+    return isinstance(v, SymList) and v.grow is not None
 
 
 class Patched:
