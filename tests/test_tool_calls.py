@@ -182,26 +182,3 @@ def test_a_lookup_kept_from_the_base_gives_way_to_this_episodes_writes(compiled_
     assert other.call("find_user_id_by_name_zip", ask).content == user_id
     assert other.call("find_user_id_by_name_zip", dict(ask, zip="00001")).error == "User not found"
     assert [e.name for e in other.trace] == ["find_user_id_by_name_zip"] * 2  # kept results are still recorded
-
-
-def test_a_guard_verdict_kept_from_the_base_gives_way_to_this_episodes_writes(compiled_domains):
-    """Guards' verdicts over the unchanged base are kept like read-only results: after a write to
-    what a guard reads, this environment judges afresh; a fresh one still gets the base's."""
-    domain = compiled_domains("retail")
-    orders = domain.environment().read("orders")
-    order_id, order = next((k, o) for k, o in orders.items() if o["status"] == "pending")
-    a = dict(order["address"])
-    change = {"order_id": order_id, **{k: a[k] for k in ("address1", "address2", "city", "state", "country", "zip")}}
-
-    def verdicts(env):
-        c = domain.callables[("tool", "agent", "modify_pending_order_address")]
-        return [v.verdict for v in env._guards(c, env._arguments(c, change))]
-
-    env = domain.environment()
-    assert verdicts(env) == ["ok"]
-    assert any(k[0] == "guard" and k[2] == "modify_pending_order_address" for k in domain.base_results)
-    assert env.call("cancel_pending_order", {"order_id": order_id, "reason": "no longer needed"}).ok
-    assert verdicts(env) == ["violated"]
-    refused = env.call("modify_pending_order_address", change)
-    assert not refused.ok and [v.verdict for v in refused.guards] == ["violated"]  # the tool's own failure, the guard's verdict beside it
-    assert verdicts(domain.environment()) == ["ok"]

@@ -125,7 +125,6 @@ class Callable_:
     # of them, the result for given arguments is the base's, kept in the domain's memo. None:
     # not kept (the tool writes or its result depends on a task fact).
     result_deps: frozenset | None = None
-    guard_deps: list = field(default_factory=list)  # per guard, the same for its verdict
 
 
 class CompiledDomain:
@@ -172,7 +171,6 @@ class CompiledDomain:
                     c = self.callables.get(("tool", actor, g.tool))
                     if c is not None:
                         c.guards.append((g, self.program.function(g.function)))
-                        c.guard_deps.append(self.program.result_deps(g.function))
         self.const_values = {c.name: c.function.body[0].value.value for c in domain.consts}
 
     # ------------------------------------------------------------ loading
@@ -419,27 +417,15 @@ class Environment:
         return out
 
     def _guards(self, target: Callable_, args: list):
-        memo = self.domain.base_results
-        for i, (g, run) in enumerate(target.guards):
-            deps = target.guard_deps[i]
-            if deps is not None and self.state.untouched(deps):  # the base's verdict, kept like a read's result
-                key = ("guard", target.fn.actor, target.fn.name, i, repr(args))
-                judged = memo.get(key)
-                if judged is None:
-                    judged = memo[key] = self._judge(run, args)
-                    if len(memo) >= MEMO_LIMIT:
-                        memo.clear()
-            else:
-                judged = self._judge(run, args)
-            yield GuardVerdict(g.policy, g.tool, g.enforce, judged[0], judged[1], g.outcome.value, g.reason)
-
-    def _judge(self, run, args: list) -> tuple[str, str | None]:
-        try:
-            return ("ok" if run(self.ctx, list(args)) else "violated"), None
-        except ToolFailure as e:
-            return "error", e.message
-        except INTERNAL_ERRORS as e:
-            return "error", f"{type(e).__name__}: {e}"
+        for g, run in target.guards:
+            try:
+                verdict = "ok" if run(self.ctx, list(args)) else "violated"
+                detail = None
+            except ToolFailure as e:
+                verdict, detail = "error", e.message
+            except INTERNAL_ERRORS as e:
+                verdict, detail = "error", f"{type(e).__name__}: {e}"
+            yield GuardVerdict(g.policy, g.tool, g.enforce, verdict, detail, g.outcome.value, g.reason)
 
     def _record(self, actor, kind, name, arguments, result: ToolResult, writes, record: bool = True) -> None:
         if not record:
