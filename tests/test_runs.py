@@ -10,10 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from chat_server import ChatServer, completion, overloaded
-from conftest import ROOT, root_for
+from conftest import ROOT, SHARED, root_for
 from eigendsl.cli import main
 from eigendsl.episode.users import ScriptedUser
 from eigendsl.eval.runner import read_done
@@ -312,3 +313,17 @@ def test_unreachable_judge_stops_the_run(tmp_path):
                      "--judge-base-url", url, "--config", config, "--out", out, "--no-progress")
     assert result.exit_code == 1 and f"cannot reach the judge endpoint {url} (model judge-model)" in result.output, result.output
     assert episodes(out) == {}
+
+
+def test_benchmark_tasks_on_the_projects_own_data_are_warned_of(tmp_path):
+    """The benchmark's tasks run without --db find none of their users: eval says so before it
+    runs (the gold actions fail on this data), and says nothing once the tasks' data is given."""
+    tasks = SHARED / "airline" / "tasks.json"
+    if not tasks.exists():
+        pytest.skip("../shared/tau2 is absent")
+    common = ["eval", str(ROOT / "compiled" / "airline"), "--tasks", str(tasks), "--task-ids", "1", "--no-progress"]
+    foreign = CliRunner().invoke(main, common + ["--out", str(tmp_path / "a.json")])
+    assert "warning: the gold actions of 1 of 1 task fail on this data (task 1: get_user_details: User" in foreign.output
+    assert "--db" in foreign.output
+    own = CliRunner().invoke(main, common + ["--db", str(SHARED / "airline" / "db.json"), "--out", str(tmp_path / "b.json")])
+    assert own.exit_code == 0 and "warning" not in own.output

@@ -41,6 +41,26 @@ def refuse_unstartable(domain, tasks: list, hint: str, tasks_file: str | None = 
         raise UsageProblem(f"{len(broken)} task(s) cannot start; {hint}")
 
 
+def warn_foreign(domain, tasks: list) -> None:
+    """Say so when tasks' gold actions fail on the data they will run on: the benchmark's tasks
+    run on the project's own data (no --db) find none of their users or orders and score 0
+    for the data's sake, not the agent's."""
+    from ..verify.reward import TaskChecker, TaskSetupError
+
+    failing = []
+    for task in tasks:
+        try:
+            env = TaskChecker(domain, task).replay()
+        except TaskSetupError:
+            continue
+        first = next((e for e in env.trace if not e.ok and e.kind == "tool"), None)
+        if first is not None:
+            failing.append(f"task {task.id}: {first.name}: {first.error}")
+    if failing:
+        err.print(f"warning: the gold actions of {len(failing)} of {plural(len(tasks), 'task')} fail on this data ({failing[0]}); "
+                  "if the tasks were written for other data, give it with --db (and --user-db)", markup=False, soft_wrap=True)
+
+
 @click.command("eval")
 @click.argument("target", type=click.Path())
 @click.option("--tasks", "tasks_file", type=click.Path(dir_okay=False), help="Tasks to run: an .eig task file or a tau2 tasks JSON (default: TARGET's own).")
@@ -100,6 +120,7 @@ def evaluate(target, tasks_file, task_ids, agent, user, config_file, agent_base_
         if not tasks:
             raise UsageProblem(f"{tasks_file} holds no tasks" if tasks_file else f"{target} has no tasks; pass --tasks FILE")
         refuse_unstartable(domain, tasks, "fix them or leave them out with --task-ids", tasks_file)
+        warn_foreign(domain, tasks)
         config = public_config(s, domain.name, [t.id for t in tasks])
         if judge:  # the judge grades NL assertions, so its results are another run's (no judge: fingerprints as before)
             config["judge"] = {k: v for k, v in (("model", judge), ("base_url", judge_base_url)) if v}
