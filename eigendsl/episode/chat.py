@@ -10,8 +10,11 @@ and 5xx answers (with backoff). On top of it this module tells two kinds of fail
   timeout, 429, 502, 503...) is retried with back-off (the server's Retry-After where it says
   one) for as long as the endpoint lives: it is down only when no request to it, from any
   client of this process (agent, user, judge, synth's roles), has succeeded for `down_after`
-  seconds and this request has failed `down_tries` times. `overload_wait` caps one request's
-  waiting whatever the others do.
+  seconds and this request has failed `down_tries` times in that quiet spell. A success anywhere
+  starts the count and the back-off again, and no back-off is longer than `down_after /
+  down_tries` (a server's Retry-After is kept), so an unlucky request on a live endpoint is never
+  judged on one long sleep. `overload_wait`
+  caps one request's waiting whatever the others do.
 - the model answered, badly: a reply without a message, or with tool calls that are not tool
   calls, is asked for again a few times and then reported as a ChatError, which ends the
   episode as a result (agent_error / user_error), as it would in deployment.
@@ -98,6 +101,11 @@ class Health:
             return time.monotonic() - found
 
     @classmethod
+    def last_success(cls, where: str) -> float | None:
+        with cls.lock:
+            return cls.last_ok.get(where)
+
+    @classmethod
     def quiet(cls, where: str, since: float) -> float:
         """Seconds since the later of `since` and the endpoint's last success."""
         with cls.lock:
@@ -160,7 +168,10 @@ class ChatClient:
 
         endpoint = self.config.base_url or "openai"
         started = time.monotonic()
-        waited, attempt = 0.0, 0
+        waited = 0.0
+        # this request's failures since the endpoint last answered anyone: a success elsewhere
+        # shows it alive, so the count (and the back-off it drives) starts again
+        failures, seen_ok = 0, Health.last_success(endpoint)
         while True:
             self.calls += 1
             try:
@@ -193,17 +204,20 @@ class ChatClient:
                 raise EndpointError(f"{self.where()}: {type(e).__name__}: {str(e)[:200]}") from None
             if waited >= self.config.overload_wait:
                 raise EndpointError(f"{failure}; still failing after {waited:.0f}s of backing off")
-            attempt += 1
+            if Health.last_success(endpoint) != seen_ok:
+                failures, seen_ok = 0, Health.last_success(endpoint)
+            failures += 1
             quiet = Health.quiet(endpoint, started)
             ago = Health.found_down_ago(endpoint, self.config.down_after)
             if ago is not None:
                 raise EndpointError(f"{failure}; it is down: another request found nothing answering for "
                                     f"{self.config.down_after:g}s, {ago:.0f}s ago, and none has succeeded since")
-            if attempt >= self.config.down_tries and quiet >= self.config.down_after:
+            if failures >= self.config.down_tries and quiet >= self.config.down_after:
                 Health.found_down(endpoint)
                 raise EndpointError(f"{failure}; it is down: no request to it has succeeded for {quiet:.0f}s "
-                                    f"({attempt} tries of this one; down_after = {self.config.down_after:g})")
-            delay = asked if asked is not None else min(30.0, 0.25 * 2 ** attempt) * (0.75 + 0.5 * random.random())
+                                    f"({failures} tries of this one meanwhile; down_after = {self.config.down_after:g})")
+            longest = min(30.0, self.config.down_after / self.config.down_tries)
+            delay = asked if asked is not None else min(longest, 0.25 * 2 ** failures) * (0.75 + 0.5 * random.random())
             # never past the moment the endpoint would count as down: look again then
             delay = max(0.01, min(delay, self.config.overload_wait - waited, max(0.0, self.config.down_after - quiet) + 0.01))
             time.sleep(delay)
