@@ -301,3 +301,66 @@ def test_ill_typed_literals_in_tasks_are_errors_not_crashes(tmp_path):
     task "t" { gold { echo(tags: {[]: "a", "k": 1}) } }
     """)
     assert "error: expected str, got list<<empty>>" in errors and "error: expected str, got int" in errors
+
+
+LEDGER = """
+domain ledger {
+  now = 2024-05-15T15:00:00
+  data = "ledger.json"
+}
+record Row { who: str?, amount: float, tags: list<str> = [] }
+state { rows: list<Row> }
+tool first(who: str?) -> Row? reads "The first row of someone." { return find(r in rows: r.who == who) }
+tool tally(who: str?) -> int reads "How many rows someone has." { return count(r in rows: r.who == who) }
+tool has(who: str?) -> bool reads "Whether someone has a row." { return any(r in rows: r.who == who) }
+tool amounts(who: str?) -> list<float> reads "Someone's amounts." { return [r.amount for r in rows if r.who == who] }
+tool of_amount(amount: float) -> Row? reads "The first row of an amount." { return find(r in rows: amount == r.amount) }
+tool tagged(tags: list<str>) -> Row? reads "The first row with these tags." { return find(r in rows: r.tags == tags) }
+tool add(who: str, amount: float) -> int writes "Add a row and count the writer's rows." {
+  rows.append(Row(who: who, amount: amount))
+  return count(r in rows: r.who == who)
+}
+tool rename(i: int, who: str) -> list<float> writes "Rename a row, then fail on 'boom'." {
+  rows[i].who = who
+  if who == "boom" { fail "boom: {len([r.amount for r in rows if r.who == who])}" }
+  return [r.amount for r in rows if r.who == who]
+}
+"""
+
+
+def test_lookups_by_field_equal_the_scan_through_writes_and_rollbacks(tmp_path):
+    # `x in T: x.f == v` over a list table is answered from an index of T (built once per version
+    # of T): every answer must be the scan's, in table order, whatever was written or rolled back
+    rows = [{"who": "ann", "amount": 1}, {"who": None, "amount": 2.5}, {"who": "bo", "amount": 1.0, "tags": ["x"]},
+            {"who": "ann", "amount": 4}]
+    (tmp_path / "ledger.json").write_text(json.dumps({"rows": rows}))
+    (tmp_path / "ledger.eig").write_text(LEDGER)
+    c = compile_file(tmp_path / "ledger.eig")
+    assert c.ok, [d.message for d in c.diagnostics]
+    domain = CompiledDomain.from_compilation(c)
+    env, other = domain.environment(), domain.environment()
+
+    def scan(table, who):
+        return [r for r in table if r["who"] == who]
+
+    def agrees(e, table):
+        for who in ("ann", "bo", None, "cy", "boom"):
+            found = scan(table, who)
+            assert e.call("first", {"who": who}).content == (found[0] if found else None)
+            assert e.call("tally", {"who": who}).content == len(found)
+            assert e.call("has", {"who": who}).content == bool(found)
+            assert e.call("amounts", {"who": who}).content == [r["amount"] for r in found]
+        assert e.call("of_amount", {"amount": 1}).content == [r for r in table if r["amount"] == 1][0]  # 1 == 1.0, in order
+        assert e.call("tagged", {"tags": ["x"]}).content["who"] == "bo"  # a list is no key: scanned
+
+    table = [{"tags": [], **r, "amount": float(r["amount"])} for r in rows]
+    agrees(env, table)
+    assert env.call("add", {"who": "cy", "amount": 7}).content == 1
+    table.append({"who": "cy", "amount": 7.0, "tags": []})
+    agrees(env, table)
+    assert env.call("rename", {"i": 0, "who": "cy"}).content == [1.0, 7.0]  # read after a write in one call
+    table[0]["who"] = "cy"
+    agrees(env, table)
+    assert env.call("rename", {"i": 3, "who": "boom"}).error  # rolled back: the index is the one before
+    agrees(env, table)
+    agrees(other, [{"tags": [], **r, "amount": float(r["amount"])} for r in rows])  # the shared base is untouched

@@ -116,7 +116,7 @@ class Program(MutationCompiler):
 
     def s_Assign(self, s: ir.Assign):
         value = self.expr(s.value)
-        return self.place_update(s.target, lambda slots, ctx: value(slots, ctx), ASSIGNMENTS[s.op], s.op == AssignOperator.SET)
+        return self.place_update(s.target, value, ASSIGNMENTS[s.op], s.op == AssignOperator.SET)
 
 
     def s_If(self, s: ir.If):
@@ -429,6 +429,18 @@ class Program(MutationCompiler):
 
         return run
 
+    def indexed(self, iter_: ir.Expr, cond: ir.Expr | None, slot: int):
+        """For `x in T: x.f == v` over a list table T, with v not reading x: (T, f, v's code),
+        so the rows are looked up in the table's index rather than scanned; else None."""
+        if not (isinstance(iter_, ir.StateRoot) and self.state_kinds.get(iter_.name) == "list"
+                and isinstance(cond, ir.BinaryOp) and cond.op == ir.BinaryOperator.EQ):
+            return None
+        for row_side, value in ((cond.left, cond.right), (cond.right, cond.left)):
+            if (isinstance(row_side, ir.GetField) and isinstance(row_side.obj, ir.Local) and row_side.obj.slot == slot
+                    and not any(isinstance(x, ir.Local) and x.slot == slot for x in ir.walk_exprs(value))):
+                return iter_.name, row_side.name, self.expr(value)
+        return None
+
     def e_Comprehension(self, e: ir.Comprehension):
         it, elem, slot = self.expr(e.iter), self.expr(e.elem), e.slot
         cond = self.expr(e.cond) if e.cond is not None else None
@@ -441,12 +453,27 @@ class Program(MutationCompiler):
                     out.append(elem(slots, ctx))
             return out
 
-        return run
+        probe = self.indexed(e.iter, e.cond, slot)
+        if probe is None:
+            return run
+
+        def elements(rows, slots, ctx):
+            out = []
+            for x in rows:
+                slots[slot] = x
+                out.append(elem(slots, ctx))
+            return out
+
+        return _indexed(probe, elements, run)
 
     def e_Quantified(self, e: ir.Quantified):
         it, body, slot = self.expr(e.iter), self.expr(e.body), e.slot
         zero = 0.0 if e.type == FLOAT else 0  # a float sum of nothing is 0.0, as the type says
-        return QUANTIFIERS[e.kind](it, body, slot, zero)
+        scan = QUANTIFIERS[e.kind](it, body, slot, zero)
+        probe = self.indexed(e.iter, e.body, slot) if e.kind in INDEXED else None
+        if probe is None:
+            return scan
+        return _indexed(probe, INDEXED[e.kind], scan)
 
     def e_ToFloat(self, e: ir.ToFloat):
         x = self.expr(e.operand)
@@ -464,6 +491,36 @@ class Program(MutationCompiler):
             return "".join(p if isinstance(p, str) else format_value(p(slots, ctx)) for p in parts)
 
         return run
+
+
+def _indexed(probe, answer, scan):
+    """`x in T: x.f == v` answered from the rows of T's index under v; the scan where T cannot
+    be indexed or v cannot be a key. An empty table is scanned (v is not computed), as before,
+    so a v that would fail fails only where the scan would have computed it."""
+    name, field, value = probe
+
+    def run(slots, ctx):
+        state = ctx.state
+        index = state.index(name, field)
+        if index is None or not state.length(name):
+            return scan(slots, ctx)
+        v = value(slots, ctx)
+        if isinstance(v, float) and v != v:  # NaN equals nothing, but a key lookup finds the same object
+            return scan(slots, ctx)
+        try:
+            rows = index.get(v, ())
+        except TypeError:  # a list or map: not a key; the scan compares it
+            return scan(slots, ctx)
+        return answer(rows, slots, ctx)
+
+    return run
+
+
+INDEXED = {
+    Quantifier.FIND: lambda rows, slots, ctx: rows[0] if rows else None,
+    Quantifier.ANY: lambda rows, slots, ctx: bool(rows),
+    Quantifier.COUNT: lambda rows, slots, ctx: len(rows),
+}
 
 
 def _any(it, body, slot, zero):

@@ -111,6 +111,14 @@ class MutationCompiler:
             keys = [e(slots, ctx) if e is not None else None for _, _, e in steps]
             return keys, lambda old: update(old, value)
 
+        if place.root == PlaceRoot.LOCAL and not steps:  # `n += 1`, `x = y`: no path to copy
+            slot = place.slot
+
+            def run_plain(slots, ctx):
+                value = compute(slots, ctx)
+                slots[slot] = update(slots[slot], value)
+
+            return run_plain
         if place.root == PlaceRoot.LOCAL:
             slot = place.slot
             walker = _PathWalker(steps, where, may_create)

@@ -25,6 +25,9 @@ class Base:
         self.roots = roots  # name -> dict (map table) | list (list table) | dict (record)
         self.kinds = kinds  # name -> "map" | "list" | "row"
         self.sides = sides  # name -> "agent" | "user"
+        # (list table, field) -> its rows by that field (State.index), for every state that has
+        # not written the table; built on first use, never changed after
+        self.indexes: dict[tuple[str, str], dict | None] = {}
 
 
 class Layer:
@@ -71,7 +74,7 @@ class State:
         # name), each with the roots it was computed from: a write to one of those roots, the
         # rollback of one or a swap of the overlay drops it, so it is computed once per version
         # of what it reads.
-        self.derived: dict[str, tuple[Any, frozenset]] = {}
+        self.derived: dict[Any, tuple[Any, frozenset]] = {}  # also ("index", table, field): State.index
 
     @property
     def overlay(self) -> Layer:
@@ -144,6 +147,34 @@ class State:
             if pending is not None and (name in pending.rows or name in pending.lengths):
                 return False
         return True
+
+    def index(self, name: str, field: str) -> dict | None:
+        """The rows of list table `name` by the value of their `field`, each value's rows in table
+        order: `find(x in T: x.f == v)` is the first of index[v]. None where a row is not a record
+        with that field or a value cannot be a dict key (the caller then scans). Built once per
+        version of the table: on the shared base while this state has not written it, else here
+        until a write to it."""
+        if self.untouched((name,)):
+            cache, key = self.base.indexes, (name, field)
+            if key in cache:
+                return cache[key]
+        else:
+            key = ("index", name, field)
+            cached = self.derived.get(key)
+            if cached is not None:
+                return cached[0]
+            cache = None
+        index: dict | None = {}
+        try:
+            for _, row in self.items(name):
+                index.setdefault(row[field], []).append(row)
+        except (TypeError, KeyError, IndexError):
+            index = None
+        if cache is not None:
+            cache[key] = index
+        else:
+            self.derived[key] = (index, frozenset((name,)))
+        return index
 
     def _written(self, name: str) -> bool:
         if self._pending_layer is not None and name in self._pending_layer.rows:
