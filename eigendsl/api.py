@@ -32,6 +32,7 @@ from .interop.task_source import TaskSourceError, task_file_compilation
 from .runtime.environment import CompiledDomain, DomainLoadError, Environment
 from .syntax.diagnostics import CompileError, Diagnostic
 from .verify.reward import TaskChecker, TaskSetupError
+from .verify.rules import ended_prematurely
 
 __all__ = ["load", "task_files", "Domain", "EpisodeRun", "Session", "Reward", "LoadError", "TaskError", "NoUser", "StepResult"]
 
@@ -64,6 +65,12 @@ class Reward:
     def __post_init__(self):  # component names as plain strings (the IR's are enum members)
         self.components = {getattr(k, "value", k): v for k, v in self.components.items()}
         self.details = {getattr(k, "value", k): v for k, v in self.details.items()}
+
+    @property
+    def premature(self) -> bool:
+        """Whether the episode ended as the benchmark scores 0 whatever its state (a step or error
+        limit, an agent or user failure): its components were then not evaluated."""
+        return ended_prematurely(self.termination)
 
     def to_json(self) -> dict:
         return {"reward": self.reward, "components": self.components, "details": self.details,

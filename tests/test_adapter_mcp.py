@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-pytest.importorskip("mcp")
+pytest.importorskip("mcp_types", reason="the MCP door needs mcp 2 (the adapters extra)")
 
 import anyio  # noqa: E402
 from mcp import Client, StdioServerParameters, stdio_client  # noqa: E402

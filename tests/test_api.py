@@ -48,7 +48,7 @@ def test_a_compiled_folder_and_its_source_load_alike(airline):
 def test_the_oracle_earns_1_with_components_and_verdicts(airline):
     episode = play_oracle(airline, "cancel-within-a-day")
     reward = episode.reward()
-    assert reward.reward == 1.0 and reward.termination == "user_stop"
+    assert reward.reward == 1.0 and reward.termination == "user_stop" and not reward.premature
     assert set(reward.components) == {"DB", "GOAL", "ACTION", "COMMUNICATE", "POLICY"}
     assert [v["tool"] for v in reward.verdicts][-1] == "cancel_reservation"
     assert all(g["verdict"] == "ok" for v in reward.verdicts for g in v["guards"])
@@ -63,6 +63,13 @@ def test_an_agent_that_only_talks_earns_0(airline):
     while not episode.done:
         step = episode.step({"role": "assistant", "content": "Is there anything else I can help you with?"})
     assert step.done and step.reward == 0.0 and episode.reward().components["DB"] == 0.0
+    cut = airline.episode("cancel-within-a-day", max_steps=2)
+    cut.reset()
+    while not cut.done:  # tool calls, no words: the user never gets a turn to end it
+        cut.step({"role": "assistant", "tool_calls": [{"id": "r", "type": "function", "function": {
+            "name": "get_reservation_details", "arguments": '{"reservation_id": "MHZSTK"}'}}]})
+    assert cut.reward().termination == "max_steps" and cut.reward().premature  # scored 0, nothing evaluated
+    assert set(cut.reward().components.values()) == {None}
 
 
 def test_no_user_opens_with_the_scenario_and_stops_at_the_first_text(airline):

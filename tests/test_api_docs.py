@@ -13,7 +13,7 @@ from conftest import ROOT
 
 DOC = ROOT / "docs" / "api.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-NEEDS = {"mcp": "mcp", "gymnasium": "gymnasium"}  # an example that imports an adapter's package needs the extra
+NEEDS = {"mcp": "mcp_types", "gymnasium": "gymnasium", "verifiers": "verifiers"}  # an example that imports an adapter's package needs its extra
 
 
 def run(code: str) -> str:
@@ -27,7 +27,7 @@ def run(code: str) -> str:
 
 
 def test_the_doc_has_an_example_per_door():
-    assert len(EXAMPLES) == 4
+    assert len(EXAMPLES) == 5
 
 
 def test_the_api_example():
@@ -49,3 +49,11 @@ def test_the_trl_example():
     lines = run(EXAMPLES[3]).splitlines()
     assert lines[0] == "Why you are calling: I want to cancel order #51."
     assert lines[1] == '{"order_id": "51", "status": "cancelled"} 1.0'
+
+
+def test_the_verifiers_example():
+    if not hasattr(pytest.importorskip("verifiers"), "MultiTurnEnv"):
+        pytest.skip("the verifiers installed has no MultiTurnEnv (the adapter needs 0.3.x)")
+    lines = run(EXAMPLES[4]).splitlines()
+    assert lines[0] == "{'task_id': 'cancel-within-a-day'} ['reward', 'DB', 'GOAL', 'ACTION', 'COMMUNICATE', 'POLICY']"
+    assert lines[-1] == "0.0 0.0 has_final_env_response"
