@@ -79,6 +79,37 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], file
     return modules
 
 
+def check_task_text(modules: list[ast.Module], pieces: list[tuple[str, str]]) -> tuple[ir.Domain | None, list]:
+    """Task text checked against a domain's parsed modules (`read_modules`), in memory: nothing is
+    written or read. Each piece (name, text) is parsed as its own source called `name`, so every
+    diagnostic's file says which piece it is about and its lines are the piece's own; the pieces'
+    declarations are then checked together as the file whose tasks the domain returned holds.
+    The domain is None where any error was found (all of them are in the diagnostics)."""
+    sink = DiagnosticSink()
+    decls: list[ast.Decl] = []
+    for name, text in pieces:
+        hidden = hidden_characters(text)
+        for line, col, ch in hidden:
+            sink.error(f"invisible or control character U+{ord(ch):04X} in the source", Span(name, line, col, line, col + 1),
+                       code="E212")
+        if hidden:
+            continue
+        try:
+            decls.extend(parse_text(name, text).decls)
+        except CompileError as e:
+            sink.items.extend(e.diagnostics)
+    if sink.has_errors:
+        return None, sink.sorted()
+    first = pieces[0][0] if pieces else "<tasks>"
+    module = ast.Module(Span(first, 1, 1, 1, 1), first, tuple(decls))
+    try:
+        domain = Checker([*modules, module], sink).check()
+    except RecursionError:
+        sink.error("the task is nested too deeply to check", module.span, code="E202")
+        domain = None
+    return (domain if not sink.has_errors else None), sink.sorted()
+
+
 def compile_file(path: str | Path, db: str | Path | None = None, user_db: str | Path | None = None,
                  with_data: bool = True, root: str | Path | None = None) -> Compilation:
     """Parse and check a domain file; load and validate its data unless with_data is False.

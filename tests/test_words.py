@@ -55,7 +55,7 @@ def test_a_fact_stated_in_the_domains_words_passes_information_flow(tmp_path):
     # put that value so; with neither, the task is rejected
     domain = load_domain(AIRLINE)
     task = next(t for t in domain.ir.tasks if t.user.facts.get("cancel_reason") == "change_of_plan" and t.gold)
-    verifier = Verifier(domain, AIRLINE, tmp_path)
+    verifier = Verifier(domain, AIRLINE)
 
     def with_reason(text):
         user = dataclasses.replace(task.user, texts={**task.user.texts, "reason": text, "known": "", "instructions": ""})

@@ -141,7 +141,7 @@ class Engine:
             portable = copy_domain(self.source, self.out / "tasks", config.db, config.user_db)
         except (NotPortable, OSError) as e:
             raise SynthProblem(f"cannot copy the domain beside the tasks: {getattr(e, 'strerror', None) or e}") from None
-        self.verifier = Verifier(self.domain, portable, self.out / "work", config.db, config.user_db, config.kill_rate)
+        self.verifier = Verifier(self.domain, portable, config.db, config.user_db, config.kill_rate)
         self.workers = config.workers or default_workers()
         self.pool = VerifyPool(self.verifier, self.source, self.workers) if self.workers > 1 else None
 

@@ -249,14 +249,13 @@ class Roles:
             else:
                 name = TASK_HEAD.search(text).group(1).strip('"')
                 text = TASK_HEAD.sub(f'task "{tid}"', text, count=1)
-                domain, diagnostics = engine.verifier.check_text(engine.verifier.work / f"{tid}.eig", engine.verifier.header(engine.verifier.work / "x.eig") + text + "\n")
+                domain, diagnostics = engine.verifier.check_text([(tid, text + "\n")])
                 errors = [d for d in diagnostics if d.is_error]
                 if domain is not None and not errors:
                     written = Draft(plan.id, "model", draft.seed, plan.branch, {}, {}, {}, (), (), writer=f"openai:{self.models['writer'].model}",
                                     text=text, meta={"repairs": attempt, "name": " ".join(name.split())[:80]})
                     return written, None, "", name
-                header_lines = 2
-                problem = "The compiler reports:\n" + "\n".join(f"line {d.span.line - header_lines}:{d.span.col}: {d.message}" for d in errors[:8])
+                problem = "The compiler reports:\n" + "\n".join(f"line {d.span.line}:{d.span.col}: {d.message}" for d in errors[:8])
                 reason = "contradictory facts" if any(d.code == "E191" for d in errors) else "does not compile"
             problems.append(reason)
             self.rejected(engine, "writer", reason, problem, task=tid, plan=plan.id, attempt=attempt, name=name)

@@ -26,7 +26,6 @@ from .verify import Verdict, Verifier
 
 MAX_WORKERS = 8  # beyond this the serial write and compile stages dominate a batch
 CHUNKS_PER_WORKER = 2  # enough to balance the load; each chunk costs one more check of the domain
-BATCH_PREFIX = "batch-worker-"  # each worker's compile file in the run's work folder
 
 Items = list[tuple[str, Draft]]
 
@@ -49,11 +48,10 @@ def default_workers() -> int:
     return max(1, min(usable_cpus(), MAX_WORKERS))
 
 
-def _start(source: Path, portable: Path, work: Path, db, user_db, kill_rate: float) -> None:
+def _start(source: Path, portable: Path, db, user_db, kill_rate: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _verifier
-    _verifier = Verifier(load_domain(source, db, user_db), portable, work, db, user_db, kill_rate)
-    _verifier.batch_file = f"{BATCH_PREFIX}{os.getpid()}.eig"
+    _verifier = Verifier(load_domain(source, db, user_db), portable, db, user_db, kill_rate)
 
 
 def _verify(chunk: Items) -> tuple[list[Verdict], dict[str, float], float]:
@@ -78,7 +76,7 @@ class VerifyPool:
             v = self.verifier
             self.executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
-                initargs=(self.source, v.source, v.work, v.db, v.user_db, v.threshold))
+                initargs=(self.source, v.source, v.db, v.user_db, v.threshold))
         return self.executor
 
     def verify(self, items: Items) -> list[Verdict]:
@@ -116,5 +114,3 @@ class VerifyPool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
-            for path in self.verifier.work.glob(f"{BATCH_PREFIX}*.eig"):
-                path.unlink(missing_ok=True)

@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import ir
-from ..compiler import display_path, read_modules
-from ..semantics.check import Checker
-from ..syntax.diagnostics import CompileError, DiagnosticSink
-from ..syntax.parser import parse_text
+from ..compiler import check_task_text, read_modules
+from ..syntax.diagnostics import DiagnosticSink
 from ..runtime.environment import CompiledDomain
 from ..verify.analyses import facts_read_by_policies, gold_reward, task_findings
 from ..verify.mutate import ValuePool, mutation_score
@@ -59,10 +57,9 @@ class Timer:
 class Verifier:
     """Verifies batches of drafts against one loaded domain."""
 
-    def __init__(self, domain: CompiledDomain, source: Path, work: Path, db=None, user_db=None, kill_rate: float = KILL_RATE):
+    def __init__(self, domain: CompiledDomain, source: Path, db=None, user_db=None, kill_rate: float = KILL_RATE):
         self.domain = domain
         self.source = source
-        self.work = work
         self.db, self.user_db = db, user_db
         self.threshold = kill_rate
         self.pool = ValuePool(domain)
@@ -73,7 +70,6 @@ class Verifier:
                 self.tool_facts.setdefault(g.tool, set()).update(self.guard_facts.get(p.name, set()))
         self.timer = Timer()
         self.modules = None
-        self.batch_file = "batch.eig"  # in `work`; a worker process has its own
         self.enum_members = {m for e in domain.ir.enums for m in e.values if isinstance(m, str)}
         # the policy's own figures (a certificate of 100 per passenger, 50 per bag) are known to
         # the agent, who reads the policy, as its strings are
@@ -84,48 +80,36 @@ class Verifier:
         return f'import "{rel}"\n\n'
 
     def compile_batch(self, items: list[tuple[str, Draft]]):
-        """Compile drafts together; those with errors are rejected and the rest recompiled.
+        """Check drafts together, in memory; those with errors are rejected and the rest rechecked.
 
-        Model-written text (which may, say, leave a brace open and so break the parse of the
-        draft after it) is compiled alone, and where an error cannot be blamed on one draft
-        each draft left is compiled alone, so a draft's verdict never depends on the drafts it
-        was compiled with (or on how a batch is split between worker processes)."""
+        Each draft is its own piece of source named by its task id, so an error names the draft
+        it is in. Model-written text (which may, say, declare something another draft also
+        declares) is checked alone, and where an error cannot be blamed on one draft each draft
+        left is checked alone, so a draft's verdict never depends on the drafts it was checked
+        with (or on how a batch is split between worker processes)."""
         written = [(tid, d) for tid, d in items if d.text is not None]
         if written and len(items) > 1:
             compiled, rejected = self.compile_alone(written, {})
             rest, rest_rejected = self.compile_batch([(tid, d) for tid, d in items if d.text is None])
             return {**compiled, **rest}, {**rejected, **rest_rejected}
-        self.work.mkdir(parents=True, exist_ok=True)
-        path = self.work / self.batch_file
         rejected: dict[str, tuple[str, str]] = {}
         todo = list(items)
         for _ in range(4):
             if not todo:
                 return {}, rejected
-            header = self.header(path)
-            parts, ranges, line = [header], [], header.count("\n") + 1
-            for tid, d in todo:
-                text = task_text(d, tid) + "\n\n"
-                ranges.append((line, line + text.count("\n"), tid))
-                line += text.count("\n")
-                parts.append(text)
-            text = "".join(parts)
-            path.write_text(text, encoding="utf-8")
-            domain, diagnostics = self.check_text(path, text)
+            domain, diagnostics = self.check_text([(tid, task_text(d, tid) + "\n") for tid, d in todo])
             if domain is not None:
                 return {t.id: t for t in domain.tasks if t.id in dict(todo)}, rejected
-            bad, elsewhere = set(), None
+            ids, bad, elsewhere = dict(todo), set(), None
             for diag in diagnostics:
                 if not diag.is_error:
                     continue
-                if Path(diag.span.file).resolve() != path.resolve():
+                if diag.span.file not in ids:
                     elsewhere = f"{diag.span.file}:{diag.span.line}: {diag.message}"
                     break
-                for start, end, tid in ranges:
-                    if start <= diag.span.line < end:
-                        bad.add(tid)
-                        kind = "contradictory_facts" if diag.code == "E191" else "compile"
-                        rejected.setdefault(tid, (kind, f"line {diag.span.line - start + 1}: {diag.message}"))
+                bad.add(diag.span.file)
+                kind = "contradictory_facts" if diag.code == "E191" else "compile"
+                rejected.setdefault(diag.span.file, (kind, f"line {diag.span.line}: {diag.message}"))
             if len(todo) == 1 and not bad:
                 rejected[todo[0][0]] = ("compile", elsewhere or "the task did not compile")
                 return {}, rejected
@@ -142,24 +126,14 @@ class Verifier:
             rejected.update(rejected_one)
         return compiled, rejected
 
-    def check_text(self, path: Path, text: str):
-        """Parse and check task text against the domain, whose modules are parsed once."""
+    def check_text(self, pieces: list[tuple[str, str]]):
+        """Check task text, piece by named piece, against the domain, whose modules are parsed once."""
         if self.modules is None:
             sink = DiagnosticSink()
             self.modules = read_modules(self.source, sink, {}, {})
             if sink.has_errors:
                 return None, sink.sorted()
-        sink = DiagnosticSink()
-        try:
-            module = parse_text(display_path(path), text)
-        except CompileError as e:
-            return None, e.diagnostics
-        try:
-            domain = Checker([*self.modules, module], sink).check()
-        except RecursionError:
-            sink.error("the task is nested too deeply to check", module.span, code="E202")
-            domain = None
-        return (domain if not sink.has_errors else None), sink.sorted()
+        return check_task_text(self.modules, pieces)
 
     def verify(self, items: list[tuple[str, Draft]]) -> list[Verdict]:
         """Verdicts on the drafts, in their order, each independent of the others."""
