@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import time
 from collections import Counter
@@ -26,18 +25,16 @@ from ..files import write_atomic
 from ..interop.task_source import TaskSourceError
 from ..interop.task_source import domain_source as source_of
 from ..compiler import load_domain
-from ..verify.reward import TaskChecker
 from . import graph as tool_graph
 from .operators import Writer
-from .paraphrase import paraphrase
 from .plans import Plan, enumerate_plans
 from .pool import PoolFailure, VerifyPool, default_workers
 from . import quality
 from .portable import NotPortable, copy_domain, task_files
 from .reflect import GROUPS, group_rates, history, quality_weights, reflect, steer_shares
-from .render import Call, Draft, meaning, task_text
+from .render import Call, Draft, meaning
 from .state import problem as state_problem
-from .rollout import rollout, sft_record, user_sft_record
+from .stages import run_batch
 from .verify import Verifier
 
 VERSION = 1
@@ -209,6 +206,8 @@ class Engine:
     def run(self) -> dict:
         try:
             return self.rounds()
+        except PoolFailure as e:
+            raise SynthProblem(str(e)) from None
         finally:
             if self.pool is not None:
                 self.pool.close()
@@ -233,7 +232,7 @@ class Engine:
             if stats["kept"] >= stats["target"] or stats["attempted"] >= stats["budget"]:
                 self.finish_round(r)
                 continue
-            self.batch(r, self.state["batch"])
+            run_batch(self, r, self.state["batch"])
             self.state["batch"] += 1
             self.state["seconds"] += time.perf_counter() - clock
             workers_cpu = self.pool.take_cpu() if self.pool is not None else 0.0
@@ -333,148 +332,6 @@ class Engine:
         need = max(0, stats["target"] - stats["kept"])
         return max(8, min(self.config.batch, math.ceil(need / estimate * 1.1)))
 
-    def batch(self, r: int, b: int) -> None:
-        c = self.config
-        stats = self.round_stats(r)
-        rng = random.Random(f"{c.seed}:{r}:{b}")
-        timer: dict[str, float] = stats["seconds"]
-        t = time.perf_counter()
-        chosen = self.choose(rng, self.batch_size(r))
-        if not chosen:
-            stats["attempted"] = stats["budget"]
-            return
-        self.progress({"round": r, "stage": "write", **self.counts(r)})
-        items: list[tuple[str, Draft, Plan]] = []
-        seen = set(self.state["signatures"])
-        for i, plan in enumerate(chosen):
-            tid = f"{self.name}-s{c.seed}-r{r}-b{b:03d}-{i:03d}"
-            self.count(stats, plan.id, "attempted")
-            d = self.writer.write_plan(plan, rng)
-            if isinstance(d, str):
-                self.reject(stats, plan.id, "writer", d)
-                continue
-            sig = d.signature()
-            if sig in seen:
-                self.reject(stats, plan.id, "duplicate", "")
-                continue
-            seen.add(sig)
-            items.append((tid, d, plan))
-        if self.models is not None and self.models.writes:
-            items = self.models.write(self, items, stats, rng)
-        t = add(timer, "write", t)
-        self.progress({"round": r, "stage": "verify", **self.counts(r)})
-        try:
-            verdicts = (self.pool or self.verifier).verify([(tid, d) for tid, d, _ in items])
-        except PoolFailure as e:
-            raise SynthProblem(str(e)) from None
-        for k, v in self.verifier.timer.seconds.items():
-            timer[k] = timer.get(k, 0.0) + v
-        self.verifier.timer.seconds = {}
-        verify = stats.setdefault("verify", {"wall": 0.0, "workers_cpu": 0.0})
-        verify["wall"] += time.perf_counter() - t
-        verify["workers_cpu"] += self.pool.cpu_seconds if self.pool else 0.0
-        t = time.perf_counter()
-        plans = {tid: plan for tid, _, plan in items}
-        kept = []
-        for v in verdicts:
-            if not v.ok:
-                self.reject(stats, plans[v.task_id].id, v.reason, v.detail, v)
-                continue
-            if self.models is not None and self.models.criticises:
-                ok, why = self.models.criticise(self, v)
-                if not ok:
-                    self.reject(stats, plans[v.task_id].id, "critic", why, v)
-                    continue
-            if v.draft.text is not None:
-                self.describe(v.draft, v.task)
-            kept.append(v)
-        if self.models is not None and self.models.paraphrases:
-            kept = paraphrase(self.models, self, kept)
-        t = add(timer, "critic", t)
-        self.progress({"round": r, "stage": "rollout", **self.counts(r)})
-        tasks_file = self.out / "tasks" / f"round_{r}.eig"
-        task_chunks, sft, user_sft, rl = [], [], [], []
-        measured = timer.get("quality", 0.0)  # measuring kept tasks is its own stage, not the rollout's
-        for v in kept:
-            plan = plans[v.task_id]
-            checker = TaskChecker(self.domain, v.task)
-            ro = rollout(self.domain, v.task, checker, *(self.models.rollout_factories() if self.models else (None, None)), k=c.rollouts,
-                         dialogues=c.dialogues)
-            for role, why in ro.unplayed:  # the agent's or user's endpoint failed: no episode, the run goes on
-                self.models.rejected(self, role, "endpoint", why, task=v.task_id)
-            if ro.oracle.attributed == "task":
-                self.reject(stats, plan.id, "rollout_task", ro.oracle.why, v)
-                continue
-            # a duplicate by its draft's signature, or by meaning (a reworded copy of a kept task)
-            meant = meaning(v.task)
-            meanings = self.state.setdefault("meanings", [])
-            if v.draft.signature() in self.state["signatures"] or meant in meanings:
-                self.reject(stats, plan.id, "duplicate", "the same gold, goals, setup and facts as a kept task", v)
-                continue
-            self.state["signatures"].append(v.draft.signature())
-            meanings.append(meant)
-            self.count(stats, plan.id, "kept")
-            self.measure(stats, plan.id, v)
-            stats["kept"] += 1
-            self.state["kept"] += 1
-            episodes = ro.episodes or [ro.oracle]
-            stats["rolled"] += len(episodes)
-            passed = sum(p.result.reward == 1.0 for p in episodes)
-            stats["passed"] += passed
-            self.count(stats, plan.id, "rolled", len(episodes))
-            self.count(stats, plan.id, "passed", passed)
-            teaching = ro.teaching()
-            n_sft = len(teaching)
-            for variant, p in teaching:
-                meta = {"task_id": v.task_id, "plan": plan.id, "round": r, "variant": variant}
-                sft.append(sft_record(p, self.tools, meta))
-                user_sft.append(user_sft_record(p, v.task, self.user_tools, meta))
-            for p in episodes:
-                if p.result.reward == 1.0:
-                    continue
-                if p.attributed == "user":
-                    stats.setdefault("user_attributed", 0)
-                    stats["user_attributed"] += 1
-                else:
-                    stats.setdefault("attributed", {}).setdefault(p.attributed or "agent", 0)
-                    stats["attributed"][p.attributed or "agent"] += 1
-            wf = "->".join(v.draft.workflow)
-            if wf not in stats["workflows"]:
-                stats["workflows"].append(wf)
-            for br in v.draft.guards:
-                if br not in stats["branches"]:
-                    stats["branches"].append(br)
-            kind = {"allow": "change", "forbid": "refusal", "transfer": "transfer"}[v.draft.branch]
-            stats.setdefault("kinds", {}).setdefault(kind, 0)
-            stats["kinds"][kind] += 1
-            if v.draft.writes >= 2:
-                stats["multi_write"] = stats.get("multi_write", 0) + 1
-                self.count(stats, plan.id, "multi_write")
-            if v.draft.branch != "allow":
-                self.count(stats, plan.id, "refusal")
-            for tool in {c_.name for c_ in v.draft.gold if self.writer.is_write(c_)}:
-                stats.setdefault("write_tools", {}).setdefault(tool, 0)
-                stats["write_tools"][tool] += 1
-            said_by = (v.draft.writer + (f" (as {v.draft.meta['name']})" if v.draft.meta.get("name") else "")
-                       + (f" · paraphraser {v.draft.meta['paraphraser']}" if v.draft.meta.get("paraphraser") else ""))
-            provenance = [f"plan {plan.id} · round {r} · writer {said_by} · operator {v.draft.operator} · seed {v.draft.seed}",
-                          f"branch {v.draft.branch} · guards {', '.join(v.draft.guards) or '-'} · kill rate {v.kill_rate:.2f} of {v.mutants} mutants"
-                          f" · z3 findings 0{f' (goals outside the encoding: {v.notes})' if v.notes else ''} · gold reward 1"
-                          f" · oracle pass {ro.oracle.result.reward:.0f} · pass rate {ro.pass_rate:.2f} · signature {v.draft.signature()}"]
-            task_chunks.append(task_text(v.draft, v.task_id, provenance) + "\n\n")
-            rl.append({"task_id": v.task_id, "file": f"tasks/round_{r}.eig", "pass_rate": ro.pass_rate, "rollouts": len(episodes),
-                       "plan": plan.id, "branch": v.draft.branch, "writes": v.draft.writes, "difficulty": plan.difficulty,
-                       "signature": v.draft.signature(), "sft": n_sft})
-        add(timer, "rollout", t + timer.get("quality", 0.0) - measured)
-        if task_chunks:
-            if not tasks_file.exists():
-                task_chunks.insert(0, f"# Tasks kept by `eigendsl synth` in round {r}.\n" + self.verifier.header(tasks_file))
-            append(tasks_file, task_chunks)
-        append(self.out / "sft.jsonl", [json.dumps(x, ensure_ascii=False) + "\n" for x in sft])
-        append(self.out / "user_sft.jsonl", [json.dumps(x, ensure_ascii=False) + "\n" for x in user_sft])
-        append(self.out / "rl.jsonl", [json.dumps(x) + "\n" for x in rl])
-        self.progress({"round": r, "stage": "saved", **self.counts(r)})
-
     def describe(self, d: Draft, task) -> None:
         """Fill a model-written draft's summary from its compiled task."""
         d.gold = tuple(Call(c.actor, c.name, dict(c.args), c.compare) for c in task.gold or ())
@@ -569,17 +426,3 @@ class Engine:
             "kept_per_cpu_minute": round(kept / self.state["cpu_seconds"] * 60, 1) if self.state.get("cpu_seconds") else None,
         }
 
-
-def add(timer: dict, stage: str, since: float) -> float:
-    now = time.perf_counter()
-    timer[stage] = timer.get(stage, 0.0) + now - since
-    return now
-
-
-def append(path: Path, chunks: list[str]) -> None:
-    if not chunks:
-        return
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write("".join(chunks))
-        fh.flush()
-        os.fsync(fh.fileno())
