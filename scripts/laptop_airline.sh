@@ -35,8 +35,10 @@ cli synth "$TARGET" --seed 1 --tasks 60 --dialogues 1 --workers 1 --out "$OUT/he
 "$PY" "$ROOT/scripts/laptop_tasks.py" tasks "$OUT/heldout_tasks" "$OUT/heldout_tasks/tasks/single.eig" \
     --unlike "$OUT/train_tasks" --limit "$HELDOUT_TASKS"
 
-# The eval's agent: at most 96 tokens a turn (the oracle's longest turn is ~90), 40 messages.
-printf 'max_steps = 40\n[agent]\nmax_new_tokens = 96\n' > "$OUT/eval.toml"
+# The eval's agent: at most 96 tokens a turn (the oracle's longest turn is ~90), 40 messages,
+# 3 failed tool calls (the oracle makes none; a model that writes broken calls would otherwise
+# spend 10 turns of 96 tokens on each task, 40 s an episode on this CPU).
+printf 'max_steps = 40\nmax_errors = 3\n[agent]\nmax_new_tokens = 96\n' > "$OUT/eval.toml"
 evaluate() {  # MODEL RESULTS: held-out pass^1 of MODEL, resumed from RESULTS if it is there
     cli eval "$TARGET" --tasks "$OUT/heldout_tasks/tasks/single.eig" --agent "hf:$1" --config "$OUT/eval.toml" \
         --out "$2" --no-progress | grep -E "pass\^1|ended by" >&2
