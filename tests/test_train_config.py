@@ -13,7 +13,7 @@ from eigendsl.train.config import TrainError, load_config
 trl = pytest.importorskip("trl")
 
 # the processes each shipped config is launched with (docs/training.md)
-SHIPPED = {"tiny.toml": 1, "quick.toml": 1, "small.toml": 1, "node.toml": 8, "node_server.toml": 6}
+SHIPPED = {"tiny.toml": 1, "laptop_airline.toml": 1, "quick.toml": 1, "small.toml": 1, "node.toml": 8, "node_server.toml": 6}
 
 
 def config(tmp_path: Path, text: str):
