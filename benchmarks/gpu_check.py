@@ -1,7 +1,8 @@
 """What one GPU without network proves about `eigendsl train`, in one run (scripts/gpu_check.sh).
 
     python benchmarks/gpu_check.py WORK          # on one GPU: 0.5B shape, bf16; about 6-7 min on an H100 (estimate)
-    python benchmarks/gpu_check.py WORK --cpu    # the same steps at toy sizes on a CPU (about 2 min here)
+    python benchmarks/gpu_check.py WORK --cpu    # the same steps at toy sizes on a CPU (about 1 min here)
+    python benchmarks/gpu_check.py WORK --missing  # the distributions to carry in as wheels (docs/training.md)
 
 Checks, one summary line each (`gpu_check: NAME: ok|FAIL|skipped: ...`), exit status 1 on any FAIL:
   env       imports, the card, the versions
@@ -51,6 +52,21 @@ SIZES = {  # tokenizer vocabulary, steps, token counts
 # sampled token. fp32 agrees to rounding; the bf16 figures are a first guess, to be set from a measured run.
 TOLERANCE = {"fp32": (1e-3, 1e-3), "bf16": (0.1, 0.05)}
 QWEN_SPECIAL = ["<|endoftext|>", "<|im_end|>", "<|im_start|>"]  # pad, end of turn, start of turn
+
+
+# What the check imports, as (module, distribution to pip download); the device image lacks some (docs/training.md).
+NEEDED = [("torch", "torch"), ("transformers", "transformers"), ("tokenizers", "tokenizers"), ("trl", "trl==1.16.0"),
+          ("accelerate", "accelerate==1.15.0"), ("datasets", "datasets==5.2.0"), ("pyarrow", "pyarrow"),
+          ("pandas", "pandas"), ("dill", "dill"), ("multiprocess", "multiprocess"), ("xxhash", "xxhash"),
+          ("fsspec", "fsspec"), ("z3", "z3-solver"), ("lark", "lark"), ("pydantic", "pydantic"),
+          ("networkx", "networkx"), ("click", "click"), ("rich", "rich"), ("jinja2", "jinja2")]
+
+
+def missing() -> list[str]:
+    """The distributions whose modules this Python cannot find."""
+    from importlib.util import find_spec
+
+    return [dist for module, dist in NEEDED if find_spec(module) is None]
 
 
 class Check:
@@ -200,7 +216,8 @@ def train(work: Path, mode: str, stage: str, model: str, out: str, config: Path)
         launch = [sys.executable, "-m", "eigendsl.cli"]
     command = [*launch, "train", str(AIRLINE), "--stage", stage, "--model", model, "--out", str(work / out),
                "--config", str(config)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRL_EXPERIMENTAL_SILENCE": "1"}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # and where carried wheels went
+    env = {**os.environ, "PYTHONPATH": path, "TRL_EXPERIMENTAL_SILENCE": "1"}
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
     (work / f"{out}.log").write_text(done.stdout + done.stderr)
     if done.returncode:
@@ -307,7 +324,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path, help="the work folder (models, runs, logs)")
     parser.add_argument("--cpu", action="store_true", help="toy sizes on the CPU: bf16, peak memory and vLLM skipped")
+    parser.add_argument("--missing", action="store_true", help="only list the distributions to carry in as wheels")
     args = parser.parse_args(argv)
+    if args.missing:
+        print(f"gpu_check: missing: {' '.join(missing()) or 'nothing'}")
+        return 0
     mode = "cpu" if args.cpu else "gpu"
     args.work.mkdir(parents=True, exist_ok=True)
     check = Check()

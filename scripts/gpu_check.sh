@@ -8,6 +8,7 @@
 #   bash scripts/gpu_check.sh          # one GPU; about 6-7 minutes on an H100 (an estimate: not yet run on one)
 #   bash scripts/gpu_check.sh --cpu    # the same steps at toy sizes on a CPU (bf16, memory and vLLM skipped)
 #   WORK=/tmp/gc bash scripts/gpu_check.sh   # keep the models, runs and logs there
+#   bash scripts/gpu_check.sh --missing       # what to carry in as wheels on a machine without network (docs/training.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}

@@ -1,5 +1,6 @@
 """Sampled against recomputed log-probs (eigendsl.train.logprobs): a tiny random model's sampled
-turns, recomputed by one forward pass, agree per token in fp32; a corrupted trace is caught."""
+turns, recomputed by one forward pass, agree per token in fp32; a corrupted trace is caught; TRL's
+logged sampling figures (the vLLM importance-sampling ratio) reach metrics.jsonl."""
 
 from __future__ import annotations
 
@@ -60,3 +61,19 @@ def test_a_shifted_trace_is_caught(played):
     assert compare([r], shifted).token_max > 1e-2  # one token lost between sampling and training
     with pytest.raises(ValueError, match="recomputed 1 log-probs"):
         compare([r], [[0.0]])
+
+
+def test_trls_sampling_figures_reach_the_metrics_record():
+    pytest.importorskip("trl")
+    from eigendsl.train.config import GRPOSettings
+    from eigendsl.train.grpo import EpisodeRollouts
+
+    rollouts = EpisodeRollouts(None, GRPOSettings(), None, seed=0)
+    rollouts.pending = {"reward": 0.5, "time": {"generation": 1.0}}
+    logs = {"loss": 0.1, "sampling/importance_sampling_ratio/mean": 1.01, "sampling/sampling_logp_difference/max": 0.2,
+            "reward": 0.5}
+    record = rollouts.collect(None, logs, seconds=3.0)
+    assert record["sampling"] == {"sampling/importance_sampling_ratio/mean": 1.01,
+                                  "sampling/sampling_logp_difference/max": 0.2}  # what the GPU check's vllm step reads
+    assert record["time"]["training"] == 3.0 and record["loss"] == 0.1
+    assert "sampling" not in rollouts.collect(None, {"loss": 0.1}, 1.0)  # without vLLM TRL logs none
