@@ -88,6 +88,8 @@ class Check:
             traceback.print_exc()
             self.report(name, "FAIL", f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
             return None
+        finally:
+            release()
         status, detail = result if isinstance(result, tuple) else ("ok", result)
         self.report(name, status, f"{detail} ({time.perf_counter() - started:.1f}s)")
         return status == "ok"
@@ -95,6 +97,15 @@ class Check:
 
 class Skipped(Exception):
     pass
+
+
+def release() -> None:
+    """Give back a check's GPU memory: the train runs are other processes, and vLLM asks for a share of the card free."""
+    import gc
+
+    gc.collect()
+    if "torch" in sys.modules and sys.modules["torch"].cuda.is_available():
+        sys.modules["torch"].cuda.empty_cache()
 
 
 def check_env(cpu: bool) -> str:
@@ -195,13 +206,15 @@ def write_config(work: Path, mode: str, vllm: bool = False) -> Path:
              f"max_length = {16384 if gpu else 8192}", f"save_steps = {s['sft_steps']}", f"bf16 = {str(gpu).lower()}",
              f"activation_checkpointing = {str(gpu).lower()}", "",
              "[grpo]", "learning_rate = 1e-6", f"max_steps = {s['grpo_steps']}", f"num_generations = {G}",
-             f"per_device_train_batch_size = {2 * G}", f"max_turn_tokens = {s['turn_tokens']}",
+             # 2 tasks x G per step, trained G episodes per micro-batch; no activation checkpointing, since the
+             # rollout's transformers generation runs in training mode, where checkpointing switches its KV cache off
+             f"per_device_train_batch_size = {G}", "gradient_accumulation_steps = 2", f"max_turn_tokens = {s['turn_tokens']}",
              f"max_episode_steps = {s['episode_steps']}", f"max_completion_length = {s['completion']}",
-             "dynamic_filtering = false", f"save_steps = {s['grpo_steps']}", f"bf16 = {str(gpu).lower()}",
-             f"activation_checkpointing = {str(gpu).lower()}"]
+             "dynamic_filtering = false", f"save_steps = {s['grpo_steps']}", f"bf16 = {str(gpu).lower()}"]
     if vllm:
         lines += ["use_vllm = true", 'vllm_mode = "colocate"', "vllm_gpu_memory_utilization = 0.3",
                   'vllm_importance_sampling_mode = "token_truncate"']
+    lines += ["", "[grpo.trl]", "steps_per_generation = 2"]
     path = work / ("train_vllm.toml" if vllm else "train.toml")
     path.write_text("\n".join(lines) + "\n")
     return path
