@@ -175,6 +175,9 @@ class EpisodeRollouts:
         record = dict(self.pending)
         record["time"] = {**record.get("time", {}), "training": round(max(seconds - self.seconds, 0.0), 4)}
         record["loss"] = logs.get("loss")
+        sampling = {k: v for k, v in logs.items() if k.startswith("sampling/")}  # TRL's vLLM figures: IS ratio, logp gap
+        if sampling:
+            record["sampling"] = sampling
         return record
 
 
