@@ -24,8 +24,8 @@ MUTANTS = 500  # per domain in the deep run (EIGENDSL_DEEP=1), through the analy
 # The fast slice: other mutants, through the front end only (`check --no-data`). The sample: the
 # first SAMPLE of the deep run's own seeded sequence, checked as the deep run checks them (with
 # the data and the analyses), so every domain's full `check` meets mutants in the default run.
-SAMPLE = 60
-FAST = pytest.param(40, ["--no-data"], id="fast")
+SAMPLE = 30
+FAST = pytest.param(25, ["--no-data"], id="fast")
 SAMPLED = pytest.param(SAMPLE, [], id="sample", marks=pytest.mark.slow)
 DEEP = pytest.param(MUTANTS, [], id="deep", marks=[pytest.mark.slow, deep_only])
 TIME_LIMIT_S = 10

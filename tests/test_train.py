@@ -442,3 +442,23 @@ def test_grpo_episodes_can_be_played_against_a_local_user_model(tiny):
     assert torch.equal(before, torch.random.get_rng_state())  # a sampling user does not reset the policy's sampling
     with pytest.raises(TrainError, match="grpo.user: cannot load a model from"):
         make_user_factory(GRPOSettings(user="hf:/no/such/model"))
+
+
+def test_a_tiny_model_with_ids_1_holds_each_id_of_the_data_as_one_token(tmp_path):
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    from eigendsl.train.tiny import build_tiny_model, data_ids
+
+    roots = {"users": {"mia_li_3668": {"user_id": "mia_li_3668", "payment_methods": {"credit_card_4421486": {"id": "credit_card_4421486"}}}},
+             "lines": [{"line_id": "L1002", "status": "Active"}], "log": ["not an id"]}
+    ids = data_ids(roots)
+    assert ids == ["mia_li_3668", "credit_card_4421486", "L1002"]  # map keys and *_id / id fields, first met first
+    corpus = ["my user id is mia_li_3668 and my card credit_card_4421486"] * 5
+    split = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path / "plain", corpus, "tiny:hidden=32,layers=1,heads=2,vocab=300", ids))
+    whole = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path / "ids", corpus, "tiny:hidden=32,layers=1,heads=2,vocab=300,ids=1", ids))
+    text = '{"user_id": "mia_li_3668", "payment_id": "credit_card_4421486"}'
+    pieces = [whole.decode([t]) for t in whole(text)["input_ids"]]
+    assert "mia_li_3668" in pieces and "credit_card_4421486" in pieces
+    assert whole.decode(whole(text)["input_ids"]) == text
+    assert "mia_li_3668" not in [split.decode([t]) for t in split(text)["input_ids"]]  # ids=0 (the default) leaves BPE alone

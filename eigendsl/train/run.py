@@ -84,9 +84,9 @@ def resolve_model(spec: str, out: Path, domain: CompiledDomain, dialogues: list[
     if spec.startswith("tiny:"):
         base = out / "base"
         if not (base / "config.json").is_file():
-            from .tiny import build_tiny_model
+            from .tiny import build_tiny_model, data_ids
 
-            build_tiny_model(base, corpus(domain, dialogues), spec)
+            build_tiny_model(base, corpus(domain, dialogues), spec, data_ids(domain.base.roots))
         return str(base)
     return spec
 

@@ -30,12 +30,12 @@ TEMPLATE = (
 
 
 LIMITS = {"hidden": (1, 4096), "layers": (1, 64), "heads": (1, 64), "vocab": (1, 262144), "positions": (16, 131072),
-          "seed": (0, 2**32 - 1)}  # a tiny model stays small enough to build on a laptop
+          "seed": (0, 2**32 - 1), "ids": (0, 1)}  # a tiny model stays small enough to build on a laptop
 
 
 def parse_spec(spec: str) -> dict[str, int]:
     """`tiny:hidden=64,layers=2` as settings; unknown keys are an error."""
-    sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 1000, "positions": 16384, "seed": 0}
+    sizes = {"hidden": 64, "layers": 2, "heads": 4, "vocab": 1000, "positions": 16384, "seed": 0, "ids": 0}
     rest = spec.partition(":")[2]
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
@@ -50,8 +50,33 @@ def parse_spec(spec: str) -> dict[str, int]:
     return sizes
 
 
-def build_tiny_model(folder: Path, corpus: list[str], spec: str = "tiny:") -> Path:
-    """Train a byte-level BPE tokenizer on CORPUS and save a random Llama next to it."""
+def data_ids(roots: dict) -> list[str]:
+    """The ids in a domain's data: the keys of every map of records (users, reservations, a
+    user's payment methods) and the string values of fields named `id` or `..._id`, in the
+    order first met. With `ids=1` each is one token of a tiny model, so a model too small to
+    learn to copy a run of sub-word pieces copies one token."""
+    found: dict[str, None] = {}
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            if value and all(isinstance(v, dict) for v in value.values()):
+                found.update((k, None) for k in value if isinstance(k, str))
+            for k, v in value.items():
+                if isinstance(v, str) and (k == "id" or str(k).endswith("_id")):
+                    found[v] = None
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for table in roots.values():
+        walk(table)
+    return [x for x in found if x.strip() and len(x) <= 64]
+
+
+def build_tiny_model(folder: Path, corpus: list[str], spec: str = "tiny:", ids: list[str] = ()) -> Path:
+    """Train a byte-level BPE tokenizer on CORPUS and save a random Llama next to it; with
+    `ids=1` in SPEC each of IDS is a token of its own."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -66,6 +91,8 @@ def build_tiny_model(folder: Path, corpus: list[str], spec: str = "tiny:") -> Pa
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token=END, unk_token="<unk>",
                                         additional_special_tokens=ROLES)
     tokenizer.add_tokens(["<tool_call>", "</tool_call>"])  # plain tokens: decoding keeps them for the parser
+    if sizes["ids"]:
+        tokenizer.add_tokens(list(ids))
     tokenizer.chat_template = TEMPLATE
     torch.manual_seed(sizes["seed"])
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=sizes["hidden"], intermediate_size=2 * sizes["hidden"],
