@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -313,7 +314,15 @@ def test_interrupted_eval_resumes_without_repeating(tmp_path):
     domain_with(tmp_path, "airline", AIRLINE_TASK + AIRLINE_TASK.replace('"add-bag"', '"add-bag-2"'))
     eigendsl = Path(sys.executable).parent / "eigendsl"
 
+    out = tmp_path / "interrupted.json"
+    log = out.with_name(out.name + ".jsonl")
+    interrupted = threading.Event()
+
     def slow_agent(req, n):
+        # once three episodes are recorded, hold the answers until the run has been interrupted:
+        # on a busy machine the run could otherwise finish before the signal arrives
+        if not interrupted.is_set() and log.exists() and len(log.read_text().splitlines()) >= 3:
+            interrupted.wait(60)
         return ("delay", 0.15, completion("All done: 50 dollars."))
 
     with ChatServer(slow_agent) as server:
@@ -321,13 +330,12 @@ def test_interrupted_eval_resumes_without_repeating(tmp_path):
             return [str(eigendsl), "eval", str(tmp_path / "airline.eig"), "--agent", "openai:test-model", "--agent-base-url",
                     server.base_url, "--task-ids", "add-bag,add-bag-2", "--trials", "5", "--out", str(out), "--no-progress"]
 
-        out = tmp_path / "interrupted.json"
         proc = subprocess.Popen(command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        log = out.with_name(out.name + ".jsonl")
         deadline = time.time() + 60
         while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
+        interrupted.set()
         _, stderr = proc.communicate(timeout=30)
         assert proc.returncode == 130 and "rerun the same command to resume" in stderr
         finished = len(log.read_text().splitlines())
