@@ -319,9 +319,9 @@ def test_interrupted_eval_resumes_without_repeating(tmp_path):
     interrupted = threading.Event()
 
     def slow_agent(req, n):
-        # once three episodes are recorded, hold the answers until the run has been interrupted:
-        # on a busy machine the run could otherwise finish before the signal arrives
-        if not interrupted.is_set() and log.exists() and len(log.read_text().splitlines()) >= 3:
+        # an episode is one request: the first four are answered, the others wait for the
+        # interrupt, so that a busy machine cannot finish the run before the signal arrives
+        if n > 4:
             interrupted.wait(60)
         return ("delay", 0.15, completion("All done: 50 dollars."))
 
