@@ -330,7 +330,10 @@ def test_interrupted_eval_resumes_without_repeating(tmp_path):
             return [str(eigendsl), "eval", str(tmp_path / "airline.eig"), "--agent", "openai:test-model", "--agent-base-url",
                     server.base_url, "--task-ids", "add-bag,add-bag-2", "--trials", "5", "--out", str(out), "--no-progress"]
 
-        proc = subprocess.Popen(command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # the default SIGINT disposition in the child: one started from a background job inherits
+        # "ignore", and Python then installs no KeyboardInterrupt handler
+        proc = subprocess.Popen(command(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 60
         while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 3):
             time.sleep(0.05)
