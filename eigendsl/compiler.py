@@ -27,6 +27,15 @@ if TYPE_CHECKING:
     from .runtime.environment import CompiledDomain
 
 
+def reports_hidden(sink: DiagnosticSink, name: str, text: str) -> bool:
+    """Whether TEXT holds invisible or control characters, each reported at its place (E212)."""
+    hidden = hidden_characters(text)
+    for line, col, ch in hidden:
+        sink.error(f"invisible or control character U+{ord(ch):04X} in the source", Span(name, line, col, line, col + 1),
+                   code="E212")
+    return bool(hidden)
+
+
 def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], files: dict[str, Path],
                  root: Path | None = None) -> list[ast.Module]:
     """Parse a file and, depth first, the files it imports (each once, all inside `root`)."""
@@ -52,11 +61,7 @@ def read_modules(path: Path, sink: DiagnosticSink, sources: dict[str, str], file
         except PathRefused as e:
             sink.error(str(e), from_span or Span(name, 1, 1, 1, 1), code="E211")
             return
-        hidden = hidden_characters(text)
-        if hidden:
-            for line, col, ch in hidden:
-                sink.error(f"invisible or control character U+{ord(ch):04X} in the source",
-                           Span(name, line, col, line, col + 1), code="E212")
+        if reports_hidden(sink, name, text):
             return
         sources[name] = text
         files[name] = p
@@ -88,11 +93,7 @@ def check_task_text(modules: list[ast.Module], pieces: list[tuple[str, str]]) ->
     sink = DiagnosticSink()
     decls: list[ast.Decl] = []
     for name, text in pieces:
-        hidden = hidden_characters(text)
-        for line, col, ch in hidden:
-            sink.error(f"invisible or control character U+{ord(ch):04X} in the source", Span(name, line, col, line, col + 1),
-                       code="E212")
-        if hidden:
+        if reports_hidden(sink, name, text):
             continue
         try:
             decls.extend(parse_text(name, text).decls)
